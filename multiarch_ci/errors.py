@@ -1,0 +1,43 @@
+"""The error kinds; `cli.main` maps them to exit codes (InputError -> 2, the rest -> 1)."""
+from __future__ import annotations
+
+
+class MultiarchError(Exception):
+    """Base error: a one-line message and an optional hint for the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class InputError(MultiarchError):
+    """The input alone is wrong: nothing was sent to a registry."""
+
+    exit_code = 2
+
+
+class RegistryError(MultiarchError):
+    """A registry refused or failed a request; names the ref, HTTP status and error code."""
+
+    def __init__(self, message: str, hint: str | None = None, *, status: int | None = None,
+                 code: str | None = None, ref: str | None = None):
+        super().__init__(message, hint)
+        self.status, self.code, self.ref = status, code, ref
+
+
+class DigestMismatch(RegistryError):
+    """What a registry sent or stored does not hash to the digest it should."""
+
+
+class WaitTimeout(MultiarchError):
+    """Sources did not land in time."""
+
+
+class CompositionError(MultiarchError):
+    """What the registry holds cannot form a valid index (platform clash, bad manifest)."""

@@ -1,0 +1,116 @@
+"""Image references per the distribution grammar (https://github.com/distribution/reference)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from multiarch_ci.digest import Digest
+from multiarch_ci.errors import InputError
+
+DOCKER_HUB = "docker.io"
+_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_DOMAIN = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_MAX_NAME = 255
+
+
+def _is_domain(first: str) -> bool:
+    return "." in first or ":" in first or first == "localhost" or first.lower() != first
+
+
+def check_tag(tag: str, where: str = "tag") -> str:
+    """Validate a tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}."""
+    if not _TAG.match(tag or ""):
+        raise InputError(f"invalid {where} {tag!r}",
+                         "a tag is 1-128 characters of letters, digits, _ . - and may not start with . or -")
+    return tag
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """registry/repository[:tag][@digest]; registry is docker.io for Docker Hub."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: Digest | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "ImageRef":
+        raw = text.strip() if isinstance(text, str) else ""
+        if not raw:
+            raise InputError("empty image reference", "write it as registry/repository:tag")
+        rest, digest = raw, None
+        if "@" in rest:
+            rest, _, dtext = rest.partition("@")
+            try:
+                digest = Digest.parse(dtext)
+            except InputError as e:
+                raise InputError(f"invalid reference {raw!r}: {e.message}", e.hint) from None
+        name, tag = rest, None
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        if colon > slash:
+            name, tag = rest[:colon], rest[colon + 1:]
+            try:
+                check_tag(tag)
+            except InputError as e:
+                raise InputError(f"invalid reference {raw!r}: invalid tag {tag!r}", e.hint) from None
+        registry, path = cls._split_domain(name, raw)
+        return cls(registry, path, tag, digest)
+
+    @staticmethod
+    def _split_domain(name: str, raw: str) -> tuple[str, str]:
+        first, sep, remainder = name.partition("/")
+        if sep and _is_domain(first):
+            if not _DOMAIN.match(first):
+                raise InputError(f"invalid reference {raw!r}: invalid registry host {first!r}",
+                                 "a registry is host[:port], e.g. ghcr.io or 127.0.0.1:5000")
+            registry, path = first, remainder
+        else:
+            registry, path = DOCKER_HUB, name
+        if registry in _HUB_ALIASES:
+            registry = DOCKER_HUB
+            if "/" not in path:
+                path = f"library/{path}"
+        if not path:
+            raise InputError(f"invalid reference {raw!r}: no repository", "write it as registry/repository:tag")
+        for component in path.split("/"):
+            if not _COMPONENT.match(component):
+                hint = ("repository names are lower case" if component.lower() != component
+                        else "each path component is lower-case letters and digits, joined by . _ __ or -")
+                raise InputError(f"invalid reference {raw!r}: invalid repository component {component!r}", hint)
+        if len(registry) + 1 + len(path) > _MAX_NAME:
+            raise InputError(f"invalid reference {raw[:60]!r}…: name longer than {_MAX_NAME} characters",
+                             "shorten the repository path")
+        return registry, path
+
+    @property
+    def name(self) -> str:
+        """registry/repository, without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def reference(self) -> str:
+        """What goes after /manifests/: the digest when pinned, else the tag (default latest)."""
+        return str(self.digest) if self.digest else (self.tag or "latest")
+
+    def with_tag(self, tag: str | None) -> "ImageRef":
+        return replace(self, tag=tag, digest=None)
+
+    def with_digest(self, digest: Digest | None) -> "ImageRef":
+        return replace(self, digest=digest)
+
+    def in_repository(self, other: "ImageRef") -> bool:
+        return self.registry == other.registry and self.repository == other.repository
+
+    def __str__(self) -> str:
+        out = self.name
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
