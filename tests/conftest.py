@@ -1,0 +1,65 @@
+"""Shared fixtures: real loopback registries (started lazily, once per session) and repo names.
+
+* ``registry`` / ``registry2`` - plain HTTP, no auth (two, for cross-registry tests);
+* ``tls_registry``             - HTTPS (self-signed, ``ca_file``) + htpasswd basic auth;
+* ``token_registry``           - plain HTTP + bearer tokens from an in-process issuer.
+
+Registries are shared by the whole session, so each test should push under ``repo_name``.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from mm_registry import start_registry
+
+_repo_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proxies():
+    """Keep every client in this process (ours and the tool's) off any configured proxy."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                    "all_proxy"):
+            mp.delenv(var, raising=False)
+        mp.setenv("NO_PROXY", "*")
+        mp.setenv("no_proxy", "*")
+        yield
+
+
+def _registry(tmp_path_factory, name: str, **kwargs):
+    reg = start_registry(tmp_path_factory.mktemp(name), **kwargs)
+    try:
+        yield reg
+    finally:
+        reg.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    yield from _registry(tmp_path_factory, "registry")
+
+
+@pytest.fixture(scope="session")
+def registry2(tmp_path_factory):
+    yield from _registry(tmp_path_factory, "registry2")
+
+
+@pytest.fixture(scope="session")
+def tls_registry(tmp_path_factory):
+    yield from _registry(tmp_path_factory, "tls-registry", auth="basic", tls=True)
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory):
+    yield from _registry(tmp_path_factory, "token-registry", auth="token")
+
+
+@pytest.fixture
+def repo_name(request) -> str:
+    """A repository name unique within the session, e.g. ``t/test-push-docker-image-7``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50].strip("-")
+    return f"t/{slug or 'test'}-{next(_repo_counter)}"
