@@ -1,0 +1,1 @@
+"""Registry client: the distribution HTTP API, auth and credentials."""
