@@ -1,0 +1,341 @@
+"""Where the per-arch images come from: spec files, matrices, templates, digest folders, plain refs.
+
+Pure: the CLI reads files and folders and passes their text and listings in. Every bad input raises
+`InputError` (exit 2) with one line saying what and where (`FILE:LINE: ...` for YAML/JSON) and a hint.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from multiarch_ci.digest import Digest
+from multiarch_ci.errors import InputError
+from multiarch_ci.platform import Platform
+from multiarch_ci.reference import ImageRef, check_tag
+from multiarch_ci.yamlsource import YList, YMap, check_keys, kind_of, line_of, load_json, load_yaml
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    ref: ImageRef
+    digest: Digest | None = None
+    platform: Platform | None = None
+    platform_filter: tuple[Platform, ...] = ()
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFile:
+    target: ImageRef
+    tags: tuple[str, ...]
+    sources: tuple[SourceSpec, ...]
+    annotations: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PushPlan:
+    target: ImageRef
+    tags: tuple[str, ...]
+    sources: tuple[SourceSpec, ...]
+    annotations: tuple[tuple[str, str], ...]
+
+
+_SPEC_KEYS = ("image", "tags", "manifests", "annotations")
+_ENTRY_KEYS = ("image", "platform", "digest", "platforms")
+_PLATFORM_KEYS = ("architecture", "os", "variant", "features", "osversion", "osfeatures",
+                  "os.version", "os.features")
+_DIGEST_NAME = re.compile(r"^(?:sha256[:-])?([0-9a-fA-F]{64})$")
+_ANNOTATION_KEY = re.compile(r"^\S+$")
+
+
+def _at(where: str, fn, *args):
+    """Call fn; re-raise its InputError prefixed with where."""
+    try:
+        return fn(*args)
+    except InputError as e:
+        raise InputError(f"{where}: {e.message}", e.hint) from None
+
+
+def _string(node: YMap, key: str, filename: str, what: str) -> str:
+    value = node[key]
+    if not isinstance(value, str):
+        raise InputError(f"{filename}:{node.value_line(key)}: {key} in {what} must be a string, got {kind_of(value)}",
+                         f"e.g. {key}: ghcr.io/owner/app:tag" if key == "image" else "quote the value")
+    return value
+
+
+def _split(items, seps: str = r"[,\n]") -> list[str]:
+    out = []
+    for item in [items] if isinstance(items, str) else items:
+        out += [part.strip() for part in re.split(seps, item) if part.strip()]
+    return out
+
+
+def _platform(value, where: str) -> Platform:
+    if isinstance(value, str):
+        return _at(where, Platform.parse, value)
+    if not isinstance(value, YMap):
+        raise InputError(f"{where}: platform must be a mapping or os/arch[/variant], got {kind_of(value)}",
+                         "e.g. platform: {os: linux, architecture: arm64, variant: v8}")
+    filename = where.rsplit(":", 1)[0]
+    check_keys(value, _PLATFORM_KEYS, filename, "platform")
+    for key, item in value.items():
+        ok = (isinstance(item, YList) and all(isinstance(f, str) for f in item)) if "features" in key \
+            else isinstance(item, str)
+        if not ok:
+            want = "a list of strings" if "features" in key else "a string"
+            raise InputError(f"{filename}:{value.value_line(key)}: platform {key} must be {want}, "
+                             f"got {kind_of(item)}", f"e.g. {key}: [win32k]" if "features" in key
+                             else f"e.g. {key}: \"10.0.17763.1879\"" if "version" in key else "quote the value")
+    return _at(f"{filename}:{value.line}", Platform.from_dict, dict(value), "platform")
+
+
+def _platform_list(value, where: str) -> tuple[Platform, ...]:
+    if isinstance(value, YList) and all(isinstance(v, str) for v in value):
+        value = list(value)
+    elif not isinstance(value, str):
+        raise InputError(f"{where}: platforms must be a list of os/arch[/variant] strings, got {kind_of(value)}",
+                         "e.g. platforms: [linux/amd64, linux/arm64]")
+    out: list[Platform] = []
+    for text in _split(value):
+        p = _at(where, Platform.parse, text)
+        if not any(p.same_as(q) for q in out):
+            out.append(p)
+    if not out:
+        raise InputError(f"{where}: platforms is empty", "list the platforms to keep, or drop the key")
+    return tuple(out)
+
+
+def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
+    origin = f"{filename}:{line}"
+    if isinstance(value, str):
+        ref = _at(origin, ImageRef.parse, value)
+        return SourceSpec(ref, ref.digest, origin=origin)
+    if not isinstance(value, YMap):
+        raise InputError(f"{origin}: each {what} entry must be a mapping with an image, got {kind_of(value)}",
+                         "e.g. - image: ghcr.io/owner/app:amd64")
+    check_keys(value, _ENTRY_KEYS, filename, f"{what} entry")
+    if "image" not in value:
+        raise InputError(f"{origin}: {what} entry has no image", "add image: REGISTRY/REPOSITORY:TAG")
+    image = _string(value, "image", filename, f"{what} entry")
+    ref = _at(f"{filename}:{value.value_line('image')}", ImageRef.parse, image)
+    digest = None
+    if "digest" in value:
+        where = f"{filename}:{value.value_line('digest')}"
+        digest = _at(where, Digest.parse, _string(value, "digest", filename, f"{what} entry"))
+        if ref.digest and ref.digest != digest:
+            raise InputError(f"{where}: digest {digest} disagrees with the reference's @{ref.digest}",
+                             "give the digest once, or make both the same")
+    platform = filters = None
+    if "platform" in value:
+        platform = _platform(value["platform"], f"{filename}:{value.value_line('platform')}")
+    if "platforms" in value:
+        filters = _platform_list(value["platforms"], f"{filename}:{value.value_line('platforms')}")
+    if platform and filters:
+        raise InputError(f"{origin}: entry has both platform and platforms",
+                         "platform declares what a single image is; platforms filters a source that is an index")
+    return SourceSpec(ref, digest or ref.digest, platform, filters or (), origin)
+
+
+def _entries(items: YList, filename: str, what: str) -> tuple[SourceSpec, ...]:
+    return tuple(_entry(item, filename, items.item_line(i), what) for i, item in enumerate(items))
+
+
+def parse_spec(text: str, filename: str) -> SpecFile:
+    """A manifest-tool `push from-spec` YAML file, plus `annotations` and per-entry `digest`/`platforms`."""
+    doc = load_yaml(text, filename, "spec")
+    if not isinstance(doc, YMap):
+        raise InputError(f"{filename}:{line_of(doc)}: the spec must be a mapping, got {kind_of(doc)}",
+                         "start with image: REGISTRY/REPOSITORY:TAG and manifests: [...]")
+    check_keys(doc, _SPEC_KEYS, filename, "the spec")
+    for key in ("image", "manifests"):
+        if key not in doc:
+            raise InputError(f"{filename}:{doc.line}: the spec has no {key}",
+                             "a spec needs image: (the target) and manifests: (the per-arch sources)")
+    where = f"{filename}:{doc.value_line('image')}"
+    target = _at(where, ImageRef.parse, _string(doc, "image", filename, "the spec"))
+    if target.digest:
+        raise InputError(f"{where}: the target image may not carry a digest", "a target is a repository and tags")
+    tags: tuple[str, ...] = ()
+    if "tags" in doc:
+        value, where = doc["tags"], f"{filename}:{doc.value_line('tags')}"
+        if not isinstance(value, (YList, str)):
+            raise InputError(f"{where}: tags must be a list or a comma-separated string, got {kind_of(value)}",
+                             "e.g. tags: ['1.0', latest]")
+        found: list[str] = []
+        for i, item in enumerate(value if isinstance(value, YList) else [value]):
+            line = value.item_line(i) if isinstance(value, YList) else doc.value_line("tags")
+            if not isinstance(item, str):
+                raise InputError(f"{filename}:{line}: tags must be strings, got {kind_of(item)}", "quote the tag")
+            found += _at(f"{filename}:{line}", parse_tags, item)
+        tags = tuple(dict.fromkeys(found))
+    manifests = doc["manifests"]
+    if not isinstance(manifests, YList):
+        raise InputError(f"{filename}:{doc.value_line('manifests')}: manifests must be a list, "
+                         f"got {kind_of(manifests)}", "e.g. manifests: [{image: REF, platform: {...}}]")
+    if not manifests:
+        raise InputError(f"{filename}:{doc.value_line('manifests')}: manifests is empty",
+                         "list at least one per-arch image")
+    annotations: list[tuple[str, str]] = []
+    if "annotations" in doc:
+        value = doc["annotations"]
+        if not isinstance(value, YMap):
+            raise InputError(f"{filename}:{doc.value_line('annotations')}: annotations must be a mapping, "
+                             f"got {kind_of(value)}", "e.g. annotations: {org.opencontainers.image.source: URL}")
+        for key, item in value.items():
+            if not isinstance(key, str) or not _ANNOTATION_KEY.match(key) or not isinstance(item, str):
+                raise InputError(f"{filename}:{value.key_line(key)}: annotation {key!r} must be a key "
+                                 f"without spaces and a string value", "quote the value")
+            annotations.append((key, item))
+    return SpecFile(target, tags, _entries(manifests, filename, "manifests"), tuple(annotations))
+
+
+def sources_from_template(platforms: str | list[str], template: str) -> tuple[SourceSpec, ...]:
+    """manifest-tool `from-args`: OS, ARCH and VARIANT in the template are replaced per platform."""
+    texts = _split(platforms, r"[,\s]+")
+    if not texts:
+        raise InputError("--platforms is empty", "e.g. --platforms linux/amd64,linux/arm64")
+    if "ARCH" not in template:
+        raise InputError(f"--template {template!r} has no ARCH placeholder",
+                         "every platform would give the same image; e.g. ghcr.io/o/app:v1-OS-ARCHVARIANT")
+    out: list[SourceSpec] = []
+    for text in texts:
+        origin = f"--template {text}"
+        platform = _at(origin, Platform.parse, text)
+        parts = text.split("/")
+        os_name, arch, variant = re.sub(r"\(.*\)", "", parts[0]), parts[1], parts[2] if len(parts) > 2 else ""
+        ref_text = template.replace("OS", os_name).replace("ARCH", arch).replace("VARIANT", variant)
+        ref = _at(origin, ImageRef.parse, ref_text)
+        for seen in out:
+            if seen.platform.same_as(platform):
+                raise InputError(f"--platforms lists {platform} twice", "give each platform once")
+            if seen.ref == ref:
+                raise InputError(f"--template gives {ref} for both {seen.platform} and {platform}",
+                                 "add VARIANT (or OS) to the template so each platform names its own image")
+        out.append(SourceSpec(ref, ref.digest, platform, (), origin))
+    return tuple(out)
+
+
+def parse_matrix(text: str, filename: str) -> tuple[SourceSpec, ...]:
+    """A JSON/YAML list of {image, digest?, platform?, platforms?} (or ref strings), or a mapping of legs."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    doc = load_json(text.lstrip("\ufeff"), filename) if stripped[:1] in ("[", "{") \
+        else load_yaml(text, filename, "matrix")
+    if isinstance(doc, YMap):
+        items = YList(doc.line)
+        items.extend(doc.values())
+        items.item_lines = [doc.value_line(key) for key in doc]
+        doc = items
+    if not isinstance(doc, YList):
+        raise InputError(f"{filename}:{line_of(doc)}: the matrix must be a list of entries or a mapping of "
+                         f"legs, got {kind_of(doc)}", '[{"image": "REF", "platform": "linux/amd64"}, ...]')
+    if not doc:
+        raise InputError(f"{filename}:{doc.line}: the matrix has no entries", "list at least one per-arch image")
+    return _entries(doc, filename, "matrix")
+
+
+def sources_from_digests(entries: list[tuple[str, str]], repo: ImageRef, dirname: str) -> tuple[SourceSpec, ...]:
+    """One source per file named after a pushed manifest's sha256 (the `touch digests/${digest#sha256:}` pattern)."""
+    base = ImageRef(repo.registry, repo.repository)
+    dirname = dirname.rstrip("/") or dirname
+    seen: dict[Digest, str] = {}
+    out: list[SourceSpec] = []
+    for name, kind in sorted(entries):
+        where = f"{dirname}/{name}"
+        if kind == "dir":
+            raise InputError(f"{where}: is a folder, not a digest file", f"{dirname} must hold only digest files")
+        if kind == "symlink-outside":
+            raise InputError(f"{where}: is a symlink pointing outside {dirname}",
+                             "copy the digest files in instead of linking to them")
+        if kind not in ("file", "symlink-inside"):
+            raise InputError(f"{where}: is not a regular file", f"{dirname} must hold only digest files")
+        m = _DIGEST_NAME.match(name)
+        if not m:
+            raise InputError(f"{where}: not a digest (expected 64 hex characters named after a pushed "
+                             f"manifest's sha256)", f"create them with touch {dirname}/${{digest#sha256:}}")
+        if m[1] != m[1].lower():
+            raise InputError(f"{where}: not a digest (sha256 hex must be lower case)",
+                             "rename the file in lower case; registries compare digests exactly")
+        digest = Digest("sha256", m[1])
+        if digest in seen:
+            raise InputError(f"{where}: digest {digest.short} is already named by {dirname}/{seen[digest]}",
+                             "keep one file per digest")
+        seen[digest] = name
+        out.append(SourceSpec(base.with_digest(digest), digest, origin=where))
+    if not out:
+        raise InputError(f"{dirname}: no digest files", "each build leg should touch a file named by its digest")
+    return tuple(out)
+
+
+def parse_refs(lines: list[str] | str, *, where: str = "") -> tuple[SourceSpec, ...]:
+    """Plain refs (or PLATFORM=REF), one per line or item; blank lines and # comments skipped.
+
+    `where` (e.g. a refs file's name) makes origins and errors read `WHERE:LINE`; nothing given -> ().
+    """
+    out: list[SourceSpec] = []
+    items = [lines] if isinstance(lines, str) else list(lines)
+    for n, line in enumerate([line for item in items for line in item.splitlines()], 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        origin = f"{where}:{n}" if where else text
+        label = f"{where}:{n}" if where else f"ref {text!r}"
+        platform = None
+        if "=" in text:
+            ptext, _, text = text.partition("=")
+            platform = _at(label, Platform.parse, ptext)
+        ref = _at(label, ImageRef.parse, text)
+        out.append(SourceSpec(ref, ref.digest, platform, (), origin))
+    return tuple(out)
+
+
+def parse_annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """KEY=VALUE items; the value may contain '='."""
+    out: dict[str, str] = {}
+    for item in items:
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key or not _ANNOTATION_KEY.match(key):
+            raise InputError(f"invalid annotation {item!r}: expected KEY=VALUE with a non-empty key without spaces",
+                             "e.g. --annotation org.opencontainers.image.source=https://github.com/o/app")
+        if key in out:
+            raise InputError(f"annotation {key!r} given twice", "give each annotation key once")
+        out[key] = value
+    return tuple(out.items())
+
+
+def parse_tags(items: list[str] | str) -> tuple[str, ...]:
+    """Tags split on commas and newlines, validated, de-duplicated in order."""
+    return tuple(dict.fromkeys(check_tag(tag) for tag in _split(items)))
+
+
+def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tuple[SourceSpec, ...],
+              annotations=()) -> PushPlan:
+    """Check the whole push for contradictions the input alone shows."""
+    if target.digest:
+        raise InputError(f"target {target} carries a digest", "a target is a repository and tags")
+    all_tags = parse_tags(([target.tag] if target.tag else []) + list(tags))
+    if not all_tags:
+        raise InputError(f"target {target} has no tag and no --tags were given",
+                         "write the target as REPOSITORY:TAG or pass --tags")
+    if not sources:
+        raise InputError(f"no sources for {target}", "give a spec, --template, --matrix, --digests or refs")
+    for i, source in enumerate(sources):
+        if not source.ref.digest and source.ref.in_repository(target) and (source.ref.tag or "latest") in all_tags:
+            raise InputError(f"source {source.ref} is also the target tag ({source.origin})",
+                             "pushing the index would overwrite its own input; push per-arch images under "
+                             "other tags or refer to them by digest")
+        mine = (source.platform,) if source.platform else source.platform_filter
+        for other in sources[:i]:
+            if other.ref == source.ref:
+                raise InputError(f"source {source.ref} is given twice ({other.origin} and {source.origin})",
+                                 "list each source once")
+            theirs = (other.platform,) if other.platform else other.platform_filter
+            clash = next((p for p in mine if any(p.same_as(q) for q in theirs)), None)
+            if clash:
+                raise InputError(f"{other.origin} and {source.origin} both declare platform {clash}",
+                                 "an index holds one image per platform; fix or drop one of them")
+    merged = dict(annotations.items() if isinstance(annotations, dict) else annotations)  # later (CLI) wins
+    return PushPlan(ImageRef(target.registry, target.repository), all_tags, tuple(sources),
+                    tuple((str(k), str(v)) for k, v in merged.items()))

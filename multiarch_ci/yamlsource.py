@@ -1,0 +1,206 @@
+"""Load YAML or JSON input text into dicts and lists that remember the 1-based line of each key and item.
+
+Pure: takes text, never reads files. Every failure is an `InputError` saying `FILE:LINE: ...`.
+YAML plain scalars all load as strings (so `tags: [1.10]` stays "1.10" and `on` stays "on");
+duplicate keys are an error; more than one document is an error.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import json.decoder
+import json.scanner
+import re
+
+import yaml
+
+from multiarch_ci.errors import InputError
+
+
+class YMap(dict):
+    """A mapping with `line` (where it starts) and the line of each key and value."""
+
+    __slots__ = ("line", "key_lines", "value_lines")
+
+    def __init__(self, line: int = 1):
+        super().__init__()
+        self.line, self.key_lines, self.value_lines = line, {}, {}
+
+    def key_line(self, key) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def value_line(self, key) -> int:
+        return self.value_lines.get(key, self.line)
+
+
+class YList(list):
+    """A list with `line` (where it starts) and the line of each item."""
+
+    __slots__ = ("line", "item_lines")
+
+    def __init__(self, line: int = 1):
+        super().__init__()
+        self.line, self.item_lines = line, []
+
+    def item_line(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+def line_of(value, default: int = 1) -> int:
+    return getattr(value, "line", default)
+
+
+def kind_of(value) -> str:
+    """How to name a loaded value's type in a message."""
+    return {YMap: "a mapping", dict: "a mapping", YList: "a list", list: "a list", str: "a string"}.get(
+        type(value), "nothing" if value is None else type(value).__name__) if value != "" else "an empty value"
+
+
+def check_keys(node: YMap, valid: tuple[str, ...], filename: str, what: str) -> None:
+    """Reject a key not in valid, naming its line and the nearest valid spelling."""
+    for key in node:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1) or [
+                v for v in valid if len(str(key)) >= 3 and v.startswith(str(key))][:1]
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"{filename}:{node.key_line(key)}: unknown key {key!r} in {what}{guess}",
+                             f"valid keys: {', '.join(valid)}")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with string-only plain scalars, duplicate-key errors and line tracking."""
+
+    yaml_implicit_resolvers: dict = {}
+    _last_node = None
+
+    def construct_object(self, node, deep=False):
+        self._last_node = node
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                try:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {key!r} (first on line {seen[key]})", key_node.start_mark)
+                    seen[key] = key_node.start_mark.line + 1
+                except TypeError:
+                    pass  # unhashable key: the base constructor reports it with its mark
+        return super().construct_mapping(node, deep)
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+
+
+def _construct_map(loader: _Loader, node):
+    data = YMap(node.start_mark.line + 1)
+    yield data
+    data.update(loader.construct_mapping(node))
+    for key_node, value_node in node.value:  # flattened: merged keys first, own keys override
+        key = loader.construct_object(key_node)
+        data.key_lines[key] = key_node.start_mark.line + 1
+        data.value_lines[key] = value_node.start_mark.line + 1
+
+
+def _construct_seq(loader: _Loader, node):
+    data = YList(node.start_mark.line + 1)
+    yield data
+    data.extend(loader.construct_sequence(node))
+    data.item_lines = [item.start_mark.line + 1 for item in node.value]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def load_yaml(text: str, filename: str, what: str = "spec"):
+    """One YAML document as YMap/YList/str values; None when the text holds no document."""
+    loader = None
+    try:
+        loader = _Loader(text)
+        if not loader.check_data():
+            return None
+        data = loader.get_data()
+        if loader.check_data():
+            line = loader.peek_event().start_mark.line + 1
+            raise InputError(f"{filename}:{line}: more than one YAML document",
+                             f"put one {what} per file (remove the '---' separator)")
+        return data
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or "unparsable"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        hint = ("indent with spaces: YAML does not allow tabs" if "\\t" in problem or "tab" in problem
+                else "give each key once" if problem.startswith("duplicate key")
+                else "check the indentation and quoting near that line")
+        raise InputError(f"{filename}:{line}: invalid YAML: {problem}", f"column {col}; {hint}") from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, max(e.position, 0)) + 1
+        raise InputError(f"{filename}:{line}: invalid YAML: {str(e).splitlines()[0]}",
+                         "the file must be UTF-8 text without control characters") from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as e:
+        node = loader._last_node if loader else None
+        line = node.start_mark.line + 1 if node is not None else 1
+        raise InputError(f"{filename}:{line}: invalid YAML: {type(e).__name__}: {e}".splitlines()[0],
+                         "check the value on that line") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _line_at(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def load_json(text: str, filename: str):
+    """A JSON document as YMap/YList values (each with lines); duplicate keys are an error."""
+
+    def parse_object(s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo=None):
+        s, start = s_and_end
+        starts: list[int] = []
+
+        def scan(string, idx):
+            starts.append(idx)
+            return scan_once(string, idx)
+
+        def pairs(items):
+            out = YMap(_line_at(s, start - 1))
+            for (key, value), pos in zip(items, starts):
+                if key in out:
+                    raise InputError(f"{filename}:{_line_at(s, pos)}: duplicate key {key!r} "
+                                     f"(first on line {out.key_lines[key]})", "give each key once")
+                out[key] = value
+                out.key_lines[key] = out.value_lines[key] = _line_at(s, pos)
+            return out
+
+        return json.decoder.JSONObject(s_and_end, strict, scan, None, pairs, memo)
+
+    def parse_array(s_and_end, scan_once):
+        s, start = s_and_end
+        starts: list[int] = []
+
+        def scan(string, idx):
+            starts.append(idx)
+            return scan_once(string, idx)
+
+        values, end = json.decoder.JSONArray(s_and_end, scan)
+        out = YList(_line_at(s, start - 1))
+        out.extend(values)
+        out.item_lines = [_line_at(s, pos) for pos in starts[:len(values)]]
+        return out, end
+
+    decoder = json.JSONDecoder()
+    decoder.parse_object, decoder.parse_array = parse_object, parse_array
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    try:
+        return decoder.decode(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{filename}:{e.lineno}: invalid JSON: {e.msg} (column {e.colno})",
+                         "JSON allows no trailing commas, comments or single quotes") from None
+    except RecursionError:
+        raise InputError(f"{filename}:1: invalid JSON: nested too deeply", "flatten the document") from None
