@@ -1,0 +1,158 @@
+"""Registry auth: WWW-Authenticate challenges, Basic, and the Bearer token flow with a token cache.
+
+Token spec: https://distribution.github.io/distribution/spec/auth/token/ (GET with Basic, or OAuth2
+POST with a refresh token for docker's identity tokens). Domain code never sees a token.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from multiarch_ci.errors import RegistryError
+from multiarch_ci.registry.credentials import Credential, CredentialStore
+from multiarch_ci.registry.transport import TOKEN_CAP, Transport, read_capped
+
+_PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    scheme: str                       # "basic" or "bearer" (lower case)
+    params: tuple[tuple[str, str], ...]
+
+    def get(self, key: str) -> str | None:
+        return dict(self.params).get(key)
+
+
+def parse_challenge(header: str | None) -> Challenge | None:
+    """Parse the first Basic or Bearer challenge of a WWW-Authenticate header."""
+    if not header:
+        return None
+    m = re.match(r"\s*([A-Za-z]+)\s*(.*)$", header, re.S)
+    if not m or m[1].lower() not in ("basic", "bearer"):
+        return None
+    params = tuple((k, (q.replace('\\"', '"') if q else (v or ""))) for k, q, v in _PARAM.findall(m[2]))
+    return Challenge(m[1].lower(), tuple((k.lower(), val) for k, val in params))
+
+
+def basic_header(cred: Credential) -> str:
+    raw = f"{cred.username or ''}:{cred.password or ''}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+class Authenticator:
+    """Gives each request its Authorization header, per registry and scope set."""
+
+    def __init__(self, transport: Transport, credentials: CredentialStore):
+        self.transport = transport
+        self.credentials = credentials
+        self._challenges: dict[str, Challenge | None] = {}
+        self._scopes: dict[str, set[str]] = {}
+        self._tokens: dict[tuple[str, frozenset[str]], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._ping_locks: dict[str, threading.Lock] = {}
+        self.token_requests = 0
+        self.tokens_issued: set[str] = set()
+
+    def plan_scopes(self, registry: str, scopes: set[str]) -> None:
+        """Declare every scope a run needs on a registry up front, so one token serves them all."""
+        with self._lock:
+            self._scopes.setdefault(registry, set()).update(scopes)
+
+    def ensure_ping(self, registry: str) -> None:
+        with self._lock:
+            lock = self._ping_locks.setdefault(registry, threading.Lock())
+        with lock:
+            if registry in self._challenges:
+                return
+            resp = self.transport.ping(registry)
+            challenge = parse_challenge(resp.headers.get("WWW-Authenticate")) if resp.status_code == 401 else None
+            resp.close()
+            self._challenges[registry] = challenge
+
+    def header(self, registry: str, scopes: tuple[str, ...]) -> str | None:
+        """The Authorization value for a request needing `scopes`, or None (anonymous)."""
+        self.ensure_ping(registry)
+        challenge = self._challenges[registry]
+        if challenge is None:
+            return None
+        cred = self.credentials.lookup(registry)
+        if challenge.scheme == "basic":
+            if cred is None or cred.username is None:
+                raise RegistryError(f"registry {registry} requires a login", "log in with docker login, or pass "
+                                    "--username and --password-stdin", status=401, code="UNAUTHORIZED", ref=registry)
+            return basic_header(cred)
+        with self._lock:
+            wanted = self._scopes.setdefault(registry, set())
+            wanted.update(scopes)
+            key = (registry, frozenset(wanted))
+            cached = self._tokens.get(key)
+        if cached and cached[1] > time.monotonic():
+            return "Bearer " + cached[0]
+        token, ttl = self._fetch_token(registry, challenge, sorted(key[1]), cred)
+        with self._lock:
+            self._tokens[key] = (token, time.monotonic() + max(10.0, ttl - 30.0))
+        return "Bearer " + token
+
+    def secrets(self) -> set[str]:
+        """Every credential and token this run has handled, for masking output."""
+        return set(self.credentials.secrets()) | self.tokens_issued
+
+    def rechallenge(self, registry: str, header: str | None) -> bool:
+        """After a 401: adopt a new challenge (e.g. extra scope) and drop cached tokens; True if worth a retry."""
+        challenge = parse_challenge(header)
+        if challenge is None:
+            return False
+        with self._lock:
+            self._challenges[registry] = challenge
+            if challenge.scheme == "bearer" and challenge.get("scope"):
+                self._scopes.setdefault(registry, set()).update(challenge.get("scope").split(" "))
+            for key in [k for k in self._tokens if k[0] == registry]:
+                del self._tokens[key]
+        return True
+
+    def _fetch_token(self, registry: str, challenge: Challenge, scopes: list[str],
+                     cred: Credential | None) -> tuple[str, float]:
+        realm = challenge.get("realm")
+        if not realm:
+            raise RegistryError(f"registry {registry} sent a Bearer challenge without a realm", ref=registry)
+        service = challenge.get("service")
+        what = f"token for {registry} ({' '.join(scopes)})"
+        self.token_requests += 1
+        if cred and cred.identity_token:
+            form = {"grant_type": "refresh_token", "refresh_token": cred.identity_token,
+                    "client_id": "multiarch-manifest", "scope": " ".join(scopes)}
+            if service:
+                form["service"] = service
+            resp = self.transport.send("POST", realm, what=what, data=urlencode(form),
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                       body_cap=TOKEN_CAP)
+        else:
+            query = ([("service", service)] if service else []) + [("scope", s) for s in scopes]
+            headers = {"Authorization": basic_header(cred)} if cred and cred.username else {}
+            url = realm + ("&" if "?" in realm else "?") + urlencode(query)
+            resp = self.transport.send("GET", url, what=what, headers=headers, body_cap=TOKEN_CAP)
+        if resp.status_code in (401, 403):
+            raise RegistryError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
+                                "check the username and password or token"
+                                + (f" (from {cred.source})" if cred else "; no credentials were found"),
+                                status=resp.status_code, code="UNAUTHORIZED", ref=registry)
+        if not resp.ok:
+            raise RegistryError(f"{what}: token service answered HTTP {resp.status_code}",
+                                status=resp.status_code, ref=registry)
+        body = resp.content if resp.content is not None else read_capped(resp, TOKEN_CAP, what)
+        try:
+            doc = json.loads(body)
+            token = doc.get("token") or doc.get("access_token")
+            ttl = float(doc.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError):
+            token = None
+        if not token or not isinstance(token, str):
+            raise RegistryError(f"{what}: token service sent no token", ref=registry)
+        self.tokens_issued.add(token)
+        return token, ttl

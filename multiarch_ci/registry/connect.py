@@ -1,0 +1,18 @@
+"""Build a RegistryClient from CLI settings: transport policy, credentials, authenticator."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from multiarch_ci.registry.auth import Authenticator
+from multiarch_ci.registry.client import RegistryClient
+from multiarch_ci.registry.credentials import Credential, CredentialStore
+from multiarch_ci.registry.transport import Policy, Transport
+
+
+def connect(*, insecure: bool = False, environ: Mapping[str, str] | None = None,
+            explicit: dict[str, Credential] | None = None, fallback: dict[str, Credential] | None = None,
+            debug: Callable[[str], None] | None = None, policy: Policy | None = None) -> RegistryClient:
+    """A client with one keep-alive session and one token cache for the whole run."""
+    transport = Transport(policy or Policy(insecure=insecure), environ=environ, debug=debug)
+    store = CredentialStore(explicit=explicit, environ=environ, fallback=fallback)
+    return RegistryClient(transport, Authenticator(transport, store))

@@ -1,0 +1,212 @@
+"""HTTP under the client: one keep-alive session, timeouts, TLS policy, bounded retries, size caps.
+
+Retry rule: 408/429/5xx and connection errors are retried with jittered exponential backoff,
+honouring Retry-After (seconds or HTTP date); everything else is returned to the caller at once.
+"""
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import requests
+import urllib3
+
+from multiarch_ci.errors import RegistryError
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MANIFEST_CAP = 4 * 1024 * 1024
+TOKEN_CAP = 1024 * 1024
+USER_AGENT = "multiarch-manifest/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How hard to try: timeouts, retries and backoff; `sleep`/`rand` injectable for tests."""
+
+    insecure: bool = False
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 10.0
+    retry_after_max: float = 60.0
+    pool_size: int = 16
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    rand: Callable[[], float] = field(default=random.random, compare=False)
+
+
+def _no_netrc(r):
+    """An auth hook that adds nothing, so requests never picks credentials from ~/.netrc."""
+    return r
+
+
+def is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:host.index("]")]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Parse Retry-After: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def api_host(registry: str) -> str:
+    """Docker Hub's API lives at registry-1.docker.io."""
+    return "registry-1.docker.io" if registry == "docker.io" else registry
+
+
+class Transport:
+    """Sends requests with retries; remembers each registry's scheme (https, or http when allowed)."""
+
+    def __init__(self, policy: Policy = Policy(), environ: Mapping[str, str] | None = None,
+                 debug: Callable[[str], None] | None = None):
+        self.policy = policy
+        self.debug = debug or (lambda _msg: None)
+        env = os.environ if environ is None else environ
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=policy.pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+        if policy.insecure:
+            self.verify: bool | str = False
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        else:
+            self.verify = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or True
+        self._bases: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def base_url(self, registry: str) -> str | None:
+        return self._bases.get(registry)
+
+    def ping(self, registry: str) -> requests.Response:
+        """GET /v2/ to learn the scheme and the auth challenge; HTTPS first, HTTP only when allowed."""
+        host = api_host(registry)
+        allow_http = self.policy.insecure or is_loopback(host)
+        try:
+            resp = self.send("GET", f"https://{host}/v2/", what=f"ping {registry}", retries=1)
+            scheme = "https"
+        except RegistryError as e:
+            if not allow_http:
+                raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
+                                    "for a plain-HTTP or self-signed registry pass --insecure; for a private CA "
+                                    "set SSL_CERT_FILE or REQUESTS_CA_BUNDLE", ref=registry) from None
+            resp = self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")
+            scheme = "http"
+        with self._lock:
+            self._bases[registry] = f"{scheme}://{host}"
+        return resp
+
+    def send(self, method: str, url: str, *, what: str, headers: dict | None = None, data=None,
+             stream: bool = False, retries: int | None = None, allow_redirects: bool = True,
+             body_cap: int | None = None) -> requests.Response:
+        """One request with bounded retries; raises RegistryError on connection failure or retryable exhaustion.
+
+        With `body_cap`, a 2xx body is read inside the retry loop (a reset or truncated body is retried
+        too) and is then available as `resp.content`.
+        """
+        p = self.policy
+        attempts = (p.retries if retries is None else retries) + 1
+        replayable = data is None or isinstance(data, (bytes, str))
+        for attempt in range(attempts):
+            started = time.monotonic()
+            try:
+                resp = self.session.request(method, url, headers=headers, data=data,
+                                            stream=stream or body_cap is not None,
+                                            timeout=(p.connect_timeout, p.read_timeout), verify=self.verify,
+                                            auth=_no_netrc, allow_redirects=allow_redirects)
+            except requests.exceptions.SSLError as e:
+                raise RegistryError(f"{what}: TLS error talking to {url.split('/')[2]}: {_short(e)}",
+                                    "pass --insecure for a self-signed registry, or set SSL_CERT_FILE") from None
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+                self.count += 1
+                self.debug(f"{method} {url} -> {type(e).__name__} (attempt {attempt + 1}/{attempts})")
+                if attempt + 1 >= attempts or not replayable:
+                    raise RegistryError(f"{what}: {type(e).__name__} from {url.split('/')[2]} after "
+                                        f"{attempt + 1} attempt(s): {_short(e)}", "check the registry address "
+                                        "and the network; rerunning is safe") from None
+                self._backoff(attempt, None)
+                continue
+            self.count += 1
+            self.debug(f"{method} {url} -> {resp.status_code} ({(time.monotonic() - started) * 1000:.0f} ms)")
+            if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
+                wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
+                if wait is not None and wait > p.retry_after_max:
+                    return resp
+                resp.close()
+                self._backoff(attempt, wait)
+                continue
+            if body_cap is not None and resp.ok:
+                try:
+                    resp._content = read_capped(resp, body_cap, what)
+                except BodyBroken as e:
+                    self.debug(f"{method} {url} -> body broken: {e.message} (attempt {attempt + 1}/{attempts})")
+                    if attempt + 1 >= attempts:
+                        raise
+                    self._backoff(attempt, None)
+                    continue
+            return resp
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        p = self.policy
+        delay = min(p.backoff_max, p.backoff_base * (2 ** attempt)) * (0.5 + p.rand() / 2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        p.sleep(delay)
+
+
+def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
+    """Read a whole (non-streamed or streamed) body, refusing more than `cap` bytes."""
+    declared = resp.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        resp.close()
+        raise RegistryError(f"{what}: response of {int(declared)} bytes exceeds the {cap}-byte limit",
+                            status=resp.status_code)
+    chunks, total = [], 0
+    try:
+        for chunk in resp.iter_content(65536):
+            total += len(chunk)
+            if total > cap:
+                resp.close()
+                raise RegistryError(f"{what}: response exceeds the {cap}-byte limit", status=resp.status_code)
+            chunks.append(chunk)
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+            urllib3.exceptions.HTTPError) as e:
+        raise BodyBroken(f"{what}: connection broke while reading the body: {_short(e)}",
+                         "rerunning is safe", status=resp.status_code) from None
+    body = b"".join(chunks)
+    if declared and declared.isdigit() and len(body) != int(declared):
+        raise BodyBroken(f"{what}: body truncated ({len(body)} of {declared} bytes)", "rerunning is safe",
+                         status=resp.status_code)
+    return body
+
+
+class BodyBroken(RegistryError):
+    """The connection broke or the body came short: worth another try."""
+
+
+def _short(e: Exception) -> str:
+    text = str(e)
+    return text if len(text) < 200 else text[:200] + "…"
