@@ -1,0 +1,158 @@
+"""Command line: argparse -> PushPlan -> Publisher; `main` is the one place errors become exit codes."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+
+from multiarch_ci import __version__
+from multiarch_ci.errors import InputError, MultiarchError
+from multiarch_ci.output import Console, inspect_table
+
+PROG = "multiarch-manifest"
+
+
+def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
+    if target:
+        p.add_argument("--target", help="the index to push: REGISTRY/REPO[:TAG]")
+    p.add_argument("--tags", action="append", default=[], help="more tags for the index (comma separated; repeatable)")
+    p.add_argument("--format", default="auto", choices=["auto", "docker", "oci"],
+                   help="auto: Docker list when every child is a Docker manifest, else OCI index")
+    p.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
+                   help="index annotation (needs an OCI index; repeatable)")
+    p.add_argument("--platform-filter", default="", metavar="PLATFORMS",
+                   help="keep only these platforms of sources that are themselves indexes (comma separated)")
+    p.add_argument("--no-verify-platform", action="store_true",
+                   help="trust declared platforms without reading the image configs")
+    p.add_argument("--append", action="store_true", help="add/replace platforms in the index the tag holds now")
+    p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
+    _connection(p)
+
+
+def _connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--insecure", action="store_true", help="allow plain HTTP and unverified TLS")
+    p.add_argument("--username", help="registry user for the target registry (with --password-stdin)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password or token from stdin")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--debug", action="store_true", help="log each request and show tracebacks (never secrets)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
+    ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}")
+    push = sub.add_parser("push", help="compose an index from per-arch images and push it")
+    forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}")
+    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec")
+    p.add_argument("spec", help="SPEC.yaml")
+    _common(p)
+    p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
+    p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
+    p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
+    _common(p)
+    p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)")
+    p.add_argument("matrix", help="FILE or -")
+    _common(p)
+    p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests")
+    p.add_argument("dir", help="DIR of empty files named <hex digest>")
+    _common(p)
+    p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
+    p.add_argument("ref")
+    p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
+    _connection(p)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    argv = list(sys.argv[1:] if argv is None else argv)
+    console = Console(sys.stdout, sys.stderr)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0) if e.code in (0, None) else 2
+    console.debug_on = args.debug
+    try:
+        return _dispatch(args, environ, console)
+    except MultiarchError as e:
+        if debug:
+            console.err(traceback.format_exc().rstrip())
+        console.err(f"{PROG}: error: {e}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        console.err(f"{PROG}: interrupted")
+        return 130
+    except Exception as e:  # a bug: still one line unless --debug
+        if debug:
+            console.err(traceback.format_exc().rstrip())
+        console.err(f"{PROG}: internal error: {type(e).__name__}: {e} (rerun with --debug and report it)")
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
+    from multiarch_ci import inputs
+    from multiarch_ci.registry.connect import connect
+
+    explicit = inputs.explicit_credentials(args, sys.stdin)
+    if args.command == "inspect":
+        ref = inputs.image_ref(args.ref, "reference")
+        client = connect(insecure=args.insecure, environ=environ, debug=console.debug,
+                         explicit={ref.registry: explicit} if explicit else None)
+        console.secrets = client.auth.secrets
+        return _inspect(client, ref, args, console)
+    plan = inputs.plan_from_args(args, sys.stdin)
+    from multiarch_ci.publish import Options, Publisher
+
+    client = connect(insecure=args.insecure, environ=environ, debug=console.debug,
+                     explicit={plan.target.registry: explicit} if explicit else None)
+    console.secrets = client.auth.secrets
+    options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
+                      dry_run=args.dry_run)
+    result = Publisher(client, options, log=console.progress).run(plan)
+    if args.json:
+        console.out(json.dumps(result.to_json(), indent=2))
+    elif args.dry_run:
+        console.out(result.body.decode().rstrip())
+        console.progress(f"dry run: {result.ref} not pushed")
+    else:
+        console.out(inspect_table(result.to_json()["manifests"]))
+        for tag in result.tags:
+            console.progress(f"pushed {result.target.name}:{tag}")
+        console.out(result.ref)
+    return 0
+
+
+def _inspect(client, ref, args, console: Console) -> int:
+    from multiarch_ci.publish import manifest_rows
+    from multiarch_ci.model import ImageIndex
+
+    fetched = client.get_manifest(ref)
+    if args.raw:
+        console.out(fetched.body.decode(errors="replace").rstrip("\n"))
+        return 0
+    if isinstance(fetched.manifest, ImageIndex):
+        rows = manifest_rows(fetched.manifest)
+    else:
+        from multiarch_ci.platform import Platform
+        config = json.loads(client.get_blob(ref.with_tag(None), fetched.manifest.config))
+        try:
+            platform = str(Platform.from_dict(config))
+        except InputError:
+            platform = "unknown/unknown"
+        rows = [{"platform": platform, "digest": str(fetched.digest), "mediaType": fetched.media_type,
+                 "size": len(fetched.body)}]
+    if args.json:
+        console.out(json.dumps({"ref": f"{ref.name}@{fetched.digest}", "digest": str(fetched.digest),
+                                "mediaType": fetched.media_type, "manifests": rows}, indent=2))
+    else:
+        console.out(f"{ref.name}@{fetched.digest}  {fetched.media_type}")
+        console.out(inspect_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Orchestration: resolve sources -> compose -> copy children -> push index by digest -> tags -> verify.
+
+Every phase runs its requests concurrently in one bounded pool; data only moves forward.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from multiarch_ci.compose import Candidate, compose, flatten
+from multiarch_ci.digest import Digest
+from multiarch_ci.errors import CompositionError, InputError, RegistryError
+from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType
+from multiarch_ci.platform import Platform
+from multiarch_ci.reference import ImageRef
+from multiarch_ci.registry.client import Fetched, RegistryClient, pull, push
+from multiarch_ci.sources import PushPlan, SourceSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    fmt: str = "auto"
+    verify_platform: bool = True
+    append: bool = False
+    dry_run: bool = False
+    workers: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A manifest the index will point at, where it lives now and its exact bytes."""
+
+    repo: ImageRef
+    fetched: Fetched
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    target: ImageRef
+    digest: Digest
+    index: ImageIndex
+    body: bytes
+    tags: tuple[str, ...]
+    pushed: bool
+    copied_blobs: int = 0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.target.name}@{self.digest}"
+
+    def to_json(self) -> dict:
+        return {"digest": str(self.digest), "ref": self.ref, "mediaType": self.index.media_type,
+                "tags": [f"{self.target.name}:{t}" for t in self.tags], "pushed": self.pushed,
+                "manifests": manifest_rows(self.index)}
+
+
+def manifest_rows(index: ImageIndex) -> list[dict]:
+    """One row per entry: platform string, digest, media type, size; attestations as unknown/unknown."""
+    rows = []
+    for d in index.manifests:
+        row = {"platform": str(d.platform) if d.platform else "unknown/unknown", "digest": str(d.digest),
+               "mediaType": d.media_type, "size": d.size}
+        if d.is_attestation:
+            row["attestationFor"] = str(d.attests) if d.attests else None
+        rows.append(row)
+    return rows
+
+
+class Publisher:
+    """Runs one PushPlan against registries through a RegistryClient."""
+
+    def __init__(self, client: RegistryClient, options: Options = Options(),
+                 log: Callable[[str], None] = lambda _m: None):
+        self.client, self.options, self.log = client, options, log
+        self.pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="mm")
+
+    def _map(self, fn, items: Iterable) -> list:
+        return list(self.pool.map(fn, list(items)))
+
+    def run(self, plan: PushPlan) -> Result:
+        try:
+            return self._run(plan)
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def _run(self, plan: PushPlan) -> Result:
+        self._plan_scopes(plan)
+        tops = self._map(lambda s: self.client.get_manifest(s.ref.with_digest(s.digest) if s.digest else s.ref),
+                         plan.sources)
+        candidates, children = self._expand(list(zip(plan.sources, tops)))
+        candidates = self._read_configs(candidates, children)
+        existing = self._existing(plan) if self.options.append else None
+        index = compose(candidates, self.options.fmt, plan.annotations, self.options.verify_platform, existing)
+        body = index.to_bytes()
+        digest = Digest.of(body)
+        kind = "OCI index" if index.media_type == MediaType.OCI_INDEX else "Docker manifest list"
+        self.log(f"composed {kind} {digest} with "
+                 f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
+        if self.options.dry_run:
+            return Result(plan.target, digest, index, body, plan.tags, pushed=False)
+        copied = self._copy_children(plan.target, children)
+        self.client.put_manifest(plan.target, str(digest), body, index.media_type)
+        self._write_tags(plan, digest, body, index.media_type)
+        return Result(plan.target, digest, index, body, plan.tags, pushed=True, copied_blobs=copied)
+
+    def _plan_scopes(self, plan: PushPlan) -> None:
+        wanted: dict[str, set[str]] = {plan.target.registry: {push(plan.target)}}
+        for s in plan.sources:
+            wanted.setdefault(s.ref.registry, set()).add(pull(s.ref))
+        for registry, scopes in wanted.items():
+            self.client.auth.plan_scopes(registry, scopes)
+
+    def _expand(self, resolved: list[tuple[SourceSpec, Fetched]]) -> tuple[list[Candidate], list[Child]]:
+        """Per source: an image is one candidate; an index is flattened into its images + attestations."""
+        candidates: list[Candidate] = []
+        children: list[Child] = []
+        wanted: list[tuple[ImageRef, Descriptor]] = []
+        plans = []
+        for spec, top in resolved:
+            repo = spec.ref.with_tag(None)
+            origin = f"{spec.origin or spec.ref}"
+            self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
+            if isinstance(top.manifest, ImageManifest):
+                candidates.append(Candidate(top.descriptor, origin, spec.platform))
+                children.append(Child(repo, top))
+                continue
+            keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
+            images, attestations = flatten(top.manifest.manifests, keep, origin)
+            plans.append((repo, origin, images, attestations))
+            wanted += [(repo, d) for d in images] + [(repo, a) for d in images
+                                                     for a in attestations.get(str(d.digest), ())]
+        fetched = dict(zip([(r.name, str(d.digest)) for r, d in wanted],
+                           self._map(lambda rd: self._child(*rd), wanted)))
+        for repo, origin, images, attestations in plans:
+            for d in images:
+                atts = tuple(attestations.get(str(d.digest), ()))
+                candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size), origin, d.platform,
+                                            attestations=atts))
+                children += [Child(repo, fetched[(repo.name, str(x.digest))]) for x in (d, *atts)]
+        return candidates, children
+
+    def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
+        f = self.client.get_manifest(repo.with_digest(d.digest))
+        if not isinstance(f.manifest, ImageManifest):
+            raise CompositionError(f"{repo.with_digest(d.digest)}: expected an image manifest, found an index")
+        if f.descriptor.size != d.size:
+            raise CompositionError(f"{repo.with_digest(d.digest)}: size {f.descriptor.size} differs from the "
+                                   f"index entry's {d.size}")
+        return f
+
+    def _read_configs(self, candidates: list[Candidate], children: list[Child]) -> list[Candidate]:
+        """Rule 6: read each image's config platform unless it is declared and verification is off."""
+        by_digest = {str(c.fetched.digest): c for c in children}
+        todo = [c for c in candidates if self.options.verify_platform or c.declared is None]
+
+        def config_platform(c: Candidate) -> Platform:
+            child = by_digest[str(c.descriptor.digest)]
+            raw = self.client.get_blob(child.repo, child.fetched.manifest.config)
+            try:
+                return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
+            except (ValueError, InputError) as e:
+                raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {e}",
+                                       "declare the platform and pass --no-verify-platform") from None
+        platforms = dict(zip([id(c) for c in todo], self._map(config_platform, todo)))
+        return [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
+
+    def _existing(self, plan: PushPlan) -> ImageIndex | None:
+        """--append: the index the first tag holds now (None if the tag does not exist yet)."""
+        ref = plan.target.with_tag(plan.tags[0])
+        if self.client.head_manifest(ref) is None:
+            return None
+        current = self.client.get_manifest(ref)
+        if not isinstance(current.manifest, ImageIndex):
+            raise CompositionError(f"--append: {ref} holds a single image, not an index",
+                                   "drop --append to replace it")
+        self.log(f"appending to {ref} ({len(current.manifest.images)} image(s))")
+        return current.manifest
+
+    def _copy_children(self, target: ImageRef, children: list[Child]) -> int:
+        """Rule 4: blobs first (mount, else stream), then each child manifest PUT by digest; never tagged."""
+        foreign = {str(c.fetched.digest): c for c in children if not c.repo.in_repository(target)}.values()
+        blobs: dict[str, tuple[ImageRef, Descriptor]] = {}
+        for c in foreign:
+            for b in c.fetched.manifest.blobs:
+                blobs.setdefault(str(b.digest), (c.repo, b))
+        copied = sum(self._map(lambda rb: self._copy_blob(target, *rb), blobs.values()))
+        self._map(lambda c: self.client.put_manifest(target, str(c.fetched.digest), c.fetched.body,
+                                                     c.fetched.media_type), foreign)
+        if foreign:
+            self.log(f"made {len(foreign)} child manifest(s) present in {target.name} "
+                     f"({len(blobs) - copied} blob(s) mounted, {copied} copied)")
+        return copied
+
+    def _copy_blob(self, target: ImageRef, source: ImageRef, blob: Descriptor) -> int:
+        if source.registry == target.registry:
+            location = self.client.mount_blob(target, blob.digest, source)
+            if location is None:
+                return 0
+        else:
+            if self.client.blob_exists(target, blob.digest):
+                return 0
+            location = self.client.start_upload(target)
+        self.client.upload_blob(target, location, blob.digest, self.client.stream_blob(source, blob.digest))
+        return 1
+
+    def _write_tags(self, plan: PushPlan, digest: Digest, body: bytes, media_type: str) -> None:
+        """Rule 9: tag only after the index is present by digest; read each tag back."""
+        written: list[str] = []
+        for tag in plan.tags:
+            ref = plan.target.with_tag(tag)
+            try:
+                self.client.put_manifest(plan.target, tag, body, media_type)
+                back = self.client.head_manifest(ref)
+                if back is None or back.digest != digest:
+                    raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
+                                        ref=str(ref))
+            except RegistryError as e:
+                left = [t for t in plan.tags if t not in written]
+                raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
+                                    f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
+                                    "digest", status=e.status, code=e.code, ref=e.ref) from None
+            written.append(tag)
+            self.log(f"tagged {ref}")
+
+
+def _kind(f: Fetched) -> str:
+    if isinstance(f.manifest, ImageIndex):
+        return f"index of {len(f.manifest.manifests)}"
+    return "image"

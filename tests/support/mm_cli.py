@@ -1,0 +1,51 @@
+"""Run the real CLI (`python -m multiarch_ci`) as a subprocess, as a user or CI job would."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mm_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+_EMPTY_DOCKER_CONFIG = tempfile.mkdtemp(prefix="mm-empty-docker-config-")
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict | None = None, home: Path | None = None,
+            timeout: float = 120) -> Run:
+    """Run `multiarch-manifest ARGS...`; DOCKER_CONFIG points at an empty dir unless env sets it."""
+    base = mm_registry.loopback_env()
+    base["DOCKER_CONFIG"] = _EMPTY_DOCKER_CONFIG
+    base["PYTHONPATH"] = str(ROOT)
+    if home is not None:
+        base["HOME"] = str(home)
+        base["DOCKER_CONFIG"] = str(home / ".docker")
+    base.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "multiarch_ci", *args], input=stdin, capture_output=True,
+                          text=True, env=base, timeout=timeout, cwd=ROOT)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def docker_config(dirpath: Path, auths: dict | None = None, **extra) -> Path:
+    """Write a docker config.json into dirpath and return dirpath (for DOCKER_CONFIG)."""
+    dirpath.mkdir(parents=True, exist_ok=True)
+    (dirpath / "config.json").write_text(json.dumps({"auths": auths or {}, **extra}))
+    return dirpath

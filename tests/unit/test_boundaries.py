@@ -1,0 +1,47 @@
+"""Pure core, thin edges: an AST scan keeps I/O and CI imports where they belong."""
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[2] / "multiarch_ci"
+PURE = ["errors.py", "digest.py", "reference.py", "platform.py", "model.py", "sources.py", "compose.py",
+        "yamlsource.py"]
+
+
+def imports_of(path: Path) -> tuple[set[str], bool]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    environ = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+            environ = True
+    return names, environ
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_do_no_io(name):
+    names, environ = imports_of(PKG / name)
+    assert not names & {"requests", "actions_toolkit", "os", "subprocess", "socket", "urllib3"}, names
+    assert not any(n.startswith("multiarch_ci.registry") or n.startswith("multiarch_ci.ci") for n in names)
+    assert not environ
+
+
+def test_only_registry_does_http_and_only_ci_imports_actions_toolkit():
+    for path in PKG.rglob("*.py"):
+        names, _ = imports_of(path)
+        rel = path.relative_to(PKG).as_posix()
+        if "requests" in names or "urllib3" in names:
+            assert rel.startswith("registry/"), rel
+        if "actions_toolkit" in names:
+            assert rel.startswith("ci/"), rel
+
+
+def test_modules_stay_small():
+    for path in PKG.rglob("*.py"):
+        assert len(path.read_text().splitlines()) <= 360, f"{path.name} is growing past ~300 lines: split it"
