@@ -1,0 +1,63 @@
+"""Push small sample per-arch images (one per platform, each in its own repository) for the Quick start.
+
+Uses multiarch_ci's own registry client to upload blobs and manifests, the same code the tool runs.
+Usage: seed_demo.py REGISTRY_HOST [PLATFORM ...]
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import sys
+import tarfile
+
+from multiarch_ci.digest import Digest
+from multiarch_ci.model import MediaType
+from multiarch_ci.platform import Platform
+from multiarch_ci.reference import ImageRef
+from multiarch_ci.registry.connect import connect
+
+DEFAULT = ["linux/amd64", "linux/arm64/v8", "linux/ppc64le", "linux/s390x"]
+
+
+def layer_for(platform: Platform) -> tuple[bytes, bytes]:
+    """(gzip layer, uncompressed tar) holding /etc/platform; deterministic."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        data = f"{platform}\n".encode()
+        info = tarfile.TarInfo("etc/platform")
+        info.size, info.mtime = len(data), 0
+        tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0), raw.getvalue()
+
+
+def push_sample(client, ref: ImageRef, platform: Platform) -> Digest:
+    layer, tar = layer_for(platform)
+    config = json.dumps({**platform.to_dict(), "config": {"Cmd": ["cat", "/etc/platform"]},
+                         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar).hexdigest()]}},
+                        sort_keys=True).encode()
+    blobs = []
+    for body, media_type in ((config, "application/vnd.docker.container.image.v1+json"),
+                             (layer, "application/vnd.docker.image.rootfs.diff.tar.gzip")):
+        digest = Digest.of(body)
+        if not client.blob_exists(ref, digest):
+            client.upload_blob(ref, client.start_upload(ref), digest, iter([body]))
+        blobs.append({"mediaType": media_type, "digest": str(digest), "size": len(body)})
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": MediaType.DOCKER_MANIFEST, "config": blobs[0],
+                           "layers": blobs[1:]}, indent=3).encode()
+    return client.put_manifest(ref, ref.tag, manifest, MediaType.DOCKER_MANIFEST)
+
+
+def main(argv: list[str]) -> int:
+    host, platforms = argv[0], [Platform.parse(p) for p in (argv[1:] or DEFAULT)]
+    client = connect()
+    for p in platforms:
+        slug = p.architecture + (p.variant or "")
+        ref = ImageRef.parse(f"{host}/demo/app-{slug}:v1")
+        print(f"seeded {ref}  {p}  {push_sample(client, ref, p)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
