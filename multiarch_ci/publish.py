@@ -25,7 +25,7 @@ class Options:
     verify_platform: bool = True
     append: bool = False
     dry_run: bool = False
-    workers: int = 8
+    workers: int = 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,12 +326,14 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
             raise InputError(f"source {source.ref} is also the target tag ({source.origin})",
                              "pushing the index would overwrite its own input; push per-arch images under "
                              "other tags or refer to them by digest")
-        mine = (source.platform,) if source.platform else source.platform_filter
+        # Only declared platforms are claims; a platform_filter is a keep-list (a global
+        # --platform-filter gives every source the same one), so real clashes are compose's to find.
+        mine = (source.platform,) if source.platform else ()
         for other in sources[:i]:
             if other.ref == source.ref:
                 raise InputError(f"source {source.ref} is given twice ({other.origin} and {source.origin})",
                                  "list each source once")
-            theirs = (other.platform,) if other.platform else other.platform_filter
+            theirs = (other.platform,) if other.platform else ()
             clash = next((p for p in mine if any(p.same_as(q) for q in theirs)), None)
             if clash:
                 raise InputError(f"{other.origin} and {source.origin} both declare platform {clash}",

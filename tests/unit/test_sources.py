@@ -470,9 +470,6 @@ BAD_CASES = [
     pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:arm64", "spec.yaml:3", "linux/arm64"),
                        src("ghcr.io/o/app:arm64v8", "spec.yaml:7", "linux/arm64/v8")),
                  ["spec.yaml:3 and spec.yaml:7 both declare platform linux/arm64"], id="plan-conflicting-platforms"),
-    pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:amd64", "m.json:2", "linux/amd64"),
-                       src("ghcr.io/o/base:1", "m.json:3", None, None, ("linux/arm64", "linux/amd64"))),
-                 ["m.json:2 and m.json:3 both declare platform linux/amd64"], id="plan-platform-vs-filter"),
     pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:a", "r:1"), src("ghcr.io/o/app:a", "r:2")),
                  ["source ghcr.io/o/app:a is given twice", "r:1", "r:2"], id="plan-duplicate-source"),
     pytest.param(_plan("ghcr.io/o/app:v1", ["ok", "no good"], src("ghcr.io/o/app:a", "r:1")),
@@ -516,3 +513,12 @@ def test_garbage_matrix_raises_only_input_error(text):
 
 def test_bad_case_count():
     assert len(BAD_CASES) >= 30
+
+
+def test_plan_accepts_one_filter_shared_by_index_sources():
+    """A global --platform-filter gives every source the same keep-list: not a platform clash."""
+    keep = tuple(Platform.parse(p) for p in ("linux/amd64", "linux/arm64"))
+    a = SourceSpec(ImageRef.parse("ghcr.io/o/app-a:1"), platform_filter=keep, origin="a")
+    b = SourceSpec(ImageRef.parse("ghcr.io/o/app-b:1"), platform_filter=keep, origin="b")
+    plan = make_plan(ImageRef.parse("ghcr.io/o/app:1"), [], (a, b))
+    assert [s.platform_filter for s in plan.sources] == [keep, keep]
