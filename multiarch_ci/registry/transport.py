@@ -9,6 +9,7 @@ import email.utils
 import ipaddress
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -108,6 +109,8 @@ class Transport:
             resp = self.send("GET", f"https://{host}/v2/", what=f"ping {registry}", retries=1)
             scheme = "https"
         except RegistryError as e:
+            if isinstance(e, TLSFailure) and e.certificate:
+                raise  # the server speaks TLS; its certificate is not trusted: never downgrade to HTTP
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
                                     "for a plain-HTTP or self-signed registry pass --insecure; for a private CA "
@@ -137,8 +140,10 @@ class Transport:
                                             timeout=(p.connect_timeout, p.read_timeout), verify=self.verify,
                                             auth=_no_netrc, allow_redirects=allow_redirects)
             except requests.exceptions.SSLError as e:
-                raise RegistryError(f"{what}: TLS error talking to {url.split('/')[2]}: {_short(e)}",
-                                    "pass --insecure for a self-signed registry, or set SSL_CERT_FILE") from None
+                raise TLSFailure(f"{what}: TLS error talking to {url.split('/')[2]}: {_short(e)}",
+                                 "pass --insecure for a self-signed registry, or set SSL_CERT_FILE or "
+                                 "REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
+                                 or "hostname" in str(e)) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
                 self.count += 1
                 self.debug(f"{method} {url} -> {type(e).__name__} (attempt {attempt + 1}/{attempts})")
@@ -203,10 +208,28 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
     return body
 
 
+class TLSFailure(RegistryError):
+    """A TLS handshake failed; `certificate` when the server's certificate was not trusted."""
+
+    def __init__(self, message: str, hint: str | None = None, *, certificate: bool = False):
+        super().__init__(message, hint)
+        self.certificate = certificate
+
+
 class BodyBroken(RegistryError):
     """The connection broke or the body came short: worth another try."""
 
 
+_REASONS = (r"\[SSL: [A-Z_]+\][^'\")(]*", r"\[Errno -?\d+\][^'\")]*", r"Read timed out", r"timed out",
+            r"Connection reset by peer", r"RemoteDisconnected\('[^']*'\)", r"IncompleteRead\([^)]*\)",
+            r"Connection aborted")
+
+
 def _short(e: Exception) -> str:
+    """The reason inside urllib3's wrapping ('[SSL: CERTIFICATE_VERIFY_FAILED] …', '[Errno 111] …')."""
     text = str(e)
+    for pattern in _REASONS:
+        m = re.search(pattern, text)
+        if m:
+            return m.group(0).strip(" .,")
     return text if len(text) < 200 else text[:200] + "…"
