@@ -52,7 +52,8 @@ class Authenticator:
         self.transport = transport
         self.credentials = credentials
         self._challenges: dict[str, Challenge | None] = {}
-        self._scopes: dict[str, set[str]] = {}
+        self._scopes: dict[str, dict[str, set[str]]] = {}
+        self._fetch_locks: dict[str, threading.Lock] = {}
         self._tokens: dict[tuple[str, frozenset[str]], tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._ping_locks: dict[str, threading.Lock] = {}
@@ -62,7 +63,16 @@ class Authenticator:
     def plan_scopes(self, registry: str, scopes: set[str]) -> None:
         """Declare every scope a run needs on a registry up front, so one token serves them all."""
         with self._lock:
-            self._scopes.setdefault(registry, set()).update(scopes)
+            self._add_scopes(registry, scopes)
+
+    def _add_scopes(self, registry: str, scopes) -> frozenset[str]:
+        """Merge scopes per resource (pull + pull,push = pull,push); the merged set keys the token cache."""
+        resources = self._scopes.setdefault(registry, {})
+        for scope in scopes:
+            kind_name, _, actions = scope.rpartition(":")
+            if kind_name:
+                resources.setdefault(kind_name, set()).update(a for a in actions.split(",") if a)
+        return frozenset(f"{r}:{','.join(sorted(a))}" for r, a in resources.items())
 
     def ensure_ping(self, registry: str) -> None:
         with self._lock:
@@ -88,14 +98,13 @@ class Authenticator:
                                     "--username and --password-stdin", status=401, code="UNAUTHORIZED", ref=registry)
             return basic_header(cred)
         with self._lock:
-            wanted = self._scopes.setdefault(registry, set())
-            wanted.update(scopes)
-            key = (registry, frozenset(wanted))
+            key = (registry, self._add_scopes(registry, scopes))
+            fetch_lock = self._fetch_locks.setdefault(registry, threading.Lock())
+        with fetch_lock:  # concurrent requests wait for one fetch instead of each asking
             cached = self._tokens.get(key)
-        if cached and cached[1] > time.monotonic():
-            return "Bearer " + cached[0]
-        token, ttl = self._fetch_token(registry, challenge, sorted(key[1]), cred)
-        with self._lock:
+            if cached and cached[1] > time.monotonic():
+                return "Bearer " + cached[0]
+            token, ttl = self._fetch_token(registry, challenge, sorted(key[1]), cred)
             self._tokens[key] = (token, time.monotonic() + max(10.0, ttl - 30.0))
         return "Bearer " + token
 
@@ -111,7 +120,7 @@ class Authenticator:
         with self._lock:
             self._challenges[registry] = challenge
             if challenge.scheme == "bearer" and challenge.get("scope"):
-                self._scopes.setdefault(registry, set()).update(challenge.get("scope").split(" "))
+                self._add_scopes(registry, challenge.get("scope").split(" "))
             for key in [k for k in self._tokens if k[0] == registry]:
                 del self._tokens[key]
         return True

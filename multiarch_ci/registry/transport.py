@@ -140,6 +140,8 @@ class Transport:
                                             timeout=(p.connect_timeout, p.read_timeout), verify=self.verify,
                                             auth=_no_netrc, allow_redirects=allow_redirects)
             except requests.exceptions.SSLError as e:
+                self.count += 1
+                self.debug(f"{method} {url} -> TLS failure: {_short(e)}")
                 raise TLSFailure(f"{what}: TLS error talking to {url.split('/')[2]}: {_short(e)}",
                                  "pass --insecure for a self-signed registry, or set SSL_CERT_FILE or "
                                  "REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
@@ -199,8 +201,8 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
             chunks.append(chunk)
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
             urllib3.exceptions.HTTPError) as e:
-        raise BodyBroken(f"{what}: connection broke while reading the body: {_short(e)}",
-                         "rerunning is safe", status=resp.status_code) from None
+        problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
+        raise BodyBroken(f"{what}: {problem}: {_short(e)}", "rerunning is safe", status=resp.status_code) from None
     body = b"".join(chunks)
     if declared and declared.isdigit() and len(body) != int(declared):
         raise BodyBroken(f"{what}: body truncated ({len(body)} of {declared} bytes)", "rerunning is safe",
