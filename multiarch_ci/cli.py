@@ -132,7 +132,7 @@ def _inspect(client, ref, args, console: Console) -> int:
 
     fetched = client.get_manifest(ref)
     if args.raw:
-        console.out(fetched.body.decode(errors="replace").rstrip("\n"))
+        console.raw(fetched.body)
         return 0
     if isinstance(fetched.manifest, ImageIndex):
         rows = manifest_rows(fetched.manifest)

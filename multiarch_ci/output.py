@@ -25,6 +25,15 @@ class Console:
         self._out.write(self.mask(line) + "\n")
         self._out.flush()
 
+    def raw(self, data: bytes) -> None:
+        """The exact bytes, unmasked and unchanged (a manifest holds no credentials)."""
+        self._out.flush()
+        if hasattr(self._out, "buffer"):
+            self._out.buffer.write(data)
+        else:
+            self._out.write(data.decode(errors="replace"))
+        self._out.flush()
+
     def err(self, line: str) -> None:
         self._err.write(self.mask(line) + "\n")
         self._err.flush()

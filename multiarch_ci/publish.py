@@ -120,7 +120,7 @@ class Publisher:
         plans = []
         for spec, top in resolved:
             repo = spec.ref.with_tag(None)
-            origin = f"{spec.origin or spec.ref}"
+            origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
             self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
             if isinstance(top.manifest, ImageManifest):
                 candidates.append(Candidate(top.descriptor, origin, spec.platform))

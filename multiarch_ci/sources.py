@@ -336,7 +336,8 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
             theirs = (other.platform,) if other.platform else ()
             clash = next((p for p in mine if any(p.same_as(q) for q in theirs)), None)
             if clash:
-                raise InputError(f"{other.origin} and {source.origin} both declare platform {clash}",
+                raise InputError(f"{other.ref} ({other.origin}) and {source.ref} ({source.origin}) both declare "
+                                 f"platform {clash}",
                                  "an index holds one image per platform; fix or drop one of them")
     merged = dict(annotations.items() if isinstance(annotations, dict) else annotations)  # later (CLI) wins
     return PushPlan(ImageRef(target.registry, target.repository), all_tags, tuple(sources),

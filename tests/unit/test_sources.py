@@ -469,7 +469,7 @@ BAD_CASES = [
                  ["source ghcr.io/o/app is also the target tag"], id="plan-source-implicit-latest"),
     pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:arm64", "spec.yaml:3", "linux/arm64"),
                        src("ghcr.io/o/app:arm64v8", "spec.yaml:7", "linux/arm64/v8")),
-                 ["spec.yaml:3 and spec.yaml:7 both declare platform linux/arm64"], id="plan-conflicting-platforms"),
+                 ["ghcr.io/o/app:arm64 (spec.yaml:3) and ghcr.io/o/app:arm64v8 (spec.yaml:7) both declare platform"], id="plan-conflicting-platforms"),
     pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:a", "r:1"), src("ghcr.io/o/app:a", "r:2")),
                  ["source ghcr.io/o/app:a is given twice", "r:1", "r:2"], id="plan-duplicate-source"),
     pytest.param(_plan("ghcr.io/o/app:v1", ["ok", "no good"], src("ghcr.io/o/app:a", "r:1")),
