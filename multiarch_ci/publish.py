@@ -202,7 +202,8 @@ class Publisher:
             if self.client.blob_exists(target, blob.digest):
                 return 0
             location = self.client.start_upload(target)
-        self.client.upload_blob(target, location, blob.digest, self.client.stream_blob(source, blob.digest))
+        self.client.upload_blob(target, location, blob.digest, self.client.stream_blob(source, blob.digest),
+                                source=source.name)
         return 1
 
     def _write_tags(self, plan: PushPlan, digest: Digest, body: bytes, media_type: str) -> None:

@@ -192,30 +192,47 @@ class RegistryClient:
             raise registry_error(resp, "start upload", target.name)
         return self._location(resp, target)
 
-    def upload_blob(self, target: ImageRef, location: str, digest: Digest, chunks: Iterator[bytes]) -> None:
-        """Upload in chunks (PATCH with Content-Range), then PUT ?digest=; never holds more than a chunk."""
-        offset = 0
+    def upload_blob(self, target: ImageRef, location: str, digest: Digest, chunks: Iterator[bytes],
+                    source: str = "the source") -> None:
+        """Upload a blob: one PUT when it fits in a chunk, else PATCHes with Content-Range then PUT ?digest=.
+
+        Never holds more than a chunk; the content is hashed as it passes and refused before the final
+        PUT if it does not match `digest`.
+        """
+        it = iter(chunks)
+        first = next(it, b"")
+        second = next(it, None)
         hasher = digest.hasher()
-        for chunk in chunks:
-            hasher.update(chunk)
-            end = offset + len(chunk) - 1
-            resp = self._request("PATCH", target, "", (push(target),), what="upload blob", url=location,
-                                 headers={"Content-Type": "application/octet-stream",
-                                          "Content-Range": f"{offset}-{end}"}, data=chunk)
-            resp.close()
-            if resp.status_code != 202:
-                raise registry_error(resp, "upload blob", str(target.with_digest(digest)))
-            location = self._location(resp, target)
-            offset = end + 1
+        if second is None:
+            hasher.update(first)
+            body = first
+        else:
+            offset = 0
+            for chunk in _chain(first, second, it):
+                hasher.update(chunk)
+                location = self._patch(target, location, digest, chunk, offset)
+                offset += len(chunk)
+            body = b""
         if hasher.hexdigest() != digest.hex:
-            raise DigestMismatch(f"copy blob {digest}: the source sent content that does not hash to it",
+            raise DigestMismatch(f"copy blob {digest} from {source}: its content does not hash to its digest",
+                                 "the source registry or a proxy altered it; nothing was tagged",
                                  ref=str(target.with_digest(digest)))
         sep = "&" if "?" in location else "?"
         resp = self._request("PUT", target, "", (push(target),), what="finish upload",
-                             url=f"{location}{sep}digest={quote(str(digest))}", data=b"")
+                             url=f"{location}{sep}digest={quote(str(digest))}", data=body,
+                             headers={"Content-Type": "application/octet-stream"})
         resp.close()
         if resp.status_code not in (201, 204):
             raise registry_error(resp, "finish upload", str(target.with_digest(digest)))
+
+    def _patch(self, target: ImageRef, location: str, digest: Digest, chunk: bytes, offset: int) -> str:
+        resp = self._request("PATCH", target, "", (push(target),), what="upload blob", url=location,
+                             headers={"Content-Type": "application/octet-stream",
+                                      "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
+        resp.close()
+        if resp.status_code != 202:
+            raise registry_error(resp, "upload blob", str(target.with_digest(digest)))
+        return self._location(resp, target)
 
     def stream_blob(self, source: ImageRef, digest: Digest) -> Iterator[bytes]:
         """Stream a blob from a repository in CHUNK-sized pieces."""
@@ -242,6 +259,12 @@ class RegistryClient:
             if "rel=\"next\"" not in link and "rel=next" not in link:
                 return tags
             url = urljoin(self.transport.base_url(repo.registry) + "/", link.split(";")[0].strip(" <>"))
+
+
+def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield second
+    yield from rest
 
 
 def _chunks(resp: requests.Response, what: str) -> Iterator[bytes]:
