@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 import mm_images
+from mm_images import stored_index
 from mm_cli import run_cli
 from mm_images import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST
 
@@ -49,14 +50,6 @@ def fails(run, code: int) -> str:
         assert run.err_lines == errors, run.err
     return errors[0]
 
-
-def stored_index(reg, repo: str, reference: str) -> tuple[bytes, dict, str]:
-    body, content_type, header = mm_images.get_manifest(reg, repo, reference)
-    digest = sha256(body)
-    assert header == digest
-    doc = json.loads(body)
-    assert content_type.split(";")[0] == doc["mediaType"]
-    return body, doc, digest
 
 
 def writes_to(reg, repo: str, since: int) -> list[tuple[str, str, int]]:

@@ -15,6 +15,7 @@ import yaml
 
 import mm_clients
 import mm_images
+from mm_images import stored_index
 from mm_cli import run_cli
 from mm_images import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 
@@ -40,15 +41,6 @@ def platform_key(p: dict) -> tuple:
 def ok(run) -> None:
     assert run.code == 0, f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
 
-
-def stored_index(reg, repo: str, reference: str) -> tuple[bytes, dict, str]:
-    """(bytes, parsed, digest) of what the registry holds under reference; checks header/body agree."""
-    body, content_type, header = mm_images.get_manifest(reg, repo, reference)
-    digest = sha256(body)
-    assert header == digest
-    doc = json.loads(body)
-    assert content_type.split(";")[0] == doc["mediaType"]
-    return body, doc, digest
 
 
 def printed_ref(run) -> str:

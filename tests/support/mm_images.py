@@ -267,3 +267,13 @@ def list_tags(reg: RunningRegistry, repo: str) -> list[str]:
     if r.status_code != 200:
         raise AssertionError(f"GET tags {repo}: {r.status_code} {r.text}")
     return sorted(r.json().get("tags") or [])
+
+
+def stored_index(reg: RunningRegistry, repo: str, reference: str) -> tuple[bytes, dict, str]:
+    """(bytes, parsed, digest) of what the registry holds under reference; checks header/body agree."""
+    body, content_type, header = get_manifest(reg, repo, reference)
+    digest = sha256_digest(body)
+    assert header == digest, (header, digest)
+    doc = json.loads(body)
+    assert content_type.split(";")[0] == doc["mediaType"]
+    return body, doc, digest
