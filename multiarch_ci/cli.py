@@ -40,8 +40,16 @@ def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="log each request and show tracebacks (never secrets)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one InputError line (exit 2), like every other bad input."""
+
+    def error(self, message: str):
+        command = self.prog[len(PROG):].strip()
+        raise InputError(f"{command}: {message}" if command else message, f"see {self.prog} --help")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
+    ap = _Parser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}")
     push = sub.add_parser("push", help="compose an index from per-arch images and push it")
@@ -72,11 +80,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     console = Console(sys.stdout, sys.stderr)
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0) if e.code in (0, None) else 2
-    console.debug_on = args.debug
-    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help and --version
+            return int(e.code or 0)
+        console.debug_on = args.debug
         return _dispatch(args, environ, console)
     except MultiarchError as e:
         if debug:

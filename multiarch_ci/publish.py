@@ -106,7 +106,8 @@ class Publisher:
         return Result(plan.target, digest, index, body, plan.tags, pushed=True, copied_blobs=copied)
 
     def _plan_scopes(self, plan: PushPlan) -> None:
-        wanted: dict[str, set[str]] = {plan.target.registry: {push(plan.target)}}
+        writes = not self.options.dry_run  # a dry run needs read access only
+        wanted: dict[str, set[str]] = {plan.target.registry: {push(plan.target) if writes else pull(plan.target)}}
         for s in plan.sources:
             wanted.setdefault(s.ref.registry, set()).add(pull(s.ref))
         for registry, scopes in wanted.items():
