@@ -128,8 +128,6 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         console.progress(f"dry run: {result.ref} not pushed")
     else:
         console.out(inspect_table(result.to_json()["manifests"]))
-        for tag in result.tags:
-            console.progress(f"pushed {result.target.name}:{tag}")
         console.out(result.ref)
     return 0
 

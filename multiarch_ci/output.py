@@ -49,8 +49,11 @@ class Console:
 def inspect_table(rows: list[dict]) -> str:
     """PLATFORM, DIGEST, SIZE, MEDIA TYPE; attestation rows marked."""
     table = [("PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE")]
+    platform_of = {r["digest"]: r["platform"] for r in rows if "attestationFor" not in r}
     for r in rows:
-        platform = r["platform"] + (" (attestation)" if "attestationFor" in r else "")
+        platform = r["platform"]
+        if "attestationFor" in r:
+            platform += f" (attests {platform_of.get(r['attestationFor'] or '', 'another image')})"
         table.append((platform, r["digest"], str(r["size"]), r["mediaType"]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table)
