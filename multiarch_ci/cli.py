@@ -29,7 +29,19 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
                    help="trust declared platforms without reading the image configs")
     p.add_argument("--append", action="store_true", help="add/replace platforms in the index the tag holds now")
     p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
+    p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
+                   help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
     _connection(p)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 86400")
+    return value
 
 
 def _connection(p: argparse.ArgumentParser) -> None:
@@ -119,7 +131,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                      explicit={plan.target.registry: explicit} if explicit else None)
     console.secrets = client.auth.secrets
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
-                      dry_run=args.dry_run)
+                      dry_run=args.dry_run, wait_timeout=args.wait_timeout)
     result = Publisher(client, options, log=console.progress).run(plan)
     if args.json:
         console.out(json.dumps(result.to_json(), indent=2))

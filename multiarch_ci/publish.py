@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 
 from multiarch_ci.compose import Candidate, compose, flatten
 from multiarch_ci.digest import Digest
@@ -16,7 +17,9 @@ from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import Fetched, RegistryClient, pull, push
+from multiarch_ci.registry.transport import RETRY_STATUSES
 from multiarch_ci.sources import PushPlan, SourceSpec
+from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Landed, Probe, wait_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,9 @@ class Options:
     append: bool = False
     dry_run: bool = False
     workers: int = 16
+    wait_timeout: float = 300.0
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class Result:
     tags: tuple[str, ...]
     pushed: bool
     copied_blobs: int = 0
+    waited: tuple[tuple[str, float], ...] = ()   # (image digest, seconds until its source landed)
 
     @property
     def ref(self) -> str:
@@ -87,9 +94,10 @@ class Publisher:
 
     def _run(self, plan: PushPlan) -> Result:
         self._plan_scopes(plan)
-        tops = self._map(lambda s: self.client.get_manifest(s.ref.with_digest(s.digest) if s.digest else s.ref),
-                         plan.sources)
-        candidates, children = self._expand(list(zip(plan.sources, tops)))
+        o = self.options
+        landed = wait_for(plan.sources, self._probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
+                          on_progress=self.log, map_fn=self._map)
+        candidates, children, waited = self._expand(landed)
         candidates = self._read_configs(candidates, children)
         existing = self._existing(plan) if self.options.append else None
         index = compose(candidates, self.options.fmt, plan.annotations, self.options.verify_platform, existing)
@@ -99,11 +107,11 @@ class Publisher:
         self.log(f"composed {kind} {digest} with "
                  f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
         if self.options.dry_run:
-            return Result(plan.target, digest, index, body, plan.tags, pushed=False)
+            return Result(plan.target, digest, index, body, plan.tags, pushed=False, waited=waited)
         copied = self._copy_children(plan.target, children)
         self.client.put_manifest(plan.target, str(digest), body, index.media_type)
         self._write_tags(plan, digest, body, index.media_type)
-        return Result(plan.target, digest, index, body, plan.tags, pushed=True, copied_blobs=copied)
+        return Result(plan.target, digest, index, body, plan.tags, pushed=True, copied_blobs=copied, waited=waited)
 
     def _plan_scopes(self, plan: PushPlan) -> None:
         writes = not self.options.dry_run  # a dry run needs read access only
@@ -113,23 +121,48 @@ class Publisher:
         for registry, scopes in wanted.items():
             self.client.auth.plan_scopes(registry, scopes)
 
-    def _expand(self, resolved: list[tuple[SourceSpec, Fetched]]) -> tuple[list[Candidate], list[Child]]:
+    def _probe(self, spec: SourceSpec) -> Probe:
+        """One look: GET by the expected digest (a moved tag cannot stand in), else by tag."""
+        try:
+            if not spec.digest:
+                return Probe(LANDED, value=self.client.get_manifest(spec.ref))
+            try:
+                return Probe(LANDED, value=self.client.get_manifest(spec.ref.with_digest(spec.digest)))
+            except RegistryError as e:
+                if e.status != 404 or not spec.ref.tag:
+                    raise
+            current = self.client.head_manifest(spec.ref.with_digest(None))
+            if current is None:
+                return Probe(MISSING, "not found")
+            return Probe(STALE, f"stale: {spec.ref.tag} is {current.digest.short}… expected {spec.digest.short}…")
+        except RegistryError as e:
+            if e.status == 404:
+                return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip())
+            if e.status in RETRY_STATUSES:
+                return Probe(BUSY, f"registry busy: HTTP {e.status}")
+            raise
+
+    def _expand(self, landed: list[Landed]) -> tuple[list[Candidate], list[Child], tuple[tuple[str, float], ...]]:
         """Per source: an image is one candidate; an index is flattened into its images + attestations."""
         candidates: list[Candidate] = []
         children: list[Child] = []
+        waited: list[tuple[str, float]] = []
         wanted: list[tuple[ImageRef, Descriptor]] = []
         plans = []
-        for spec, top in resolved:
+        for w in landed:
+            spec, top = w.spec, w.value
             repo = spec.ref.with_tag(None)
             origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
             self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
             if isinstance(top.manifest, ImageManifest):
                 candidates.append(Candidate(top.descriptor, origin, spec.platform))
                 children.append(Child(repo, top))
+                waited.append((str(top.digest), w.seconds))
                 continue
             keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
             images, attestations = flatten(top.manifest.manifests, keep, origin)
             plans.append((repo, origin, images, attestations))
+            waited += [(str(d.digest), w.seconds) for d in images]
             wanted += [(repo, d) for d in images] + [(repo, a) for d in images
                                                      for a in attestations.get(str(d.digest), ())]
         fetched = dict(zip([(r.name, str(d.digest)) for r, d in wanted],
@@ -140,7 +173,7 @@ class Publisher:
                 candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size), origin, d.platform,
                                             attestations=atts))
                 children += [Child(repo, fetched[(repo.name, str(x.digest))]) for x in (d, *atts)]
-        return candidates, children
+        return candidates, children, tuple(waited)
 
     def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
         f = self.client.get_manifest(repo.with_digest(d.digest))

@@ -414,7 +414,7 @@ def test_missing_source_is_404(registry, repo_name):
     amd = mm_images.push_image(reg, repo_name, "amd64", arch="amd64")
     missing = f"{reg.host}/{repo_name}:never-pushed"
     mark = len(reg.request_log())
-    run = matrix_push(reg, repo_name, [{"image": amd["ref"]}, {"image": missing}])
+    run = matrix_push(reg, repo_name, [{"image": amd["ref"]}, {"image": missing}], "--wait-timeout", "0")
     line = fails(run, 1)
     assert missing in line
     assert "404" in line or "MANIFEST_UNKNOWN" in line

@@ -1,0 +1,78 @@
+"""Wait until every per-arch source has landed in its registry, as expected.
+
+Pure over injected parts: `probe` asks the registry about one source, `clock`/`sleep` measure and pass
+time (tests pass fakes and never sleep). A source has landed when it is present and, where an expected
+digest is known, resolves to exactly that digest; a tag still pointing elsewhere is "stale".
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from multiarch_ci.errors import WaitTimeout
+from multiarch_ci.sources import SourceSpec
+
+LANDED, MISSING, STALE, BUSY = "landed", "not found", "stale", "registry busy"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What one look at the registry found for a source."""
+
+    state: str               # LANDED, MISSING, STALE or BUSY
+    detail: str = ""         # for people: "stale: sha256:ab12… expected sha256:cd34…"
+    value: Any = None        # what was fetched, when landed
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    spec: SourceSpec
+    value: Any
+    seconds: float           # how long after the start of the wait it was seen landed
+
+
+def describe(spec: SourceSpec, probe: Probe) -> str:
+    """'linux/s390x org/app-s390x:v1 (not found)'."""
+    head = f"{spec.platform} {spec.ref}" if spec.platform else str(spec.ref)
+    return f"{head} ({probe.detail or probe.state})"
+
+
+def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], *, timeout: float,
+             clock: Callable[[], float], sleep: Callable[[float], None],
+             on_progress: Callable[[str], None] = lambda _l: None,
+             map_fn: Callable = map, rand: Callable[[], float] = random.random,
+             first_delay: float = 1.0, max_delay: float = 10.0) -> list[Landed]:
+    """Poll all pending sources each round (concurrently through `map_fn`) until all have landed.
+
+    Raises WaitTimeout naming every source still missing or stale once `timeout` seconds have passed
+    (timeout 0: look once). Errors other than "not there yet" propagate from `probe` at once.
+    """
+    specs = list(specs)
+    start = clock()
+    landed: dict[int, Landed] = {}
+    pending = list(range(len(specs)))
+    delay = first_delay
+    while True:
+        outcomes = list(map_fn(probe, [specs[i] for i in pending]))
+        elapsed = clock() - start
+        waiting = []
+        for i, outcome in zip(pending, outcomes):
+            if outcome.state == LANDED:
+                landed[i] = Landed(specs[i], outcome.value, elapsed)
+            else:
+                waiting.append((i, outcome))
+        if not waiting:
+            if elapsed >= 1:
+                on_progress(f"{len(specs)}/{len(specs)} landed ({elapsed:.0f} s)")
+            return [landed[i] for i in range(len(specs))]
+        names = ", ".join(describe(specs[i], o) for i, o in waiting)
+        if elapsed >= timeout:
+            raise WaitTimeout(f"{len(waiting)} of {len(specs)} source(s) did not land"
+                              + (f" within {timeout:g} s" if timeout else "") + f": {names}",
+                              "nothing was pushed; check that every build leg pushed, or raise --wait-timeout")
+        on_progress(f"{len(specs) - len(waiting)}/{len(specs)} landed ({elapsed:.0f} s); waiting for {names}")
+        sleep(max(0.0, min(delay * (0.5 + rand() / 2), timeout - elapsed)))
+        delay = min(max_delay, delay * 1.6)
+        pending = [i for i, _ in waiting]
