@@ -31,17 +31,16 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
     p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
+    p.add_argument("--dotenv", metavar="FILE", help="write MULTIARCH_DIGEST/REF/TAGS for GitLab's dotenv report")
     _connection(p)
 
 
 def _seconds(text: str) -> float:
+    from multiarch_ci.inputs import parse_seconds
     try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 86400")
-    return value
+        return parse_seconds(text, "--wait-timeout")
+    except InputError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
 
 
 def _connection(p: argparse.ArgumentParser) -> None:
@@ -115,24 +114,27 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import inputs
-    from multiarch_ci.registry.connect import connect
 
     explicit = inputs.explicit_credentials(args, sys.stdin)
     if args.command == "inspect":
+        from multiarch_ci.registry.connect import connect
+
         ref = inputs.image_ref(args.ref, "reference")
         client = connect(insecure=args.insecure, environ=environ, debug=console.debug,
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
         return _inspect(client, ref, args, console)
     plan = inputs.plan_from_args(args, sys.stdin)
-    from multiarch_ci.publish import Options, Publisher
+    from multiarch_ci import job
+    from multiarch_ci.ci import gitlab
+    from multiarch_ci.publish import Options
 
-    client = connect(insecure=args.insecure, environ=environ, debug=console.debug,
-                     explicit={plan.target.registry: explicit} if explicit else None)
-    console.secrets = client.auth.secrets
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout)
-    result = Publisher(client, options, log=console.progress).run(plan)
+    result = job.push(plan, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
+                      fallback=gitlab.registry_credentials(environ))
+    if args.dotenv and result.pushed:
+        gitlab.write_dotenv(args.dotenv, result)
     if args.json:
         console.out(json.dumps(result.to_json(), indent=2))
     elif args.dry_run:

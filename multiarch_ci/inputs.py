@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -67,6 +67,17 @@ def list_digests_dir(path: str) -> list[tuple[str, str]]:
     return entries
 
 
+def parse_seconds(text: str, what: str) -> float:
+    """A wait in seconds, 0 to 86400."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise InputError(f"{what}: {text!r} is not a number of seconds from 0 to 86400", "e.g. 300; 0 looks once")
+    return value
+
+
 def image_ref(text: str, what: str) -> ImageRef:
     try:
         return ImageRef.parse(text)
@@ -88,34 +99,60 @@ def explicit_credentials(args: argparse.Namespace, stdin: TextIO) -> Credential 
     return Credential(username=args.username, password=password, source="--username/--password-stdin")
 
 
+@dataclass(frozen=True, slots=True)
+class SourceForm:
+    """Which input form names the sources, and its value: a spec path, a template with platforms,
+    matrix text, a digests folder, or plain refs (`[PLATFORM=]REF` lines)."""
+
+    kind: str                       # "spec" | "template" | "matrix" | "digests" | "refs"
+    value: str = ""                 # spec path, template, matrix text, folder, or refs text
+    platforms: str = ""             # with "template"
+    name: str = ""                  # where matrix/refs text came from, for messages
+
+
+def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str = "",
+               fmt: str = "auto", target_label: str = "--target") -> sources.PushPlan:
+    """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
+    extra_tags = sources.parse_tags(tags)
+    notes = sources.parse_annotations(annotations)
+    target_ref = image_ref(target, target_label) if target else None
+    if form.kind == "spec":
+        text, name = read_text(form.value)
+        spec = sources.parse_spec(text, name)
+        target_ref = target_ref or spec.target
+        srcs, extra_tags, notes = spec.sources, spec.tags + extra_tags, spec.annotations + notes
+    else:
+        if target_ref is None:
+            raise InputError(f"{form.kind} sources need a target: give {target_label} REGISTRY/REPO[:TAG]")
+        if form.kind == "template":
+            srcs = sources.sources_from_template(form.platforms, form.value)
+        elif form.kind == "matrix":
+            srcs = sources.parse_matrix(form.value, form.name or "matrix")
+        elif form.kind == "refs":
+            srcs = sources.parse_refs(form.value, where=form.name)
+        else:
+            srcs = sources.sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None),
+                                                form.value.rstrip("/") or form.value)
+    if platform_filter:
+        keep = tuple(Platform.parse(p) for p in platform_filter.split(",") if p.strip())
+        srcs = tuple(replace(s, platform_filter=s.platform_filter + keep) for s in srcs)
+    if fmt == "docker" and notes:
+        raise InputError("annotations need an OCI index, but format docker was asked for", "use oci (or auto)")
+    return sources.make_plan(target_ref, extra_tags, srcs, notes)
+
+
 def plan_from_args(args: argparse.Namespace, stdin: TextIO) -> sources.PushPlan:
     """Build the PushPlan of a `push from-*` command; all input errors surface here, before any request."""
-    extra_tags = sources.parse_tags(args.tags)
-    annotations = sources.parse_annotations(args.annotation)
-    target = image_ref(args.target, "--target") if args.target else None
     if args.form == "from-spec":
-        text, name = read_text(args.spec)
-        spec = sources.parse_spec(text, name)
-        target = target or spec.target
-        srcs, extra_tags = spec.sources, spec.tags + extra_tags
-        annotations = spec.annotations + annotations
+        form = SourceForm("spec", args.spec)
+    elif args.form == "from-args":
+        form = SourceForm("template", args.template, platforms=args.platforms)
+    elif args.form == "from-matrix":
+        if args.matrix == "-" and args.password_stdin:
+            raise InputError("stdin cannot carry both the matrix and the password")
+        text, name = read_text(args.matrix, stdin)
+        form = SourceForm("matrix", text, name=name)
     else:
-        if target is None:
-            raise InputError(f"push {args.form} needs --target REGISTRY/REPO[:TAG]")
-        if args.form == "from-args":
-            srcs = sources.sources_from_template(args.platforms, args.template)
-        elif args.form == "from-matrix":
-            if args.matrix == "-" and args.password_stdin:
-                raise InputError("stdin cannot carry both the matrix and the password")
-            text, name = read_text(args.matrix, stdin)
-            srcs = sources.parse_matrix(text, name)
-        else:
-            srcs = sources.sources_from_digests(list_digests_dir(args.dir), target.with_tag(None),
-                                                args.dir.rstrip("/") or args.dir)
-    if args.platform_filter:
-        keep = tuple(Platform.parse(p) for p in args.platform_filter.split(",") if p.strip())
-        srcs = tuple(replace(s, platform_filter=s.platform_filter + keep) for s in srcs)
-    if args.format == "docker" and annotations:
-        raise InputError("--annotation needs an OCI index, but --format docker was asked for",
-                         "use --format oci (or auto)")
-    return sources.make_plan(target, extra_tags, srcs, annotations)
+        form = SourceForm("digests", args.dir)
+    return build_plan(form, target=args.target, tags=args.tags, annotations=args.annotation,
+                      platform_filter=args.platform_filter, fmt=args.format)
