@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from multiarch_ci import __version__
 from multiarch_ci.errors import InputError, MultiarchError
@@ -85,31 +85,44 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def guarded(body: Callable[[], int], console: Console, debug: bool,
+            report: Callable[[str], None] | None = None) -> int:
+    """The one place errors become exit codes: input 2, runtime 1, interrupt 130.
+
+    `report` shows the one error message (default: "multiarch-manifest: error: …" on stderr);
+    tracebacks only with `debug`.
+    """
+    report = report or (lambda message: console.err(f"{PROG}: error: {message}"))
+    try:
+        return body()
+    except MultiarchError as e:
+        if debug:
+            console.err(traceback.format_exc().rstrip())
+        report(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        report("interrupted")
+        return 130
+    except Exception as e:  # a bug: still one line unless --debug
+        if debug:
+            console.err(traceback.format_exc().rstrip())
+        report(f"internal error: {type(e).__name__}: {e} (rerun with --debug and report it)")
+        return 1
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     argv = list(sys.argv[1:] if argv is None else argv)
     console = Console(sys.stdout, sys.stderr)
-    debug = "--debug" in argv
-    try:
+
+    def body() -> int:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code or 0)
         console.debug_on = args.debug
         return _dispatch(args, environ, console)
-    except MultiarchError as e:
-        if debug:
-            console.err(traceback.format_exc().rstrip())
-        console.err(f"{PROG}: error: {e}")
-        return e.exit_code
-    except KeyboardInterrupt:
-        console.err(f"{PROG}: interrupted")
-        return 130
-    except Exception as e:  # a bug: still one line unless --debug
-        if debug:
-            console.err(traceback.format_exc().rstrip())
-        console.err(f"{PROG}: internal error: {type(e).__name__}: {e} (rerun with --debug and report it)")
-        return 1
+    return guarded(body, console, debug="--debug" in argv)
 
 
 def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:

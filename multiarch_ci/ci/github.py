@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Mapping
 
 from actions_toolkit import core
 from actions_toolkit.command import issue_command
 
-from multiarch_ci.errors import InputError, MultiarchError
+from multiarch_ci.errors import InputError
 from multiarch_ci.output import Console
 from multiarch_ci.registry.credentials import Credential
 
@@ -105,24 +104,17 @@ def annotate_error(message: str) -> None:
 
 
 def main(environ: Mapping[str, str]) -> int:
-    """Entry point of the docker action; returns the exit code."""
+    """Entry point of the docker action; returns the exit code (cli.guarded maps errors)."""
+    from multiarch_ci.cli import guarded
+
     inputs = Inputs(environ)
     console = Console(sys.stdout, sys.stderr)
     console.debug_on = environ.get("RUNNER_DEBUG") == "1"
     for name in ("password", "token"):
         if inputs.text(name):
             core.set_secret(inputs.text(name))
-    try:
-        return _run(inputs, environ, console)
-    except MultiarchError as e:
-        if console.debug_on:
-            console.err(traceback.format_exc().rstrip())
-        annotate_error(console.mask(str(e)))
-        return e.exit_code
-    except Exception as e:  # a bug: still one annotation
-        console.err(traceback.format_exc().rstrip())
-        annotate_error(console.mask(f"internal error: {type(e).__name__}: {e}"))
-        return 1
+    return guarded(lambda: _run(inputs, environ, console), console, console.debug_on,
+                   report=lambda line: annotate_error(console.mask(line)))
 
 
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
