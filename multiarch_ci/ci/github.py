@@ -50,7 +50,7 @@ def source_form(inputs: Inputs):
         names = ", ".join(n for n, _ in FORMS)
         said = ", ".join(n for n, _ in given) or "none"
         raise InputError(f"give exactly one source input of {names} (given: {said})",
-                         "e.g. digests-dir: /tmp/digests, or sources: with one image per line")
+                         "e.g. digests-dir: digests (a folder in the workspace), or sources: one image per line")
     name, kind = given[0]
     if kind == "template" and not inputs.text("platforms"):
         raise InputError("input template needs platforms", "e.g. platforms: linux/amd64,linux/arm64")

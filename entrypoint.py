@@ -1,0 +1,7 @@
+"""Entry point of the GitHub Action's container: inputs arrive as INPUT_* environment variables."""
+import os
+import sys
+
+from multiarch_ci.ci.github import main
+
+sys.exit(main(os.environ))
