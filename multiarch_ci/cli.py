@@ -106,7 +106,7 @@ def guarded(body: Callable[[], int], console: Console, debug: bool,
     except Exception as e:  # a bug: still one line unless --debug
         if debug:
             console.err(traceback.format_exc().rstrip())
-        report(f"internal error: {type(e).__name__}: {e} (rerun with --debug and report it)")
+        report(f"internal error: {type(e).__name__}: {e} (rerun with debug output on and report it)")
         return 1
 
 

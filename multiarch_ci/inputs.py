@@ -15,6 +15,7 @@ from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
 from multiarch_ci import sources
+from multiarch_ci.compose import FORMATS
 
 MAX_INPUT = 1024 * 1024
 
@@ -113,6 +114,8 @@ class SourceForm:
 def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str = "",
                fmt: str = "auto", target_label: str = "--target") -> sources.PushPlan:
     """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
+    if fmt not in FORMATS:
+        raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", "auto picks Docker or OCI by the children")
     extra_tags = sources.parse_tags(tags)
     notes = sources.parse_annotations(annotations)
     target_ref = image_ref(target, target_label) if target else None

@@ -317,7 +317,7 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
         raise InputError(f"target {target} carries a digest", "a target is a repository and tags")
     all_tags = parse_tags(([target.tag] if target.tag else []) + list(tags))
     if not all_tags:
-        raise InputError(f"target {target} has no tag and no --tags were given",
+        raise InputError(f"target {target} has no tag and no other tags were given",
                          "write the target as REPOSITORY:TAG or pass --tags")
     if not sources:
         raise InputError(f"no sources for {target}", "give a spec, --template, --matrix, --digests or refs")

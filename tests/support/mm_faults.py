@@ -84,8 +84,8 @@ class Exchange:
         self.rfile, self._conn, self._consumed = sock.makefile("rb"), None, False
         try:
             parts = self.rfile.readline(65537).decode("latin-1").split()
-            if len(parts) != 3:
-                raise EOFError("no request line")
+            if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+                raise EOFError("no HTTP request line")  # e.g. a TLS hello from a client trying HTTPS first
             self.method, self.target, _ = parts
             self.raw_headers = list(http.client.parse_headers(self.rfile).items())
         except BaseException:

@@ -459,7 +459,7 @@ BAD_CASES = [
     pytest.param(lambda: parse_tags(["ok", "." + "x"]), ["invalid tag '.x'"], id="tags-leading-dot"),
     # make_plan
     pytest.param(_plan("ghcr.io/o/app", [], src("ghcr.io/o/app:amd64", "m:1")),
-                 ["target ghcr.io/o/app has no tag and no --tags were given"], id="plan-no-tags"),
+                 ["target ghcr.io/o/app has no tag and no other tags were given"], id="plan-no-tags"),
     pytest.param(_plan(f"ghcr.io/o/app@sha256:{A}", ["v1"], src("ghcr.io/o/app:amd64", "m:1")),
                  ["carries a digest"], id="plan-target-digest"),
     pytest.param(_plan("ghcr.io/o/app:v1", []), ["no sources"], id="plan-no-sources"),
