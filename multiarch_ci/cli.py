@@ -32,6 +32,13 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
     p.add_argument("--dotenv", metavar="FILE", help="write MULTIARCH_DIGEST/REF/TAGS for GitLab's dotenv report")
+    p.add_argument("--semver", metavar="VERSION",
+                   help="tag VERSION and its floating tags (1.4.2: 1.4, 1, latest), which only move forward")
+    p.add_argument("--latest", default="auto", choices=["auto", "always", "never"],
+                   help="with --semver: auto moves latest only forward (default)")
+    p.add_argument("--no-floating", action="store_true", help="with --semver: the version tag only")
+    p.add_argument("--floating-major-zero", action="store_true", help="with --semver 0.x: also move the tag 0")
+    p.add_argument("--tags-page-size", type=int, default=None, help=argparse.SUPPRESS)
     _connection(p)
 
 
@@ -143,7 +150,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     from multiarch_ci.publish import Options
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
-                      dry_run=args.dry_run, wait_timeout=args.wait_timeout)
+                      dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size)
     result = job.push(plan, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
                       fallback=gitlab.registry_credentials(environ))
     if args.dotenv and result.pushed:

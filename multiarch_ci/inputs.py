@@ -15,6 +15,7 @@ from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
 from multiarch_ci import sources
+from multiarch_ci import tags as tags_rules
 from multiarch_ci.compose import FORMATS
 
 MAX_INPUT = 1024 * 1024
@@ -111,8 +112,19 @@ class SourceForm:
     name: str = ""                  # where matrix/refs text came from, for messages
 
 
+@dataclass(frozen=True, slots=True)
+class TagPolicy:
+    """--semver and how its floating tags behave."""
+
+    semver: str = ""
+    latest: str = "auto"
+    floating: bool = True
+    major_zero: bool = False
+
+
 def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str = "",
-               fmt: str = "auto", target_label: str = "--target") -> sources.PushPlan:
+               fmt: str = "auto", target_label: str = "--target", policy: TagPolicy = TagPolicy()
+               ) -> sources.PushPlan:
     """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", "auto picks Docker or OCI by the children")
@@ -141,7 +153,12 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         srcs = tuple(replace(s, platform_filter=s.platform_filter + keep) for s in srcs)
     if fmt == "docker" and notes:
         raise InputError("annotations need an OCI index, but format docker was asked for", "use oci (or auto)")
-    return sources.make_plan(target_ref, extra_tags, srcs, notes)
+    floating, version = (), None
+    if policy.semver:
+        parsed = tags_rules.parse_version(policy.semver)
+        exact, floating = tags_rules.tag_set(parsed, policy.latest, policy.floating, policy.major_zero)
+        extra_tags, version = extra_tags + exact, str(parsed)
+    return sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version)
 
 
 def plan_from_args(args: argparse.Namespace, stdin: TextIO) -> sources.PushPlan:
@@ -158,4 +175,6 @@ def plan_from_args(args: argparse.Namespace, stdin: TextIO) -> sources.PushPlan:
     else:
         form = SourceForm("digests", args.dir)
     return build_plan(form, target=args.target, tags=args.tags, annotations=args.annotation,
-                      platform_filter=args.platform_filter, fmt=args.format)
+                      platform_filter=args.platform_filter, fmt=args.format,
+                      policy=TagPolicy(args.semver or "", args.latest, not args.no_floating,
+                                       args.floating_major_zero))

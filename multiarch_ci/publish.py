@@ -19,6 +19,7 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import Fetched, RegistryClient, pull, push
 from multiarch_ci.registry.transport import RETRY_STATUSES
 from multiarch_ci.sources import PushPlan, SourceSpec
+from multiarch_ci.tags import Decision, decide, parse_version
 from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Landed, Probe, wait_for
 
 
@@ -30,6 +31,7 @@ class Options:
     dry_run: bool = False
     workers: int = 16
     wait_timeout: float = 300.0
+    tags_page_size: int | None = None
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
@@ -52,6 +54,7 @@ class Result:
     pushed: bool
     copied_blobs: int = 0
     waited: tuple[tuple[str, float], ...] = ()   # (image digest, seconds until its source landed)
+    held: tuple[tuple[str, str], ...] = ()       # (floating tag, the newer version that holds it back)
 
     @property
     def ref(self) -> str:
@@ -60,6 +63,7 @@ class Result:
     def to_json(self) -> dict:
         return {"digest": str(self.digest), "ref": self.ref, "mediaType": self.index.media_type,
                 "tags": [f"{self.target.name}:{t}" for t in self.tags], "pushed": self.pushed,
+                "held": [{"tag": t, "newer": n} for t, n in self.held],
                 "manifests": manifest_rows(self.index)}
 
 
@@ -107,11 +111,14 @@ class Publisher:
         self.log(f"composed {kind} {digest} with "
                  f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
         if self.options.dry_run:
-            return Result(plan.target, digest, index, body, plan.tags, pushed=False, waited=waited)
+            decisions = self._floating(plan)
+            return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
+                          held=_held(decisions))
         copied = self._copy_children(plan.target, children)
         self.client.put_manifest(plan.target, str(digest), body, index.media_type)
-        self._write_tags(plan, digest, body, index.media_type)
-        return Result(plan.target, digest, index, body, plan.tags, pushed=True, copied_blobs=copied, waited=waited)
+        decisions = self._write_tags(plan, digest, body, index.media_type)
+        return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, copied_blobs=copied,
+                      waited=waited, held=_held(decisions))
 
     def _plan_scopes(self, plan: PushPlan) -> None:
         writes = not self.options.dry_run  # a dry run needs read access only
@@ -240,24 +247,58 @@ class Publisher:
                                 source=source.name)
         return 1
 
-    def _write_tags(self, plan: PushPlan, digest: Digest, body: bytes, media_type: str) -> None:
-        """Rule 9: tag only after the index is present by digest; read each tag back."""
+    def _floating(self, plan: PushPlan) -> list[Decision]:
+        """Which floating tags may move: read the repository's tags now (rule 9's forward-only)."""
+        if not plan.floating:
+            return []
+        existing = self.client.list_tags(plan.target, self.options.tags_page_size)
+        decisions = decide(parse_version(plan.version or ""), plan.floating, existing)
+        for d in decisions:
+            if not d.moves:
+                self.log(f"{d.floating.tag} held: {d.newer} is newer than {plan.version}")
+        return decisions
+
+    def _write_tags(self, plan: PushPlan, digest: Digest, body: bytes, media_type: str) -> list[Decision]:
+        """Rule 9: tag only after the index is present by digest; read each tag back.
+
+        The exact tags first; then the repository's tags are read, just before the floating tags are
+        written, and only those the forward-only rule allows are moved.
+        """
         written: list[str] = []
-        for tag in plan.tags:
-            ref = plan.target.with_tag(tag)
-            try:
-                self.client.put_manifest(plan.target, tag, body, media_type)
-                back = self.client.head_manifest(ref)
-                if back is None or back.digest != digest:
-                    raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
-                                        ref=str(ref))
-            except RegistryError as e:
-                left = [t for t in plan.tags if t not in written]
-                raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
-                                    f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
-                                    "digest", status=e.status, code=e.code, ref=e.ref) from None
-            written.append(tag)
-            self.log(f"tagged {ref}")
+        wanted = list(plan.tags)
+        decisions: list[Decision] = []
+        for phase in ("exact", "floating"):
+            if phase == "floating":
+                decisions = self._floating(plan)
+                wanted += [d.floating.tag for d in decisions if d.moves]
+            for tag in [t for t in wanted if t not in written]:
+                self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
+        return decisions
+
+    def _write_tag(self, target: ImageRef, tag: str, digest: Digest, body: bytes, media_type: str,
+                   written: list[str], wanted: list[str]) -> None:
+        ref = target.with_tag(tag)
+        try:
+            self.client.put_manifest(target, tag, body, media_type)
+            back = self.client.head_manifest(ref)
+            if back is None or back.digest != digest:
+                raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
+                                    ref=str(ref))
+        except RegistryError as e:
+            left = [t for t in wanted if t not in written]
+            raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
+                                f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
+                                "digest", status=e.status, code=e.code, ref=e.ref) from None
+        written.append(tag)
+        self.log(f"tagged {ref}")
+
+
+def _tags(plan: PushPlan, decisions: list[Decision]) -> tuple[str, ...]:
+    return plan.tags + tuple(d.floating.tag for d in decisions if d.moves and d.floating.tag not in plan.tags)
+
+
+def _held(decisions: list[Decision]) -> tuple[tuple[str, str], ...]:
+    return tuple((d.floating.tag, d.newer or "") for d in decisions if not d.moves)
 
 
 def _kind(f: Fetched) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import InputError
 from multiarch_ci.platform import Platform
+from multiarch_ci.tags import Floating
 from multiarch_ci.reference import ImageRef, check_tag
 from multiarch_ci.yamlsource import YList, YMap, check_keys, kind_of, line_of, load_json, load_yaml
 
@@ -38,6 +39,8 @@ class PushPlan:
     tags: tuple[str, ...]
     sources: tuple[SourceSpec, ...]
     annotations: tuple[tuple[str, str], ...]
+    floating: tuple[Floating, ...] = ()    # tags that move only forward (from --semver)
+    version: str | None = None             # the --semver version they follow
 
 
 _SPEC_KEYS = ("image", "tags", "manifests", "annotations")
@@ -311,7 +314,7 @@ def parse_tags(items: list[str] | str) -> tuple[str, ...]:
 
 
 def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tuple[SourceSpec, ...],
-              annotations=()) -> PushPlan:
+              annotations=(), floating: tuple[Floating, ...] = (), version: str | None = None) -> PushPlan:
     """Check the whole push for contradictions the input alone shows."""
     if target.digest:
         raise InputError(f"target {target} carries a digest", "a target is a repository and tags")
@@ -340,5 +343,6 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
                                  f"platform {clash}",
                                  "an index holds one image per platform; fix or drop one of them")
     merged = dict(annotations.items() if isinstance(annotations, dict) else annotations)  # later (CLI) wins
+    floating = tuple(f for f in floating if f.tag not in all_tags)  # an explicit tag is written as asked
     return PushPlan(ImageRef(target.registry, target.repository), all_tags, tuple(sources),
-                    tuple((str(k), str(v)) for k, v in merged.items()))
+                    tuple((str(k), str(v)) for k, v in merged.items()), floating, version)

@@ -79,6 +79,7 @@ def write_outputs(result) -> None:
     core.set_output("platforms", json.dumps(images))
     core.set_output("media-type", result.index.media_type)
     core.set_output("manifest", result.body.decode().rstrip("\n"))
+    core.set_output("held", json.dumps([{"tag": t, "newer": n} for t, n in result.held]))
 
 
 def summary_markdown(result) -> str:
@@ -92,7 +93,9 @@ def summary_markdown(result) -> str:
         platform = row["platform"] + (" (attestation)" if "attestationFor" in row else "")
         wait = f"{waited[row['digest']]:.0f} s" if row["digest"] in waited else ""
         lines.append(f"| {platform} | `{row['digest']}` | {row['size']} | {wait} |")
-    lines += ["", "**Tags:** " + ", ".join(f"`{result.target.name}:{t}`" for t in result.tags), ""]
+    lines += ["", "**Tags:** " + ", ".join(f"`{result.target.name}:{t}`" for t in result.tags)]
+    lines += [f"**Held:** `{t}` stays: {n} is newer" for t, n in result.held]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -119,7 +122,7 @@ def main(environ: Mapping[str, str]) -> int:
 
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import job
-    from multiarch_ci.inputs import build_plan, parse_seconds
+    from multiarch_ci.inputs import TagPolicy, build_plan, parse_seconds
     from multiarch_ci.publish import Options
 
     explicit, fallback = credentials(inputs)
@@ -128,7 +131,7 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     fmt = inputs.text("format") or "auto"
     plan = build_plan(source_form(inputs), target=inputs.text("target") or None,
                       tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
-                      fmt=fmt, target_label="input target")
+                      fmt=fmt, target_label="input target", policy=TagPolicy(semver=inputs.text("semver")))
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"))
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,

@@ -23,7 +23,7 @@ from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, requests_sinc
 from multiarch_ci.ci.github import Inputs, credentials
 from multiarch_ci.errors import InputError
 
-OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest"}
+OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -264,6 +264,21 @@ def test_wait_timeout_waits_for_a_late_source_and_the_summary_shows_it(registry,
     assert "(not found" in run.err
 
 
+def test_semver_input_derives_tags(registry, repo_name):
+    amd = mm_images.push_image(registry, f"{repo_name}-amd64", "v1", arch="amd64")
+    arm = mm_images.push_image(registry, f"{repo_name}-arm64", "v1", arch="arm64")
+    run = run_action({"target": f"{registry.host}/{repo_name}:sha-abc123", "semver": "1.4.2",
+                      "sources": f"{amd['ref']}\n{arm['ref']}"})
+    assert run.code == 0, run.out + run.err
+    tags = run.outputs["tags"].split("\n")
+    # the version itself and at least one tag derived from it (e.g. 1.4 / 1), besides the target's tag
+    assert f"{registry.host}/{repo_name}:sha-abc123" in tags and f"{registry.host}/{repo_name}:1.4.2" in tags
+    assert len(tags) >= 3, tags
+    assert mm_images.list_tags(registry, repo_name) == sorted(t.rsplit(":", 1)[1] for t in tags)
+
+
+# -- bad input: exit 2, one annotation, nothing sent -----------------------------------------------
+
 @pytest.fixture(scope="module")
 def source_image(registry):
     return mm_images.push_image(registry, "t/github-action-bad-input-source", "v1", arch="amd64")
@@ -294,6 +309,7 @@ def _bad_inputs(host: str, ref: str) -> dict[str, tuple[dict, str]]:
         "annotations-with-format-docker": ({"target": target, "sources": ref, "format": "docker",
                                             "annotations": "a=b"}, "annotations"),
         "format-xml": ({"target": target, "sources": ref, "format": "xml"}, "format"),
+        "semver-not-a-version": ({"target": target, "sources": ref, "semver": "not-a-version"}, "semver"),
         "bad-source-ref": ({"target": target, "sources": "Not A Ref"}, "Not A Ref"),
         "bad-matrix": ({"target": target, "matrix": "[{\"image\": 1}]"}, "image"),
         "spec-missing": ({"spec": "/nonexistent/spec.yaml"}, "/nonexistent/spec.yaml"),

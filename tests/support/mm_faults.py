@@ -24,12 +24,14 @@ from __future__ import annotations
 import email.utils
 import http.client
 import ipaddress
+import json
 import re
 import socket
 import ssl
 import struct
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, replace
 from typing import Callable, NamedTuple
 
@@ -239,6 +241,31 @@ def not_found_until(n: int) -> Fault:
     """404 ``MANIFEST_UNKNOWN`` (registry JSON) on the first ``n`` attempts, then pass-through."""
     action = status(404, {"Content-Type": "application/json"}, MANIFEST_UNKNOWN).action
     return Fault(f"not_found_until({n})", action, attempts=lambda k: k <= n)
+
+
+def paginate_tags() -> Fault:
+    """Serve GET .../tags/list in pages as distribution v3 and hosted registries do (n, last, Link).
+
+    Distribution 2.8 ignores ``n`` and returns every tag; this pages the real list so a client's
+    ``Link: <...>; rel="next"`` handling is exercised against real data.
+    """
+    def action(x: "Exchange") -> None:
+        path, _, query = x.target.partition("?")
+        params = dict(urllib.parse.parse_qsl(query))
+        code, _reason, _headers, body = x.fetch()  # upstream 2.8 ignores n/last: the whole list
+        if code != 200:
+            return x.respond(code, {"Content-Type": "application/json"}, body)
+        doc = json.loads(body)
+        tags = sorted(doc.get("tags") or [])
+        if params.get("last"):
+            tags = [t for t in tags if t > params["last"]]
+        n = int(params.get("n") or 100)
+        page, more = tags[:n], len(tags) > n
+        extra = {"Content-Type": "application/json"}
+        if more:
+            extra["Link"] = f'<{path}?n={n}&last={urllib.parse.quote(page[-1])}>; rel="next"'
+        x.respond(200, extra, json.dumps({"name": doc.get("name"), "tags": page}).encode())
+    return Fault("paginate_tags", action)
 
 
 def reset_before() -> Fault:
