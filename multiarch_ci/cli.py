@@ -52,6 +52,8 @@ def _seconds(text: str) -> float:
 
 def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--insecure", action="store_true", help="allow plain HTTP and unverified TLS")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="give up on a registry response after this long (then retry; default 60)")
     p.add_argument("--username", help="registry user for the target registry (with --password-stdin)")
     p.add_argument("--password-stdin", action="store_true", help="read the password or token from stdin")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -140,7 +142,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         from multiarch_ci.registry.connect import connect
 
         ref = inputs.image_ref(args.ref, "reference")
-        client = connect(insecure=args.insecure, environ=environ, debug=console.debug,
+        client = connect(insecure=args.insecure, environ=environ, debug=console.debug, timeout=args.timeout,
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
         return _inspect(client, ref, args, console)
@@ -152,7 +154,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size)
     result = job.push(plan, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
-                      fallback=gitlab.registry_credentials(environ))
+                      fallback=gitlab.registry_credentials(environ), timeout=args.timeout)
     if args.dotenv and result.pushed:
         gitlab.write_dotenv(args.dotenv, result)
     if args.json:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from multiarch_ci.errors import InputError
 from multiarch_ci.registry.auth import Authenticator
 from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.credentials import Credential, CredentialStore
@@ -11,8 +12,12 @@ from multiarch_ci.registry.transport import Policy, Transport
 
 def connect(*, insecure: bool = False, environ: Mapping[str, str] | None = None,
             explicit: dict[str, Credential] | None = None, fallback: dict[str, Credential] | None = None,
-            debug: Callable[[str], None] | None = None, policy: Policy | None = None) -> RegistryClient:
+            debug: Callable[[str], None] | None = None, policy: Policy | None = None,
+            timeout: float = 60.0) -> RegistryClient:
     """A client with one keep-alive session and one token cache for the whole run."""
-    transport = Transport(policy or Policy(insecure=insecure), environ=environ, debug=debug)
+    if not 0 < timeout <= 3600:
+        raise InputError(f"--timeout {timeout:g}: give seconds from 0 to 3600", "the default is 60")
+    policy = policy or Policy(insecure=insecure, read_timeout=timeout, connect_timeout=min(10.0, timeout))
+    transport = Transport(policy, environ=environ, debug=debug)
     store = CredentialStore(explicit=explicit, environ=environ, fallback=fallback)
     return RegistryClient(transport, Authenticator(transport, store))
