@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}")
     push = sub.add_parser("push", help="compose an index from per-arch images and push it")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}")
-    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec")
-    p.add_argument("spec", help="SPEC.yaml")
+    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
+    p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
     _common(p)
     p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
     p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
@@ -146,25 +146,34 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
         return _inspect(client, ref, args, console)
-    plan = inputs.plan_from_args(args, sys.stdin)
+    plans = inputs.plans_from_args(args, sys.stdin)
     from multiarch_ci import job
     from multiarch_ci.ci import gitlab
     from multiarch_ci.publish import Options
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size)
-    result = job.push(plan, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
-                      fallback=gitlab.registry_credentials(environ), timeout=args.timeout)
-    if args.dotenv and result.pushed:
-        gitlab.write_dotenv(args.dotenv, result)
+    outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
+                            fallback=gitlab.registry_credentials(environ), timeout=args.timeout)
+    results = [r for r in outcomes if not isinstance(r, MultiarchError)]
+    failures = [(p, e) for p, e in zip(plans, outcomes) if isinstance(e, MultiarchError)]
+    if len(plans) == 1 and failures:
+        raise failures[0][1]
+    if args.dotenv and results and results[0].pushed:
+        gitlab.write_dotenv(args.dotenv, results[0])
     if args.json:
-        console.out(json.dumps(result.to_json(), indent=2))
-    elif args.dry_run:
-        console.out(result.body.decode().rstrip())
-        console.progress(f"dry run: {result.ref} not pushed")
-    else:
-        console.out(inspect_table(result.to_json()["manifests"]))
-        console.out(result.ref)
+        docs = [r.to_json() for r in results]
+        console.out(json.dumps(docs[0] if len(plans) == 1 else docs, indent=2))
+    for result in [] if args.json else results:
+        if args.dry_run:
+            console.out(result.body.decode().rstrip())
+            console.progress(f"dry run: {result.ref} not pushed")
+        else:
+            console.out(inspect_table(result.to_json()["manifests"]))
+            console.out(result.ref)
+    if failures:
+        raise MultiarchError(f"{len(failures)} of {len(plans)} pushes failed: " + "; ".join(
+            f"{p.target.name}:{p.tags[0]}: {e}" for p, e in failures), "the others were pushed; rerunning is safe")
     return 0
 
 

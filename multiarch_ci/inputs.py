@@ -161,10 +161,29 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     return sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version)
 
 
-def plan_from_args(args: argparse.Namespace, stdin: TextIO) -> sources.PushPlan:
+def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[sources.PushPlan]:
+    """The PushPlans of a `push from-*` command (several with more than one spec file); every input
+    error surfaces here, for all of them, before any request."""
+    if args.form == "from-spec" and len(args.spec) > 1:
+        if args.target:
+            raise InputError("--target goes with one spec file; with several, each spec's image is its target")
+        if args.dotenv:
+            raise InputError("--dotenv goes with one target; with several spec files use --json")
+        if len(set(args.spec)) != len(args.spec):
+            raise InputError("the same spec file is given twice")
+    specs = args.spec if args.form == "from-spec" else [None]
+    plans = [plan_from_args(args, stdin, spec) for spec in specs]
+    targets = [(p.target.name, t) for p in plans for t in p.tags]
+    clash = next((t for t in targets if targets.count(t) > 1), None)
+    if clash:
+        raise InputError(f"two spec files push {clash[0]}:{clash[1]}", "each tag may be written by one spec")
+    return plans
+
+
+def plan_from_args(args: argparse.Namespace, stdin: TextIO, spec: str | None = None) -> sources.PushPlan:
     """Build the PushPlan of a `push from-*` command; all input errors surface here, before any request."""
     if args.form == "from-spec":
-        form = SourceForm("spec", args.spec)
+        form = SourceForm("spec", spec or args.spec[0])
     elif args.form == "from-args":
         form = SourceForm("template", args.template, platforms=args.platforms)
     elif args.form == "from-matrix":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from multiarch_ci.errors import MultiarchError
 from multiarch_ci.output import Console
 from multiarch_ci.publish import Options, Publisher, Result
 from multiarch_ci.registry.connect import connect
@@ -14,7 +15,19 @@ def push(plan: PushPlan, options: Options, console: Console, *, insecure: bool, 
          explicit: Credential | None = None, fallback: dict[str, Credential] | None = None,
          timeout: float = 60.0) -> Result:
     """Run the plan; `explicit` credentials apply to the target's registry, `fallback` by host."""
+    outcome = push_all([plan], options, console, insecure=insecure, environ=environ, explicit=explicit,
+                       fallback=fallback, timeout=timeout)[0]
+    if isinstance(outcome, MultiarchError):
+        raise outcome
+    return outcome
+
+
+def push_all(plans: list[PushPlan], options: Options, console: Console, *, insecure: bool,
+             environ: Mapping[str, str], explicit: Credential | None = None,
+             fallback: dict[str, Credential] | None = None, timeout: float = 60.0) -> list[Result | MultiarchError]:
+    """The batch form: every plan on one client (one session, one token cache) and one request pool."""
+    registries = {p.target.registry for p in plans}
     client = connect(insecure=insecure, environ=environ, debug=console.debug, fallback=fallback, timeout=timeout,
-                     explicit={plan.target.registry: explicit} if explicit else None)
+                     explicit={r: explicit for r in registries} if explicit else None)
     console.secrets = client.auth.secrets
-    return Publisher(client, options, log=console.progress).run(plan)
+    return Publisher(client, options, log=console.progress).run_all(plans)

@@ -5,6 +5,7 @@ Every phase runs its requests concurrently in one bounded pool; data only moves 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from multiarch_ci.compose import Candidate, compose, flatten
 from multiarch_ci.digest import Digest
-from multiarch_ci.errors import CompositionError, InputError, RegistryError
+from multiarch_ci.errors import CompositionError, InputError, MultiarchError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
@@ -84,20 +85,42 @@ class Publisher:
 
     def __init__(self, client: RegistryClient, options: Options = Options(),
                  log: Callable[[str], None] = lambda _m: None):
-        self.client, self.options, self.log = client, options, log
+        self.client, self.options, self._log = client, options, log
+        self._local = threading.local()
         self.pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="mm")
 
     def _map(self, fn, items: Iterable) -> list:
         return list(self.pool.map(fn, list(items)))
 
     def run(self, plan: PushPlan) -> Result:
+        outcome = self.run_all([plan])[0]
+        if isinstance(outcome, MultiarchError):
+            raise outcome
+        return outcome
+
+    def run_all(self, plans: list[PushPlan], parallel: int = 4) -> list[Result | MultiarchError]:
+        """Run several plans (the batch form) on one client and one request pool; one failing
+        plan does not stop the others. Up to `parallel` plans are orchestrated at a time."""
         try:
-            return self._run(plan)
+            for plan in plans:
+                self._plan_scopes(plan)
+            with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(plans))),
+                                    thread_name_prefix="mm-plan") as outer:
+                return [f.result() for f in [outer.submit(self._run_one, p, len(plans) > 1) for p in plans]]
         finally:
             self.pool.shutdown(wait=True)
 
+    def _run_one(self, plan: PushPlan, labelled: bool) -> Result | MultiarchError:
+        self._local.label = f"[{plan.target.name}:{plan.tags[0]}] " if labelled else ""
+        try:
+            return self._run(plan)
+        except MultiarchError as e:
+            return e
+
+    def log(self, line: str) -> None:
+        self._log(getattr(self._local, "label", "") + line)
+
     def _run(self, plan: PushPlan) -> Result:
-        self._plan_scopes(plan)
         o = self.options
         landed = wait_for(plan.sources, self._probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
                           on_progress=self.log, map_fn=self._map)
