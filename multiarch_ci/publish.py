@@ -144,12 +144,13 @@ class Publisher:
                       waited=waited, held=_held(decisions))
 
     def _plan_scopes(self, plan: PushPlan) -> None:
-        writes = not self.options.dry_run  # a dry run needs read access only
-        wanted: dict[str, set[str]] = {plan.target.registry: {push(plan.target) if writes else pull(plan.target)}}
+        """Scopes that are used together share a token: the target's with each same-registry source
+        (a mount needs both); a source on another registry only needs pull there."""
+        target = push(plan.target) if not self.options.dry_run else pull(plan.target)  # a dry run only reads
+        self.client.auth.plan_scopes(plan.target.registry, {target})
         for s in plan.sources:
-            wanted.setdefault(s.ref.registry, set()).add(pull(s.ref))
-        for registry, scopes in wanted.items():
-            self.client.auth.plan_scopes(registry, scopes)
+            together = {target, pull(s.ref)} if s.ref.registry == plan.target.registry else {pull(s.ref)}
+            self.client.auth.plan_scopes(s.ref.registry, together)
 
     def _probe(self, spec: SourceSpec) -> Probe:
         """One look: GET by the expected digest (a moved tag cannot stand in), else by tag."""

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from multiarch_ci.errors import RegistryError
 from multiarch_ci.registry.credentials import Credential, CredentialStore
+from multiarch_ci.registry.scopes import ScopeGroups
 from multiarch_ci.registry.transport import TOKEN_CAP, Transport, read_capped
 
 _PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
@@ -52,7 +53,7 @@ class Authenticator:
         self.transport = transport
         self.credentials = credentials
         self._challenges: dict[str, Challenge | None] = {}
-        self._scopes: dict[str, dict[str, set[str]]] = {}
+        self._scopes: dict[str, ScopeGroups] = {}
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._tokens: dict[tuple[str, frozenset[str]], tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -61,18 +62,10 @@ class Authenticator:
         self.tokens_issued: set[str] = set()
 
     def plan_scopes(self, registry: str, scopes: set[str]) -> None:
-        """Declare every scope a run needs on a registry up front, so one token serves them all."""
+        """Declare scopes a run will need together (e.g. a mount's target push + source pull) up front,
+        so they share a token."""
         with self._lock:
-            self._add_scopes(registry, scopes)
-
-    def _add_scopes(self, registry: str, scopes) -> frozenset[str]:
-        """Merge scopes per resource (pull + pull,push = pull,push); the merged set keys the token cache."""
-        resources = self._scopes.setdefault(registry, {})
-        for scope in scopes:
-            kind_name, _, actions = scope.rpartition(":")
-            if kind_name:
-                resources.setdefault(kind_name, set()).update(a for a in actions.split(",") if a)
-        return frozenset(f"{r}:{','.join(sorted(a))}" for r, a in resources.items())
+            self._scopes.setdefault(registry, ScopeGroups()).place(scopes)
 
     def ensure_ping(self, registry: str) -> None:
         with self._lock:
@@ -98,7 +91,7 @@ class Authenticator:
                                     "--username and --password-stdin", status=401, code="UNAUTHORIZED", ref=registry)
             return basic_header(cred)
         with self._lock:
-            key = (registry, self._add_scopes(registry, scopes))
+            key = (registry, self._scopes.setdefault(registry, ScopeGroups()).place(scopes))
             fetch_lock = self._fetch_locks.setdefault(registry, threading.Lock())
         with fetch_lock:  # concurrent requests wait for one fetch instead of each asking
             cached = self._tokens.get(key)
@@ -120,7 +113,7 @@ class Authenticator:
         with self._lock:
             self._challenges[registry] = challenge
             if challenge.scheme == "bearer" and challenge.get("scope"):
-                self._add_scopes(registry, challenge.get("scope").split(" "))
+                self._scopes.setdefault(registry, ScopeGroups()).place(challenge.get("scope").split(" "))
             for key in [k for k in self._tokens if k[0] == registry]:
                 del self._tokens[key]
         return True
