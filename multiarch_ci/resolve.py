@@ -1,0 +1,121 @@
+"""Resolution: what each landed source holds, flattened to image candidates and the children to copy.
+
+One look per source while waiting (GET by the expected digest, so a moved tag cannot stand in); then
+index sources are flattened, their children fetched and verified, and image configs read for platforms.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from multiarch_ci.compose import Candidate, flatten
+from multiarch_ci.errors import CompositionError, InputError, RegistryError
+from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest
+from multiarch_ci.platform import Platform
+from multiarch_ci.reference import ImageRef
+from multiarch_ci.registry.client import Fetched, RegistryClient
+from multiarch_ci.registry.transport import RETRY_STATUSES
+from multiarch_ci.sources import SourceSpec
+from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Landed, Probe
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A manifest the index will point at, where it lives now and its exact bytes."""
+
+    repo: ImageRef
+    fetched: Fetched
+
+
+class Resolver:
+    """Reads sources through a client; `map` runs requests concurrently (the publisher's pool)."""
+
+    def __init__(self, client: RegistryClient, map_fn: Callable, log: Callable[[str], None],
+                 verify_platform: bool = True):
+        self.client, self.map, self.log, self.verify_platform = client, map_fn, log, verify_platform
+
+    def probe(self, spec: SourceSpec) -> Probe:
+        """One look: GET by the expected digest (a moved tag cannot stand in), else by tag."""
+        try:
+            if not spec.digest:
+                return Probe(LANDED, value=self.client.get_manifest(spec.ref))
+            try:
+                return Probe(LANDED, value=self.client.get_manifest(spec.ref.with_digest(spec.digest)))
+            except RegistryError as e:
+                if e.status != 404 or not spec.ref.tag:
+                    raise
+            current = self.client.head_manifest(spec.ref.with_digest(None))
+            if current is None:
+                return Probe(MISSING, "not found")
+            return Probe(STALE, f"stale: {spec.ref.tag} is {current.digest.short}… expected {spec.digest.short}…")
+        except RegistryError as e:
+            if e.status == 404:
+                return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip())
+            if e.status in RETRY_STATUSES:
+                return Probe(BUSY, f"registry busy: HTTP {e.status}")
+            raise
+
+    def expand(self, landed: list[Landed]) -> tuple[list[Candidate], list[Child], tuple[tuple[str, float], ...]]:
+        """Per source: an image is one candidate; an index is flattened into its images + attestations."""
+        candidates: list[Candidate] = []
+        children: list[Child] = []
+        waited: list[tuple[str, float]] = []
+        wanted: list[tuple[ImageRef, Descriptor]] = []
+        plans = []
+        for w in landed:
+            spec, top = w.spec, w.value
+            repo = spec.ref.with_tag(None)
+            origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
+            self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
+            if isinstance(top.manifest, ImageManifest):
+                candidates.append(Candidate(top.descriptor, origin, spec.platform))
+                children.append(Child(repo, top))
+                waited.append((str(top.digest), w.seconds))
+                continue
+            keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
+            images, attestations = flatten(top.manifest.manifests, keep, origin)
+            plans.append((repo, origin, images, attestations))
+            waited += [(str(d.digest), w.seconds) for d in images]
+            wanted += [(repo, d) for d in images] + [(repo, a) for d in images
+                                                     for a in attestations.get(str(d.digest), ())]
+        fetched = dict(zip([(r.name, str(d.digest)) for r, d in wanted],
+                           self.map(lambda rd: self._child(*rd), wanted)))
+        for repo, origin, images, attestations in plans:
+            for d in images:
+                atts = tuple(attestations.get(str(d.digest), ()))
+                candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size), origin, d.platform,
+                                            attestations=atts))
+                children += [Child(repo, fetched[(repo.name, str(x.digest))]) for x in (d, *atts)]
+        return candidates, children, tuple(waited)
+
+    def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
+        f = self.client.get_manifest(repo.with_digest(d.digest))
+        if not isinstance(f.manifest, ImageManifest):
+            raise CompositionError(f"{repo.with_digest(d.digest)}: expected an image manifest, found an index")
+        if f.descriptor.size != d.size:
+            raise CompositionError(f"{repo.with_digest(d.digest)}: size {f.descriptor.size} differs from the "
+                                   f"index entry's {d.size}")
+        return f
+
+    def read_configs(self, candidates: list[Candidate], children: list[Child]) -> list[Candidate]:
+        """Rule 6: read each image's config platform unless it is declared and verification is off."""
+        by_digest = {str(c.fetched.digest): c for c in children}
+        todo = [c for c in candidates if self.verify_platform or c.declared is None]
+
+        def config_platform(c: Candidate) -> Platform:
+            child = by_digest[str(c.descriptor.digest)]
+            raw = self.client.get_blob(child.repo, child.fetched.manifest.config)
+            try:
+                return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
+            except (ValueError, InputError) as e:
+                raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {e}",
+                                       "declare the platform and pass --no-verify-platform") from None
+        platforms = dict(zip([id(c) for c in todo], self.map(config_platform, todo)))
+        return [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
+
+
+def _kind(f: Fetched) -> str:
+    if isinstance(f.manifest, ImageIndex):
+        return f"index of {len(f.manifest.manifests)}"
+    return "image"
