@@ -45,9 +45,9 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
 def _seconds(text: str) -> float:
     from multiarch_ci.inputs import parse_seconds
     try:
-        return parse_seconds(text, "--wait-timeout")
+        return parse_seconds(text)
     except InputError as e:
-        raise argparse.ArgumentTypeError(e.message) from None
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _connection(p: argparse.ArgumentParser) -> None:

@@ -58,8 +58,11 @@ def list_digests_dir(path: str) -> list[tuple[str, str]]:
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         if entry.is_symlink():
             target = Path(entry.path).resolve()
-            inside = target.parent == real_root and target.is_file()
-            entries.append((entry.name, "symlink-inside" if inside else "symlink-outside"))
+            if not target.exists():
+                entries.append((entry.name, "symlink-broken"))
+            else:
+                inside = target.parent == real_root and target.is_file()
+                entries.append((entry.name, "symlink-inside" if inside else "symlink-outside"))
         elif entry.is_dir():
             entries.append((entry.name, "dir"))
         elif entry.is_file():
@@ -69,14 +72,15 @@ def list_digests_dir(path: str) -> list[tuple[str, str]]:
     return entries
 
 
-def parse_seconds(text: str, what: str) -> float:
+def parse_seconds(text: str, what: str = "") -> float:
     """A wait in seconds, 0 to 86400."""
     try:
         value = float(str(text).strip())
     except ValueError:
         value = -1.0
     if not 0 <= value <= 86400:
-        raise InputError(f"{what}: {text!r} is not a number of seconds from 0 to 86400", "e.g. 300; 0 looks once")
+        raise InputError(f"{what + ': ' if what else ''}{text!r} is not a number of seconds from 0 to 86400",
+                         "e.g. 300; 0 looks once")
     return value
 
 
@@ -122,15 +126,44 @@ class TagPolicy:
     major_zero: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """How each setting is named to the user: CLI flags, or the action's inputs."""
+
+    target: str = "--target"
+    tags: str = "--tags"
+    annotations: str = "--annotation"
+    platforms: str = "--platforms"
+    template: str = "--template"
+    platform_filter: str = "--platform-filter"
+    semver: str = "--semver"
+
+
+ACTION_LABELS = Labels(*(f"input {n}" for n in ("target", "tags", "annotations", "platforms", "template",
+                                               "platform-filter", "semver")))
+
+
+def labelled(label: str, fn, *args):
+    """Call fn; an InputError it raises is prefixed with the setting it came from."""
+    try:
+        return fn(*args)
+    except InputError as e:
+        if e.message.startswith(label):
+            raise
+        raise InputError(f"{label}: {e.message}", e.hint) from None
+
+
 def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str = "",
-               fmt: str = "auto", target_label: str = "--target", policy: TagPolicy = TagPolicy()
+               fmt: str = "auto", labels: Labels = Labels(), policy: TagPolicy = TagPolicy()
                ) -> sources.PushPlan:
     """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", "auto picks Docker or OCI by the children")
-    extra_tags = sources.parse_tags(tags)
-    notes = sources.parse_annotations(annotations)
-    target_ref = image_ref(target, target_label) if target else None
+    extra_tags = labelled(labels.tags, sources.parse_tags, tags)
+    notes = labelled(labels.annotations, sources.parse_annotations, annotations)
+    if target is not None and not target.strip() and labels.target.startswith("--"):
+        raise InputError(f"{labels.target} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
+    target_ref = image_ref(target, labels.target) if target else None
     if form.kind == "spec":
         text, name = read_text(form.value)
         spec = sources.parse_spec(text, name)
@@ -138,9 +171,9 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         srcs, extra_tags, notes = spec.sources, spec.tags + extra_tags, spec.annotations + notes
     else:
         if target_ref is None:
-            raise InputError(f"{form.kind} sources need a target: give {target_label} REGISTRY/REPO[:TAG]")
+            raise InputError(f"{form.kind} sources need a target: give {labels.target} REGISTRY/REPO[:TAG]")
         if form.kind == "template":
-            srcs = sources.sources_from_template(form.platforms, form.value)
+            srcs = sources.sources_from_template(form.platforms, form.value, labels.platforms, labels.template)
         elif form.kind == "matrix":
             srcs = sources.parse_matrix(form.value, form.name or "matrix")
         elif form.kind == "refs":
@@ -149,13 +182,14 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
             srcs = sources.sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None),
                                                 form.value.rstrip("/") or form.value)
     if platform_filter:
-        keep = tuple(Platform.parse(p) for p in platform_filter.split(",") if p.strip())
+        keep = tuple(labelled(labels.platform_filter, Platform.parse, p) for p in platform_filter.split(",")
+                     if p.strip())
         srcs = tuple(replace(s, platform_filter=s.platform_filter + keep) for s in srcs)
     if fmt == "docker" and notes:
         raise InputError("annotations need an OCI index, but format docker was asked for", "use oci (or auto)")
     floating, version = (), None
     if policy.semver:
-        parsed = tags_rules.parse_version(policy.semver)
+        parsed = labelled(labels.semver, tags_rules.parse_version, policy.semver)
         exact, floating = tags_rules.tag_set(parsed, policy.latest, policy.floating, policy.major_zero)
         extra_tags, version = extra_tags + exact, str(parsed)
     return sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version)

@@ -96,12 +96,14 @@ class Platform:
     def _variant_or_default(self) -> str | None:
         return self.variant or _DEFAULT_VARIANT.get(self.architecture)
 
+    def identity(self) -> tuple:
+        """What makes two platforms the same once default variants are filled in."""
+        return (self.os, self.architecture, self._variant_or_default(), self.os_version or None,
+                tuple(sorted(self.os_features)))
+
     def same_as(self, other: "Platform") -> bool:
         """Equal once default variants are filled in (linux/arm64 == linux/arm64/v8)."""
-        return (self.os, self.architecture, self._variant_or_default(), self.os_version or None,
-                tuple(sorted(self.os_features))) == (
-            other.os, other.architecture, other._variant_or_default(), other.os_version or None,
-            tuple(sorted(other.os_features)))
+        return self.identity() == other.identity()
 
     def conflicts_with(self, config: "Platform") -> str | None:
         """Why this declared platform contradicts an image's config platform, or None."""

@@ -66,9 +66,10 @@ class ImageRef:
     def _split_domain(name: str, raw: str) -> tuple[str, str]:
         first, sep, remainder = name.partition("/")
         if sep and _is_domain(first):
-            if not _DOMAIN.match(first):
+            port = first.rsplit(":", 1)[1] if ":" in first.rsplit("]", 1)[-1] else None
+            if not _DOMAIN.match(first) or (port is not None and not 1 <= int(port or 0) <= 65535):
                 raise InputError(f"invalid reference {raw!r}: invalid registry host {first!r}",
-                                 "a registry is host[:port], e.g. ghcr.io or 127.0.0.1:5000")
+                                 "a registry is host[:port] with a port from 1 to 65535, e.g. 127.0.0.1:5000")
             registry, path = first, remainder
         else:
             registry, path = DOCKER_HUB, name

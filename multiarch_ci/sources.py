@@ -193,27 +193,28 @@ def parse_spec(text: str, filename: str) -> SpecFile:
     return SpecFile(target, tags, _entries(manifests, filename, "manifests"), tuple(annotations))
 
 
-def sources_from_template(platforms: str | list[str], template: str) -> tuple[SourceSpec, ...]:
+def sources_from_template(platforms: str | list[str], template: str, platforms_label: str = "--platforms",
+                          template_label: str = "--template") -> tuple[SourceSpec, ...]:
     """manifest-tool `from-args`: OS, ARCH and VARIANT in the template are replaced per platform."""
     texts = _split(platforms, r"[,\s]+")
     if not texts:
-        raise InputError("--platforms is empty", "e.g. --platforms linux/amd64,linux/arm64")
+        raise InputError(f"{platforms_label} is empty", "e.g. linux/amd64,linux/arm64")
     if "ARCH" not in template:
-        raise InputError(f"--template {template!r} has no ARCH placeholder",
+        raise InputError(f"{template_label} {template!r} has no ARCH placeholder",
                          "every platform would give the same image; e.g. ghcr.io/o/app:v1-OS-ARCHVARIANT")
     out: list[SourceSpec] = []
     for text in texts:
-        origin = f"--template {text}"
-        platform = _at(origin, Platform.parse, text)
+        origin = f"{template_label} {text}"
+        platform = _at(f"{platforms_label} {text}", Platform.parse, text)
         parts = text.split("/")
         os_name, arch, variant = re.sub(r"\(.*\)", "", parts[0]), parts[1], parts[2] if len(parts) > 2 else ""
         ref_text = template.replace("OS", os_name).replace("ARCH", arch).replace("VARIANT", variant)
         ref = _at(origin, ImageRef.parse, ref_text)
         for seen in out:
             if seen.platform.same_as(platform):
-                raise InputError(f"--platforms lists {platform} twice", "give each platform once")
+                raise InputError(f"{platforms_label} lists {platform} twice", "give each platform once")
             if seen.ref == ref:
-                raise InputError(f"--template gives {ref} for both {seen.platform} and {platform}",
+                raise InputError(f"{template_label} gives {ref} for both {seen.platform} and {platform}",
                                  "add VARIANT (or OS) to the template so each platform names its own image")
         out.append(SourceSpec(ref, ref.digest, platform, (), origin))
     return tuple(out)
@@ -244,12 +245,15 @@ def sources_from_digests(entries: list[tuple[str, str]], repo: ImageRef, dirname
     seen: dict[Digest, str] = {}
     out: list[SourceSpec] = []
     for name, kind in sorted(entries):
-        where = f"{dirname}/{name}"
+        shown = name if name.isprintable() else repr(name)  # keep the error on one line
+        where = f"{dirname}/{shown}"
         if kind == "dir":
             raise InputError(f"{where}: is a folder, not a digest file", f"{dirname} must hold only digest files")
         if kind == "symlink-outside":
             raise InputError(f"{where}: is a symlink pointing outside {dirname}",
                              "copy the digest files in instead of linking to them")
+        if kind == "symlink-broken":
+            raise InputError(f"{where}: is a broken symlink", "copy the digest files in instead of linking to them")
         if kind not in ("file", "symlink-inside"):
             raise InputError(f"{where}: is not a regular file", f"{dirname} must hold only digest files")
         m = _DIGEST_NAME.match(name)
@@ -324,23 +328,24 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
                          "write the target as REPOSITORY:TAG or pass --tags")
     if not sources:
         raise InputError(f"no sources for {target}", "give a spec, --template, --matrix, --digests or refs")
-    for i, source in enumerate(sources):
+    by_ref: dict[ImageRef, SourceSpec] = {}
+    by_platform: dict[tuple, SourceSpec] = {}
+    for source in sources:  # one pass with dicts: a 1 MiB spec of 90,000 sources stays fast
         if not source.ref.digest and source.ref.in_repository(target) and (source.ref.tag or "latest") in all_tags:
             raise InputError(f"source {source.ref} is also the target tag ({source.origin})",
                              "pushing the index would overwrite its own input; push per-arch images under "
                              "other tags or refer to them by digest")
+        other = by_ref.setdefault(source.ref, source)
+        if other is not source:
+            raise InputError(f"source {source.ref} is given twice ({other.origin} and {source.origin})",
+                             "list each source once")
         # Only declared platforms are claims; a platform_filter is a keep-list (a global
         # --platform-filter gives every source the same one), so real clashes are compose's to find.
-        mine = (source.platform,) if source.platform else ()
-        for other in sources[:i]:
-            if other.ref == source.ref:
-                raise InputError(f"source {source.ref} is given twice ({other.origin} and {source.origin})",
-                                 "list each source once")
-            theirs = (other.platform,) if other.platform else ()
-            clash = next((p for p in mine if any(p.same_as(q) for q in theirs)), None)
-            if clash:
+        if source.platform:
+            other = by_platform.setdefault(source.platform.identity(), source)
+            if other is not source:
                 raise InputError(f"{other.ref} ({other.origin}) and {source.ref} ({source.origin}) both declare "
-                                 f"platform {clash}",
+                                 f"platform {source.platform}",
                                  "an index holds one image per platform; fix or drop one of them")
     merged = dict(annotations.items() if isinstance(annotations, dict) else annotations)  # later (CLI) wins
     floating = tuple(f for f in floating if f.tag not in all_tags)  # an explicit tag is written as asked

@@ -204,3 +204,8 @@ def load_json(text: str, filename: str):
                          "JSON allows no trailing commas, comments or single quotes") from None
     except RecursionError:
         raise InputError(f"{filename}:1: invalid JSON: nested too deeply", "flatten the document") from None
+    except ValueError:  # an integer longer than Python converts (over 4300 digits)
+        m = re.search(r"\d{4301,}", text)
+        line = text.count("\n", 0, m.start()) + 1 if m else 1
+        raise InputError(f"{filename}:{line}: invalid JSON: a number of more than 4300 digits",
+                         "no field here takes such a number") from None

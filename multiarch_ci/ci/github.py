@@ -122,7 +122,7 @@ def main(environ: Mapping[str, str]) -> int:
 
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import job
-    from multiarch_ci.inputs import TagPolicy, build_plan, parse_seconds
+    from multiarch_ci.inputs import ACTION_LABELS, TagPolicy, build_plan, parse_seconds
     from multiarch_ci.publish import Options
 
     explicit, fallback = credentials(inputs)
@@ -131,7 +131,7 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     fmt = inputs.text("format") or "auto"
     plan = build_plan(source_form(inputs), target=inputs.text("target") or None,
                       tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
-                      fmt=fmt, target_label="input target", policy=TagPolicy(semver=inputs.text("semver")))
+                      fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"))
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,

@@ -55,6 +55,7 @@ class Authenticator:
         self._challenges: dict[str, Challenge | None] = {}
         self._scopes: dict[str, ScopeGroups] = {}
         self._fetch_locks: dict[str, threading.Lock] = {}
+        self._failures: dict = {}  # a ping or token fetch that failed after its retries, by registry / key
         self._tokens: dict[tuple[str, frozenset[str]], tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._ping_locks: dict[str, threading.Lock] = {}
@@ -73,7 +74,13 @@ class Authenticator:
         with lock:
             if registry in self._challenges:
                 return
-            resp = self.transport.ping(registry)
+            if registry in self._failures:
+                raise self._failures[registry]  # waiters fail with the first answer, not another retry cycle
+            try:
+                resp = self.transport.ping(registry)
+            except RegistryError as e:
+                self._failures[registry] = e
+                raise
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate")) if resp.status_code == 401 else None
             resp.close()
             self._challenges[registry] = challenge
@@ -97,7 +104,13 @@ class Authenticator:
             cached = self._tokens.get(key)
             if cached and cached[1] > time.monotonic():
                 return "Bearer " + cached[0]
-            token, ttl = self._fetch_token(registry, challenge, sorted(key[1]), cred)
+            if key in self._failures:
+                raise self._failures[key]
+            try:
+                token, ttl = self._fetch_token(registry, challenge, sorted(key[1]), cred)
+            except RegistryError as e:
+                self._failures[key] = e
+                raise
             self._tokens[key] = (token, time.monotonic() + max(10.0, ttl - 30.0))
         return "Bearer " + token
 

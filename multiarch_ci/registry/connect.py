@@ -20,4 +20,5 @@ def connect(*, insecure: bool = False, environ: Mapping[str, str] | None = None,
     policy = policy or Policy(insecure=insecure, read_timeout=timeout, connect_timeout=min(10.0, timeout))
     transport = Transport(policy, environ=environ, debug=debug)
     store = CredentialStore(explicit=explicit, environ=environ, fallback=fallback)
+    store.load()
     return RegistryClient(transport, Authenticator(transport, store))

@@ -69,6 +69,10 @@ class CredentialStore:
             directory = os.path.join(home, ".docker")
         return os.path.join(directory, _CONFIG_FILE)
 
+    def load(self) -> None:
+        """Read the docker config now, so a malformed one is an input error before any request."""
+        self._docker_config()
+
     def lookup(self, registry: str) -> Credential | None:
         """Credentials for ``registry`` (a host such as ``ghcr.io`` or ``127.0.0.1:5000``).
 

@@ -429,7 +429,7 @@ BAD_CASES = [
     pytest.param(lambda: sources_from_template("linux/arm64,linux/arm64/v8", "ghcr.io/o/app:ARCHVARIANT"),
                  ["lists linux/arm64/v8 twice"], id="template-duplicate-platform"),
     pytest.param(lambda: sources_from_template("linux/amd64,linux", "ghcr.io/o/app:ARCH"),
-                 ["--template linux:", "invalid platform"], id="template-bad-platform"),
+                 ["--platforms linux:", "invalid platform"], id="template-bad-platform"),
     pytest.param(lambda: sources_from_template("linux/amd64", "ghcr.io/o/App:ARCH"),
                  ["--template linux/amd64:", "invalid reference"], id="template-bad-ref"),
     # sources_from_digests
