@@ -31,6 +31,10 @@ class RegistryError(MultiarchError):
         self.status, self.code, self.ref = status, code, ref
 
 
+class AuthError(RegistryError):
+    """Logging in failed (token service, missing or refused credentials): no use waiting for sources."""
+
+
 class DigestMismatch(RegistryError):
     """What a registry sent or stored does not hash to the digest it should."""
 

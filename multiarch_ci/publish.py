@@ -16,6 +16,7 @@ from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex, MediaType
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
+from multiarch_ci.registry.transport import BodyBroken
 from multiarch_ci.resolve import Child, Resolver
 from multiarch_ci.sources import PushPlan
 from multiarch_ci.tags import Decision, decide, parse_version
@@ -171,6 +172,17 @@ class Publisher:
         return copied
 
     def _copy_blob(self, target: ImageRef, source: ImageRef, blob: Descriptor) -> int:
+        """Mount, else stream; a stream broken mid-way starts over with a fresh upload (3 tries)."""
+        for attempt in range(3):
+            try:
+                return self._copy_blob_once(target, source, blob)
+            except BodyBroken as e:
+                if attempt == 2:
+                    raise
+                self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
+        raise AssertionError("unreachable")
+
+    def _copy_blob_once(self, target: ImageRef, source: ImageRef, blob: Descriptor) -> int:
         if source.registry == target.registry:
             location = self.client.mount_blob(target, blob.digest, source)
             if location is None:

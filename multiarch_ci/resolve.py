@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from multiarch_ci.compose import Candidate, flatten
-from multiarch_ci.errors import CompositionError, InputError, RegistryError
+from multiarch_ci.errors import AuthError, CompositionError, InputError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
@@ -49,6 +49,8 @@ class Resolver:
             if current is None:
                 return Probe(MISSING, "not found")
             return Probe(STALE, f"stale: {spec.ref.tag} is {current.digest.short}… expected {spec.digest.short}…")
+        except AuthError:
+            raise  # a login that fails is not a source that has not landed yet
         except RegistryError as e:
             if e.status == 404:
                 return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip())

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from multiarch_ci.errors import RegistryError
+from multiarch_ci.errors import AuthError, RegistryError
 from multiarch_ci.registry.credentials import Credential, CredentialStore
 from multiarch_ci.registry.scopes import ScopeGroups
 from multiarch_ci.registry.transport import TOKEN_CAP, Transport, read_capped
@@ -94,7 +94,7 @@ class Authenticator:
         cred = self.credentials.lookup(registry)
         if challenge.scheme == "basic":
             if cred is None or cred.username is None:
-                raise RegistryError(f"registry {registry} requires a login", "log in with docker login, or pass "
+                raise AuthError(f"registry {registry} requires a login", "log in with docker login, or pass "
                                     "--username and --password-stdin", status=401, code="UNAUTHORIZED", ref=registry)
             return basic_header(cred)
         with self._lock:
@@ -135,7 +135,7 @@ class Authenticator:
                      cred: Credential | None) -> tuple[str, float]:
         realm = challenge.get("realm")
         if not realm:
-            raise RegistryError(f"registry {registry} sent a Bearer challenge without a realm", ref=registry)
+            raise AuthError(f"registry {registry} sent a Bearer challenge without a realm", ref=registry)
         service = challenge.get("service")
         what = f"token for {registry} ({' '.join(scopes)})"
         self.token_requests += 1
@@ -153,12 +153,12 @@ class Authenticator:
             url = realm + ("&" if "?" in realm else "?") + urlencode(query)
             resp = self.transport.send("GET", url, what=what, headers=headers, body_cap=TOKEN_CAP)
         if resp.status_code in (401, 403):
-            raise RegistryError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
+            raise AuthError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
                                 "check the username and password or token"
                                 + (f" (from {cred.source})" if cred else "; no credentials were found"),
                                 status=resp.status_code, code="UNAUTHORIZED", ref=registry)
         if not resp.ok:
-            raise RegistryError(f"{what}: token service answered HTTP {resp.status_code}",
+            raise AuthError(f"{what}: token service answered HTTP {resp.status_code}",
                                 status=resp.status_code, ref=registry)
         body = resp.content if resp.content is not None else read_capped(resp, TOKEN_CAP, what)
         try:
@@ -168,6 +168,6 @@ class Authenticator:
         except (ValueError, AttributeError, TypeError):
             token = None
         if not token or not isinstance(token, str):
-            raise RegistryError(f"{what}: token service sent no token", ref=registry)
+            raise AuthError(f"{what}: token service sent no token", ref=registry)
         self.tokens_issued.add(token)
         return token, ttl

@@ -17,7 +17,7 @@ from multiarch_ci.errors import DigestMismatch, InputError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.auth import Authenticator
-from multiarch_ci.registry.transport import MANIFEST_CAP, Transport
+from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 
 CHUNK = 8 * 1024 * 1024
 CONFIG_CAP = 8 * 1024 * 1024
@@ -222,6 +222,8 @@ class RegistryClient:
                              url=f"{location}{sep}digest={quote(str(digest))}", data=body,
                              headers={"Content-Type": "application/octet-stream"})
         resp.close()
+        if resp.status_code == 404 and self.blob_exists(target, digest):
+            return  # an earlier attempt committed it and its answer was lost; the retry found the session closed
         if resp.status_code not in (201, 204):
             raise registry_error(resp, "finish upload", str(target.with_digest(digest)))
 
@@ -276,8 +278,8 @@ def _chunks(resp: requests.Response, what: str) -> Iterator[bytes]:
                 yield bytes(buf)
                 buf.clear()
     except requests.RequestException as e:
-        raise RegistryError(f"get blob {what}: connection broke while streaming: {e}",
-                            "rerunning is safe") from None
+        raise BodyBroken(f"get blob {what}: connection broke while streaming: {short_reason(e)}",
+                         "rerunning is safe") from None
     finally:
         resp.close()
     if buf:

@@ -141,8 +141,8 @@ class Transport:
                                             auth=_no_netrc, allow_redirects=allow_redirects)
             except requests.exceptions.SSLError as e:
                 self.count += 1
-                self.debug(f"{method} {url} -> TLS failure: {_short(e)}")
-                raise TLSFailure(f"{what}: TLS error talking to {url.split('/')[2]}: {_short(e)}",
+                self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
+                raise TLSFailure(f"{what}: TLS error talking to {url.split('/')[2]}: {short_reason(e)}",
                                  "pass --insecure for a self-signed registry, or set SSL_CERT_FILE or "
                                  "REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
                                  or "hostname" in str(e)) from None
@@ -151,7 +151,7 @@ class Transport:
                 self.debug(f"{method} {url} -> {type(e).__name__} (attempt {attempt + 1}/{attempts})")
                 if attempt + 1 >= attempts or not replayable:
                     raise RegistryError(f"{what}: {type(e).__name__} from {url.split('/')[2]} after "
-                                        f"{attempt + 1} attempt(s): {_short(e)}", "check the registry address "
+                                        f"{attempt + 1} attempt(s): {short_reason(e)}", "check the registry address "
                                         "and the network; rerunning is safe") from None
                 self._backoff(attempt, None)
                 continue
@@ -202,7 +202,7 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
             urllib3.exceptions.HTTPError) as e:
         problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
-        raise BodyBroken(f"{what}: {problem}: {_short(e)}", "rerunning is safe", status=resp.status_code) from None
+        raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe", status=resp.status_code) from None
     body = b"".join(chunks)
     if declared and declared.isdigit() and len(body) != int(declared):
         raise BodyBroken(f"{what}: body truncated ({len(body)} of {declared} bytes)", "rerunning is safe",
@@ -227,7 +227,7 @@ _REASONS = (r"\[SSL: [A-Z_]+\][^'\")(]*", r"\[Errno -?\d+\][^'\")]*", r"Read tim
             r"Connection aborted")
 
 
-def _short(e: Exception) -> str:
+def short_reason(e: Exception) -> str:
     """The reason inside urllib3's wrapping ('[SSL: CERTIFICATE_VERIFY_FAILED] …', '[Errno 111] …')."""
     text = str(e)
     for pattern in _REASONS:

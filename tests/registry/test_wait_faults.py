@@ -99,6 +99,7 @@ def test_rate_limited_source_is_retried_after_retry_after(proxy, registry, repo_
     assert "Traceback" not in r.err
 
 
+@pytest.mark.fault("late-tag", "survived")
 def test_tag_that_appears_late_is_waited_for(proxy, registry, repo_name, sources):
     times: list[float] = []
     proxy.add_rule("GET", arm64_manifest_path(repo_name), fault=timed(not_found_until(3), times))
@@ -116,6 +117,7 @@ def test_tag_that_appears_late_is_waited_for(proxy, registry, repo_name, sources
     assert r.out.strip().splitlines()[-1].startswith(f"{host}/{repo_name}@sha256:")
 
 
+@pytest.mark.fault("5xx-forever", "reported")
 def test_registry_busy_forever_times_out_and_pushes_nothing(proxy, registry, repo_name, sources):
     times: list[float] = []
     proxy.add_rule("GET", arm64_manifest_path(repo_name), fault=timed(status(503), times))
