@@ -39,6 +39,7 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     p.add_argument("--no-floating", action="store_true", help="with --semver: the version tag only")
     p.add_argument("--floating-major-zero", action="store_true", help="with --semver 0.x: also move the tag 0")
     p.add_argument("--tags-page-size", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, default=32, help=argparse.SUPPRESS)  # concurrent requests (bench)
     _connection(p)
 
 
@@ -152,7 +153,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     from multiarch_ci.publish import Options
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
-                      dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size)
+                      dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
+                      workers=max(1, min(64, args.workers)))
     outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
                             fallback=gitlab.registry_credentials(environ), timeout=args.timeout)
     results = [r for r in outcomes if not isinstance(r, MultiarchError)]

@@ -28,6 +28,6 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
     """The batch form: every plan on one client (one session, one token cache) and one request pool."""
     registries = {p.target.registry for p in plans}
     client = connect(insecure=insecure, environ=environ, debug=console.debug, fallback=fallback, timeout=timeout,
-                     explicit={r: explicit for r in registries} if explicit else None)
+                     explicit={r: explicit for r in registries} if explicit else None, pool_size=options.workers)
     console.secrets = client.auth.secrets
     return Publisher(client, options, log=console.progress).run_all(plans)

@@ -29,7 +29,7 @@ class Options:
     verify_platform: bool = True
     append: bool = False
     dry_run: bool = False
-    workers: int = 16
+    workers: int = 32
     wait_timeout: float = 300.0
     tags_page_size: int | None = None
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)

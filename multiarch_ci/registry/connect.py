@@ -13,11 +13,12 @@ from multiarch_ci.registry.transport import Policy, Transport
 def connect(*, insecure: bool = False, environ: Mapping[str, str] | None = None,
             explicit: dict[str, Credential] | None = None, fallback: dict[str, Credential] | None = None,
             debug: Callable[[str], None] | None = None, policy: Policy | None = None,
-            timeout: float = 60.0) -> RegistryClient:
+            timeout: float = 60.0, pool_size: int = 32) -> RegistryClient:
     """A client with one keep-alive session and one token cache for the whole run."""
     if not 0 < timeout <= 3600:
         raise InputError(f"--timeout {timeout:g}: give seconds from 0 to 3600", "the default is 60")
-    policy = policy or Policy(insecure=insecure, read_timeout=timeout, connect_timeout=min(10.0, timeout))
+    policy = policy or Policy(insecure=insecure, read_timeout=timeout, connect_timeout=min(10.0, timeout),
+                              pool_size=pool_size)
     transport = Transport(policy, environ=environ, debug=debug)
     store = CredentialStore(explicit=explicit, environ=environ, fallback=fallback)
     store.load()

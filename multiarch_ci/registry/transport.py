@@ -37,7 +37,7 @@ class Policy:
     backoff_base: float = 0.5
     backoff_max: float = 10.0
     retry_after_max: float = 60.0
-    pool_size: int = 16
+    pool_size: int = 32
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     rand: Callable[[], float] = field(default=random.random, compare=False)
 

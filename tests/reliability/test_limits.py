@@ -3,7 +3,7 @@
 The real CLI runs as a subprocess against a real registry behind a fault-injecting proxy
 (``mm_faults.FaultProxy``); sources and target are addressed through the proxy, so it sees, and may
 answer, every request.  The caps are the ones ``multiarch_ci/registry/transport.py`` states:
-manifests 4 MiB (4194304 bytes), token responses 1 MiB (1048576 bytes); the worker pool is 16.
+manifests 4 MiB (4194304 bytes), token responses 1 MiB (1048576 bytes); the worker pool is 32.
 
 Runs that must stay bounded are measured from outside: wall time, and the child's peak resident set
 size (``ru_maxrss`` from ``os.wait4``), so a tool that read an oversized body whole would show it.
@@ -36,7 +36,7 @@ from mm_faults import Fault, FaultProxy, slow, status
 MIB = 1024 * 1024
 MANIFEST_CAP = 4 * MIB           # 4194304
 TOKEN_CAP = 1 * MIB              # 1048576
-POOL = 16
+POOL = 32
 ERROR = "multiarch-manifest: error: "
 WRITES = ("PUT", "POST", "PATCH", "DELETE")
 RSS_BOUND = 160 * MIB            # a CLI run is ~40-60 MiB; reading a 256 MiB body whole would blow this
