@@ -12,12 +12,12 @@ import hashlib
 import json
 import re
 import secrets
-import threading
 import time
 
 import pytest
 
 import mm_images
+from mm_cli import later
 from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, requests_since, run_action, writes_since
 
 from multiarch_ci.ci.github import Inputs, credentials
@@ -27,14 +27,6 @@ OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", 
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-def later(seconds: float, fn, *args, **kw) -> threading.Thread:
-    def go():
-        time.sleep(seconds)
-        fn(*args, **kw)
-    t = threading.Thread(target=go, daemon=True)
-    t.start()
-    return t
 
 
 def sha256(data: bytes) -> str:

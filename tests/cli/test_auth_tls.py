@@ -242,19 +242,10 @@ def test_token_registry_wrong_password(token_registry, repo_name, tmp_path, debu
 # -- bearer tokens --------------------------------------------------------------------------------
 
 @pytest.fixture
-def issued_tokens(token_registry, monkeypatch):
+def issued_tokens(token_registry):
     """Every JWT the (in-process) token issuer signs during the test."""
-    issuer = token_registry.token_issuer
-    tokens: list[str] = []
-    real_issue = issuer.issue
-
-    def recording_issue(account, access):
-        token = real_issue(account, access)
-        tokens.append(token)
-        return token
-
-    monkeypatch.setattr(issuer, "issue", recording_issue)
-    return tokens
+    token_registry.token_issuer.issued.clear()
+    return token_registry.token_issuer.issued
 
 
 def _mentioning(entries: list[dict], *repos: str) -> list[dict]:

@@ -1,19 +1,10 @@
 """Waiting against a real registry: late pushes, stale tags, sources that never land."""
 import json
-import threading
 import time
 
 import mm_images
-from mm_cli import run_cli
+from mm_cli import later, run_cli
 
-
-def later(seconds: float, fn, *args, **kw) -> threading.Thread:
-    def go():
-        time.sleep(seconds)
-        fn(*args, **kw)
-    t = threading.Thread(target=go, daemon=True)
-    t.start()
-    return t
 
 
 def test_push_that_lands_seconds_after_the_merge_starts(registry, repo_name):

@@ -162,18 +162,9 @@ def _registry_for(request, source: str):
 
 
 def _record_issued(monkeypatch, reg) -> list[str]:
-    """Every JWT the in-process issuer signs from now on (it keeps none itself)."""
-    issuer = reg.token_issuer
-    tokens: list[str] = []
-    real_issue = issuer.issue
-
-    def recording_issue(account, access):
-        token = real_issue(account, access)
-        tokens.append(token)
-        return token
-
-    monkeypatch.setattr(issuer, "issue", recording_issue)
-    return tokens
+    """Every JWT the in-process issuer signs from now on."""
+    reg.token_issuer.issued.clear()
+    return reg.token_issuer.issued
 
 
 def _refresh_token(reg) -> str:

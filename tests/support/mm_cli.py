@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,3 +51,13 @@ def docker_config(dirpath: Path, auths: dict | None = None, **extra) -> Path:
     dirpath.mkdir(parents=True, exist_ok=True)
     (dirpath / "config.json").write_text(json.dumps({"auths": auths or {}, **extra}))
     return dirpath
+
+
+def later(seconds: float, fn, *args, **kw) -> threading.Thread:
+    """Run fn(*args) in a thread after `seconds` (a push that lands while the tool waits)."""
+    def go():
+        time.sleep(seconds)
+        fn(*args, **kw)
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t

@@ -67,6 +67,7 @@ class TokenIssuer:
         self.username, self.password = username, password
         self.service, self.issuer, self.ttl = service, issuer, ttl
         self.requests_log: list[dict] = []
+        self.issued: list[str] = []   # every JWT signed, so tests can scan output for each
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = libtrust_key_id(self._key.public_key())
         self.cert_pem = self._self_signed_cert()
@@ -140,7 +141,9 @@ class TokenIssuer:
         signing_input = ".".join(_b64url(json.dumps(p, separators=(",", ":")).encode())
                                  for p in (header, claims))
         sig = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return signing_input + "." + _b64url(sig)
+        token = signing_input + "." + _b64url(sig)
+        self.issued.append(token)
+        return token
 
     def log(self, **entry) -> None:
         with self._lock:
