@@ -129,7 +129,7 @@ class Publisher:
             decisions = self._floating(plan)
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions))
-        copied = self._copy_children(plan.target, children)
+        copied = self._copy_children(plan.target, children, resolver.configs)
         self.client.put_manifest(plan.target, str(digest), body, index.media_type)
         decisions = self._write_tags(plan, digest, body, index.media_type)
         return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, copied_blobs=copied,
@@ -156,14 +156,15 @@ class Publisher:
         self.log(f"appending to {ref} ({len(current.manifest.images)} image(s))")
         return current.manifest
 
-    def _copy_children(self, target: ImageRef, children: list[Child]) -> int:
+    def _copy_children(self, target: ImageRef, children: list[Child], known: dict[str, bytes]) -> int:
         """Rule 4: blobs first (mount, else stream), then each child manifest PUT by digest; never tagged."""
         foreign = {str(c.fetched.digest): c for c in children if not c.repo.in_repository(target)}.values()
         blobs: dict[str, tuple[ImageRef, Descriptor]] = {}
         for c in foreign:
             for b in c.fetched.manifest.blobs:
                 blobs.setdefault(str(b.digest), (c.repo, b))
-        copied = sum(self._map(lambda rb: self._copy_blob(target, *rb), blobs.values()))
+        copied = sum(self._map(lambda rb: self._copy_blob(target, *rb, known.get(str(rb[1].digest))),
+                               blobs.values()))
         self._map(lambda c: self.client.put_manifest(target, str(c.fetched.digest), c.fetched.body,
                                                      c.fetched.media_type), foreign)
         if foreign:
@@ -171,18 +172,19 @@ class Publisher:
                      f"({len(blobs) - copied} blob(s) mounted, {copied} copied)")
         return copied
 
-    def _copy_blob(self, target: ImageRef, source: ImageRef, blob: Descriptor) -> int:
-        """Mount, else stream; a stream broken mid-way starts over with a fresh upload (3 tries)."""
+    def _copy_blob(self, target: ImageRef, source: ImageRef, blob: Descriptor, known: bytes | None = None) -> int:
+        """Mount, else stream (or upload `known` bytes already read and verified, e.g. a config);
+        a stream broken mid-way starts over with a fresh upload (3 tries)."""
         for attempt in range(3):
             try:
-                return self._copy_blob_once(target, source, blob)
+                return self._copy_blob_once(target, source, blob, known)
             except BodyBroken as e:
                 if attempt == 2:
                     raise
                 self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
         raise AssertionError("unreachable")
 
-    def _copy_blob_once(self, target: ImageRef, source: ImageRef, blob: Descriptor) -> int:
+    def _copy_blob_once(self, target: ImageRef, source: ImageRef, blob: Descriptor, known: bytes | None) -> int:
         if source.registry == target.registry:
             location = self.client.mount_blob(target, blob.digest, source)
             if location is None:
@@ -191,8 +193,8 @@ class Publisher:
             if self.client.blob_exists(target, blob.digest):
                 return 0
             location = self.client.start_upload(target)
-        self.client.upload_blob(target, location, blob.digest, self.client.stream_blob(source, blob.digest),
-                                source=source.name)
+        chunks = iter([known]) if known is not None else self.client.stream_blob(source, blob.digest)
+        self.client.upload_blob(target, location, blob.digest, chunks, source=source.name)
         return 1
 
     def _floating(self, plan: PushPlan) -> list[Decision]:

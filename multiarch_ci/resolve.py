@@ -34,6 +34,7 @@ class Resolver:
     def __init__(self, client: RegistryClient, map_fn: Callable, log: Callable[[str], None],
                  verify_platform: bool = True):
         self.client, self.map, self.log, self.verify_platform = client, map_fn, log, verify_platform
+        self.configs: dict[str, bytes] = {}   # config blobs read (and verified), by digest
 
     def probe(self, spec: SourceSpec) -> Probe:
         """One look: GET by the expected digest (a moved tag cannot stand in), else by tag."""
@@ -108,6 +109,7 @@ class Resolver:
         def config_platform(c: Candidate) -> Platform:
             child = by_digest[str(c.descriptor.digest)]
             raw = self.client.get_blob(child.repo, child.fetched.manifest.config)
+            self.configs[str(child.fetched.manifest.config.digest)] = raw  # verified; a copy reuses it
             try:
                 return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
             except (ValueError, InputError) as e:

@@ -105,3 +105,14 @@ def test_one_token_per_scope_group(token_registry, repo_name, tmp_path):
     tokens = reg.token_issuer.requests_log[n0:]
     assert len(tokens) == 1, tokens  # target push + 4 source pulls fit one scope group
     assert len([s for s in tokens[0]["scopes"] if re.match(r"repository:.*:pull", s)]) == 5
+
+
+def test_cross_registry_reads_each_source_blob_once(registry, registry2, repo_name):
+    """The config read for its platform is the one copied: no second GET of it."""
+    with FaultProxy(registry2) as source:
+        imgs = [mm_images.push_image(registry2, f"{repo_name}-{a}", "v1", arch=a, variant=v) for a, v in ARCHES[:2]]
+        push_through(source, ["from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1"],
+                     stdin=json.dumps([{"image": f"{source.host}/{repo_name}-{a}:v1"} for a, _ in ARCHES[:2]]))
+        blob_gets = Counter(s.path.rsplit("/", 1)[1] for s in source.seen if s.method == "GET" and "/blobs/" in s.path)
+    wanted = {d for i in imgs for d in [i["config_digest"], *i["layer_digests"]]}
+    assert set(blob_gets) == wanted and set(blob_gets.values()) == {1}, blob_gets
