@@ -1,8 +1,10 @@
 """Run the real CLI (`python -m multiarch_ci`) as a subprocess, as a user or CI job would."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,7 @@ import mm_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 _EMPTY_DOCKER_CONFIG = tempfile.mkdtemp(prefix="mm-empty-docker-config-")
+atexit.register(shutil.rmtree, _EMPTY_DOCKER_CONFIG, True)  # one per process, removed at exit
 
 
 @dataclass
