@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -207,8 +208,8 @@ def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[sources.Pus
             raise InputError("the same spec file is given twice")
     specs = args.spec if args.form == "from-spec" else [None]
     plans = [plan_from_args(args, stdin, spec) for spec in specs]
-    targets = [(p.target.name, t) for p in plans for t in p.tags]
-    clash = next((t for t in targets if targets.count(t) > 1), None)
+    counts = Counter((p.target.name, t) for p in plans for t in p.tags)
+    clash = next((t for t, n in counts.items() if n > 1), None)
     if clash:
         raise InputError(f"two spec files push {clash[0]}:{clash[1]}", "each tag may be written by one spec")
     return plans

@@ -113,6 +113,11 @@ class ImageIndex:
     def images(self) -> tuple[Descriptor, ...]:
         return tuple(m for m in self.manifests if not m.is_attestation)
 
+    @property
+    def kind(self) -> str:
+        """For people: 'OCI image index' or 'Docker manifest list'."""
+        return "OCI image index" if self.media_type == MediaType.OCI_INDEX else "Docker manifest list"
+
 
 def parse_manifest(body: bytes, content_type: str | None, where: str) -> ImageManifest | ImageIndex:
     """Parse a manifest body; the body's mediaType wins over the Content-Type header."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from multiarch_ci.compose import compose
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
-from multiarch_ci.model import Descriptor, ImageIndex, MediaType
+from multiarch_ci.model import Descriptor, ImageIndex
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
 from multiarch_ci.registry.transport import BodyBroken
@@ -44,7 +44,6 @@ class Result:
     body: bytes
     tags: tuple[str, ...]
     pushed: bool
-    copied_blobs: int = 0
     waited: tuple[tuple[str, float], ...] = ()   # (image digest, seconds until its source landed)
     held: tuple[tuple[str, str], ...] = ()       # (floating tag, the newer version that holds it back)
 
@@ -122,18 +121,17 @@ class Publisher:
         index = compose(candidates, self.options.fmt, plan.annotations, self.options.verify_platform, existing)
         body = index.to_bytes()
         digest = Digest.of(body)
-        kind = "OCI index" if index.media_type == MediaType.OCI_INDEX else "Docker manifest list"
-        self.log(f"composed {kind} {digest} with "
+        self.log(f"composed {index.kind} {digest} with "
                  f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
         if self.options.dry_run:
             decisions = self._floating(plan)
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions))
-        copied = self._copy_children(plan.target, children, resolver.configs)
+        self._copy_children(plan.target, children, resolver.configs)
         self.client.put_manifest(plan.target, str(digest), body, index.media_type)
         decisions = self._write_tags(plan, digest, body, index.media_type)
-        return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, copied_blobs=copied,
-                      waited=waited, held=_held(decisions))
+        return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
+                      held=_held(decisions))
 
     def _plan_scopes(self, plan: PushPlan) -> None:
         """Scopes that are used together share a token: the target's with each same-registry source
@@ -147,16 +145,19 @@ class Publisher:
     def _existing(self, plan: PushPlan) -> ImageIndex | None:
         """--append: the index the first tag holds now (None if the tag does not exist yet)."""
         ref = plan.target.with_tag(plan.tags[0])
-        if self.client.head_manifest(ref) is None:
-            return None
-        current = self.client.get_manifest(ref)
+        try:
+            current = self.client.get_manifest(ref)
+        except RegistryError as e:
+            if e.status == 404:
+                return None
+            raise
         if not isinstance(current.manifest, ImageIndex):
             raise CompositionError(f"--append: {ref} holds a single image, not an index",
                                    "drop --append to replace it")
         self.log(f"appending to {ref} ({len(current.manifest.images)} image(s))")
         return current.manifest
 
-    def _copy_children(self, target: ImageRef, children: list[Child], known: dict[str, bytes]) -> int:
+    def _copy_children(self, target: ImageRef, children: list[Child], known: dict[str, bytes]) -> None:
         """Rule 4: blobs first (mount, else stream), then each child manifest PUT by digest; never tagged."""
         foreign = {str(c.fetched.digest): c for c in children if not c.repo.in_repository(target)}.values()
         blobs: dict[str, tuple[ImageRef, Descriptor]] = {}
@@ -170,7 +171,6 @@ class Publisher:
         if foreign:
             self.log(f"made {len(foreign)} child manifest(s) present in {target.name} "
                      f"({len(blobs) - copied} blob(s) mounted, {copied} copied)")
-        return copied
 
     def _copy_blob(self, target: ImageRef, source: ImageRef, blob: Descriptor, known: bytes | None = None) -> int:
         """Mount, else stream (or upload `known` bytes already read and verified, e.g. a config);
@@ -216,13 +216,13 @@ class Publisher:
         """
         written: list[str] = []
         wanted = list(plan.tags)
-        decisions: list[Decision] = []
-        for phase in ("exact", "floating"):
-            if phase == "floating":
-                decisions = self._floating(plan)
-                wanted += [d.floating.tag for d in decisions if d.moves]
-            for tag in [t for t in wanted if t not in written]:
-                self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
+        for tag in plan.tags:
+            self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
+        decisions = self._floating(plan)
+        moving = [d.floating.tag for d in decisions if d.moves]
+        wanted += moving
+        for tag in moving:
+            self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
         return decisions
 
     def _write_tag(self, target: ImageRef, tag: str, digest: Digest, body: bytes, media_type: str,

@@ -85,9 +85,8 @@ def write_outputs(result) -> None:
 def summary_markdown(result) -> str:
     """The step summary: one row per entry with its wait, then the tags."""
     waited = dict(result.waited)
-    kind = "OCI image index" if "oci" in result.index.media_type else "Docker manifest list"
     lines = [f"### multiarch-manifest: `{result.ref}`", "",
-             f"{kind}{'' if result.pushed else ' (dry run: nothing pushed)'}", "",
+             f"{result.index.kind}{'' if result.pushed else ' (dry run: nothing pushed)'}", "",
              "| platform | digest | size | waited |", "|---|---|---:|---:|"]
     for row in result.to_json()["manifests"]:
         platform = row["platform"] + (" (attestation)" if "attestationFor" in row else "")

@@ -54,24 +54,27 @@ class Authenticator:
         self.credentials = credentials
         self._challenges: dict[str, Challenge | None] = {}
         self._scopes: dict[str, ScopeGroups] = {}
-        self._fetch_locks: dict[str, threading.Lock] = {}
         self._failures: dict = {}  # a ping or token fetch that failed after its retries, by registry / key
         self._tokens: dict[tuple[str, frozenset[str]], tuple[str, float]] = {}
         self._lock = threading.Lock()
-        self._ping_locks: dict[str, threading.Lock] = {}
-        self.token_requests = 0
+        self._registry_locks: dict[str, threading.Lock] = {}   # one ping, then one token fetch at a time
         self.tokens_issued: set[str] = set()
 
     def plan_scopes(self, registry: str, scopes: set[str]) -> None:
         """Declare scopes a run will need together (e.g. a mount's target push + source pull) up front,
         so they share a token."""
         with self._lock:
-            self._scopes.setdefault(registry, ScopeGroups()).place(scopes)
+            self._groups(registry).place(scopes)
+
+    def _groups(self, registry: str) -> ScopeGroups:
+        return self._scopes.setdefault(registry, ScopeGroups())
+
+    def _registry_lock(self, registry: str) -> threading.Lock:
+        with self._lock:
+            return self._registry_locks.setdefault(registry, threading.Lock())
 
     def ensure_ping(self, registry: str) -> None:
-        with self._lock:
-            lock = self._ping_locks.setdefault(registry, threading.Lock())
-        with lock:
+        with self._registry_lock(registry):
             if registry in self._challenges:
                 return
             if registry in self._failures:
@@ -95,12 +98,11 @@ class Authenticator:
         if challenge.scheme == "basic":
             if cred is None or cred.username is None:
                 raise AuthError(f"registry {registry} requires a login", "log in with docker login, or pass "
-                                    "--username and --password-stdin", status=401, code="UNAUTHORIZED", ref=registry)
+                                "--username and --password-stdin", status=401, code="UNAUTHORIZED", ref=registry)
             return basic_header(cred)
         with self._lock:
-            key = (registry, self._scopes.setdefault(registry, ScopeGroups()).place(scopes))
-            fetch_lock = self._fetch_locks.setdefault(registry, threading.Lock())
-        with fetch_lock:  # concurrent requests wait for one fetch instead of each asking
+            key = (registry, self._groups(registry).place(scopes))
+        with self._registry_lock(registry):  # concurrent requests wait for one fetch instead of each asking
             cached = self._tokens.get(key)
             if cached and cached[1] > time.monotonic():
                 return "Bearer " + cached[0]
@@ -126,7 +128,7 @@ class Authenticator:
         with self._lock:
             self._challenges[registry] = challenge
             if challenge.scheme == "bearer" and challenge.get("scope"):
-                self._scopes.setdefault(registry, ScopeGroups()).place(challenge.get("scope").split(" "))
+                self._groups(registry).place(challenge.get("scope").split(" "))
             for key in [k for k in self._tokens if k[0] == registry]:
                 del self._tokens[key]
         return True
@@ -138,7 +140,6 @@ class Authenticator:
             raise AuthError(f"registry {registry} sent a Bearer challenge without a realm", ref=registry)
         service = challenge.get("service")
         what = f"token for {registry} ({' '.join(scopes)})"
-        self.token_requests += 1
         if cred and cred.identity_token:
             form = {"grant_type": "refresh_token", "refresh_token": cred.identity_token,
                     "client_id": "multiarch-manifest", "scope": " ".join(scopes)}

@@ -134,20 +134,19 @@ class Transport:
         replayable = data is None or isinstance(data, (bytes, str))
         for attempt in range(attempts):
             started = time.monotonic()
+            self.count += 1
             try:
                 resp = self.session.request(method, url, headers=headers, data=data,
                                             stream=stream or body_cap is not None,
                                             timeout=(p.connect_timeout, p.read_timeout), verify=self.verify,
                                             auth=_no_netrc, allow_redirects=allow_redirects)
             except requests.exceptions.SSLError as e:
-                self.count += 1
                 self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
                 raise TLSFailure(f"{what}: TLS error talking to {url.split('/')[2]}: {short_reason(e)}",
                                  "pass --insecure for a self-signed registry, or set SSL_CERT_FILE or "
                                  "REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
                                  or "hostname" in str(e)) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
-                self.count += 1
                 self.debug(f"{method} {url} -> {type(e).__name__} (attempt {attempt + 1}/{attempts})")
                 if attempt + 1 >= attempts or not replayable:
                     raise RegistryError(f"{what}: {type(e).__name__} from {url.split('/')[2]} after "
@@ -155,7 +154,6 @@ class Transport:
                                         "and the network; rerunning is safe") from None
                 self._backoff(attempt, None)
                 continue
-            self.count += 1
             self.debug(f"{method} {url} -> {resp.status_code} ({(time.monotonic() - started) * 1000:.0f} ms)")
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
                 wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
