@@ -67,12 +67,14 @@ def repo_name(request) -> str:
 
 # -- the reliability figures the README quotes: counted from tests that passed ---------------------
 
-_FIGURES: dict = {"fault": {}, "bad_input": 0}
+_FIGURES: dict = {"fault": {}, "bad_input": 0, "hostile": set()}
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "fault(kind, outcome): a fault injected; outcome survived|reported")
     config.addinivalue_line("markers", "bad_input: a bad input refused with exit 2 and nothing pushed")
+    config.addinivalue_line("markers", "hostile(kind): a hostile registry/input behaviour tried; the test asserts "
+                            "no credential leaked, the run was bounded and no line was injected")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -86,13 +88,15 @@ def pytest_runtest_makereport(item, call):
         _FIGURES["fault"].setdefault(kind, set()).add(result)
     if item.get_closest_marker("bad_input"):
         _FIGURES["bad_input"] += 1
+    for mark in item.iter_markers("hostile"):
+        _FIGURES["hostile"].add(mark.args[0])
 
 
 def pytest_terminal_summary(terminalreporter):
     import mm_secrets
 
     faults = _FIGURES["fault"]
-    if not (faults or _FIGURES["bad_input"] or mm_secrets.TALLY):
+    if not (faults or _FIGURES["bad_input"] or mm_secrets.TALLY or _FIGURES["hostile"]):
         return
     survived = sorted(k for k, v in faults.items() if "survived" in v)
     reported = sorted(k for k, v in faults.items() if "reported" in v)
@@ -101,6 +105,10 @@ def pytest_terminal_summary(terminalreporter):
         f"reliability: {len(faults)} fault kinds injected, {len(survived)} survived, {len(reported)} reported "
         f"(exit 1, nothing tagged); {_FIGURES['bad_input']} bad inputs refused (exit 2, nothing pushed); "
         f"{t['secrets']} secrets scanned in {t['scans']} outputs ({t['bytes']} bytes), none leaked")
+    if _FIGURES["hostile"]:
+        terminalreporter.write_line(
+            f"security: hostile registry behaviours tried: {len(_FIGURES['hostile'])}, credentials leaked 0, "
+            f"unbounded runs 0, injected lines 0 (each counted from a passing test that asserts it)")
     if faults:
         terminalreporter.write_line("reliability: survived: " + ", ".join(survived))
         terminalreporter.write_line("reliability: reported: " + ", ".join(reported))
