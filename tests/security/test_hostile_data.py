@@ -227,3 +227,15 @@ def test_more_than_1000_sources_is_bad_input(registry, repo_name, tmp_path):
     run = run_cli("push", "from-matrix", str(matrix), "--target", f"{registry.host}/{repo_name}:v1",
                   "--wait-timeout", "0", timeout=60)
     assert_refused(run, registry, mark, "1001 sources", "at most 1000")
+
+
+@pytest.mark.hostile("deeply-nested-token-answer")
+def test_deeply_nested_token_answer_is_a_login_error(proxy, registry, repo_name):
+    realm = f'Bearer realm="http://{proxy.host}/token",service="mm-test"'
+    proxy.add_rule(path=r"^/token", fault=status(200, {"Content-Type": "application/json"},
+                                                 ('{"token": ' + _deep() + "}").encode()))
+    proxy.add_rule(path=r"^/v2/", fault=status(401, {"WWW-Authenticate": realm, "Content-Type": "application/json"},
+                                               b'{"errors": [{"code": "UNAUTHORIZED", "message": "login"}]}'))
+    run = run_cli("inspect", f"{proxy.host}/{repo_name}:v1")
+    assert_registry_error(run, "token service sent no token")
+    assert proxy.count("GET", r"^/token") >= 1
