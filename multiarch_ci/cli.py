@@ -9,8 +9,9 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 
 from multiarch_ci import __version__
-from multiarch_ci.errors import InputError, MultiarchError
+from multiarch_ci.errors import CompositionError, InputError, MultiarchError
 from multiarch_ci.output import Console, inspect_table
+from multiarch_ci.text import is_clean
 
 PROG = "multiarch-manifest"
 
@@ -185,16 +186,19 @@ def _inspect(client, ref, args, console: Console) -> int:
 
     fetched = client.get_manifest(ref)
     if args.raw:
+        if not is_clean(fetched.body.decode("utf-8", "replace")):  # exact bytes or nothing, never escaped
+            raise CompositionError(f"inspect {ref}: the manifest holds control characters or workflow-command "
+                                   "text, so it is not printed raw", "use --json to see its entries escaped")
         console.raw(fetched.body)
         return 0
     if isinstance(fetched.manifest, ImageIndex):
         rows = manifest_rows(fetched.manifest)
     else:
         from multiarch_ci.platform import Platform
-        config = json.loads(client.get_blob(ref.with_tag(None), fetched.manifest.config))
+        raw = client.get_blob(ref.with_tag(None), fetched.manifest.config)
         try:
-            platform = str(Platform.from_dict(config))
-        except InputError:
+            platform = str(Platform.from_dict(json.loads(raw)))
+        except (InputError, ValueError, RecursionError):  # registry data: shown as unknown, never echoed
             platform = "unknown/unknown"
         rows = [{"platform": platform, "digest": str(fetched.digest), "mediaType": fetched.media_type,
                  "size": len(fetched.body)}]

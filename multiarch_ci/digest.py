@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from multiarch_ci.errors import InputError
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
-_GRAMMAR = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+_GRAMMAR = re.compile(r"([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)")  # fullmatch: no trailing \n
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -20,7 +20,7 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> "Digest":
-        m = _GRAMMAR.match(text.strip() if isinstance(text, str) else "")
+        m = _GRAMMAR.fullmatch(text.strip(" \t") if isinstance(text, str) else "")
         if not m:
             raise InputError(f"invalid digest {text!r}", "expected sha256:<64 lower-case hex digits>")
         algorithm, encoded = m.groups()

@@ -1,6 +1,8 @@
 """The error kinds; `cli.main` maps them to exit codes (InputError -> 2, the rest -> 1)."""
 from __future__ import annotations
 
+from multiarch_ci.text import clean
+
 
 class MultiarchError(Exception):
     """Base error: a one-line message and an optional hint for the user."""
@@ -13,7 +15,8 @@ class MultiarchError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        """One clean line: a registry's message or an input value cannot break it or inject a command."""
+        return clean(f"{self.message} (hint: {self.hint})" if self.hint else self.message)
 
 
 class InputError(MultiarchError):

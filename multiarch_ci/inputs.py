@@ -50,15 +50,23 @@ def read_text(path: str, stdin: TextIO | None = None) -> tuple[str, str]:
 
 
 def list_digests_dir(path: str) -> list[tuple[str, str]]:
-    """(name, kind) for each entry; kinds: file, dir, symlink-inside, symlink-outside, other."""
+    """(name, kind) for each entry; kinds: file, dir, symlink-inside, symlink-outside, symlink-broken,
+    symlink-loop, other."""
     root = Path(path)
     if not root.is_dir():
         raise InputError(f"{path}: not a directory", "give the folder the matrix legs wrote digests into")
-    real_root = root.resolve()
+    try:
+        real_root = root.resolve()
+    except (RuntimeError, OSError):
+        raise InputError(f"{path}: a symlink loop", "give the folder itself") from None
     entries = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         if entry.is_symlink():
-            target = Path(entry.path).resolve()
+            try:
+                target = Path(entry.path).resolve()
+            except (RuntimeError, OSError):  # a symlink loop (RuntimeError before Python 3.13)
+                entries.append((entry.name, "symlink-loop"))
+                continue
             if not target.exists():
                 entries.append((entry.name, "symlink-broken"))
             else:

@@ -6,6 +6,7 @@ https://github.com/distribution/distribution/blob/main/docs/content/spec/manifes
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from multiarch_ci.digest import Digest
@@ -24,6 +25,8 @@ class MediaType:
     ACCEPT = ", ".join(ALL)
 
 
+# RFC 6838 type/subtype, as the OCI descriptor schema has it (whole string).
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 REF_TYPE = "vnd.docker.reference.type"
 REF_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION = "attestation-manifest"
@@ -45,9 +48,14 @@ class Descriptor:
             size = d["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 raise ValueError(f"size {size!r}")
+            if not isinstance(d["mediaType"], str) or not _MEDIA_TYPE.fullmatch(d["mediaType"]):
+                raise ValueError(f"mediaType {d['mediaType']!r}")
             platform = Platform.from_dict(d["platform"], f"{where} platform") if d.get("platform") else None
-            annotations = tuple((str(k), str(v)) for k, v in (d.get("annotations") or {}).items())
-            return cls(str(d["mediaType"]), Digest.parse(d["digest"]), size, platform, annotations)
+            annotations = string_map(d.get("annotations"))
+            desc = cls(d["mediaType"], Digest.parse(d["digest"]), size, platform, annotations)
+            if desc.is_attestation and desc.annotation(REF_DIGEST) is not None:
+                Digest.parse(desc.annotation(REF_DIGEST))  # the image it attests must be a digest
+            return desc
         except (KeyError, TypeError, ValueError, AttributeError, InputError) as e:
             raise CompositionError(f"malformed {where}: {e}") from None
 
@@ -71,6 +79,15 @@ class Descriptor:
         """The image digest an attestation entry points at."""
         target = self.annotation(REF_DIGEST)
         return Digest.parse(target) if self.is_attestation and target else None
+
+
+def string_map(value) -> tuple[tuple[str, str], ...]:
+    """Annotations: a JSON object of strings to strings (OCI), else ValueError."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError("annotations must map strings to strings")
+    return tuple(value.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +142,8 @@ def parse_manifest(body: bytes, content_type: str | None, where: str) -> ImageMa
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise CompositionError(f"{where}: manifest is not JSON ({e})") from None
+    except RecursionError:
+        raise CompositionError(f"{where}: manifest JSON is nested too deeply") from None
     if not isinstance(doc, dict):
         raise CompositionError(f"{where}: manifest is not a JSON object")
     if doc.get("schemaVersion") == 1:
@@ -136,9 +155,13 @@ def parse_manifest(body: bytes, content_type: str | None, where: str) -> ImageMa
         entries = doc.get("manifests")
         if not isinstance(entries, list):
             raise CompositionError(f"{where}: index has no manifests list")
+        try:
+            annotations = string_map(doc.get("annotations"))
+        except ValueError as e:
+            raise CompositionError(f"{where}: malformed index: {e}") from None
         return ImageIndex(media_type,
                           tuple(Descriptor.from_dict(e, f"{where} entry {i}") for i, e in enumerate(entries)),
-                          tuple((str(k), str(v)) for k, v in (doc.get("annotations") or {}).items()))
+                          annotations)
     if media_type in MediaType.IMAGES:
         if not isinstance(doc.get("config"), dict) or not isinstance(doc.get("layers", []), list):
             raise CompositionError(f"{where}: image manifest lacks config or layers")

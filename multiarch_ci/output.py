@@ -1,9 +1,15 @@
-"""What a person reads: masked stdout/stderr lines and the inspect table."""
+"""What a person reads: masked, neutralised stdout/stderr lines and the inspect table.
+
+Console is the one way out to stdout/stderr: every line is masked (secrets) and then cleaned
+(`text.clean_lines`: control characters escaped, no line can start a workflow command).
+"""
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
 from typing import TextIO
+
+from multiarch_ci.text import cell, clean, clean_lines
 
 
 class Console:
@@ -21,12 +27,14 @@ class Console:
                 text = text.replace(base64.b64encode(s.encode()).decode(), "***")
         return text
 
-    def out(self, line: str) -> None:
-        self._out.write(self.mask(line) + "\n")
+    def out(self, text: str) -> None:
+        """Our output, possibly several lines (a table, JSON): each line cleaned."""
+        self._out.write(clean_lines(self.mask(text)) + "\n")
         self._out.flush()
 
     def raw(self, data: bytes) -> None:
-        """The exact bytes, unmasked and unchanged (a manifest holds no credentials)."""
+        """The exact bytes, unmasked and unchanged (a manifest holds no credentials); the caller checks
+        them with `text.is_clean` first."""
         self._out.flush()
         if hasattr(self._out, "buffer"):
             self._out.buffer.write(data)
@@ -34,16 +42,19 @@ class Console:
             self._out.write(data.decode(errors="replace"))
         self._out.flush()
 
-    def err(self, line: str) -> None:
-        self._err.write(self.mask(line) + "\n")
+    def err(self, text: str) -> None:
+        """An error report or a traceback (our line breaks kept, each line cleaned)."""
+        self._err.write(clean_lines(self.mask(text)) + "\n")
         self._err.flush()
 
     def progress(self, line: str) -> None:
-        self.err(line)
+        """One line, whatever it holds: a newline from outside is escaped, not printed."""
+        self._err.write(clean(self.mask(line)) + "\n")
+        self._err.flush()
 
     def debug(self, line: str) -> None:
         if self.debug_on:
-            self.err(f"debug: {line}")
+            self.progress(f"debug: {line}")
 
 
 def inspect_table(rows: list[dict]) -> str:
@@ -54,6 +65,6 @@ def inspect_table(rows: list[dict]) -> str:
         platform = r["platform"]
         if "attestationFor" in r:
             platform += f" (attests {platform_of.get(r['attestationFor'] or '', 'another image')})"
-        table.append((platform, r["digest"], str(r["size"]), r["mediaType"]))
+        table.append(tuple(cell(v) for v in (platform, r["digest"], r["size"], r["mediaType"])))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table)

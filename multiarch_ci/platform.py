@@ -24,8 +24,10 @@ _ARCH_ALIASES: dict[str, tuple[str, str | None]] = {
 _OS_ALIASES = {"macos": "darwin", "osx": "darwin", "win": "windows"}
 # The variant a bare architecture means, so linux/arm64 and linux/arm64/v8 compare equal.
 _DEFAULT_VARIANT = {"arm64": "v8", "arm": "v7", "amd64": "v1"}
-_WORD = re.compile(r"^[a-z0-9_.-]+$")
-_SPEC = re.compile(r"^(?P<os>[^/()]+)(?:\((?P<ver>[^()]*)\))?/(?P<arch>[^/]+)(?:/(?P<variant>[^/]+))?$")
+# Whole-string matches (fullmatch): a field "linux\n" is refused, never pushed into an index.
+_WORD = re.compile(r"[a-z0-9_.-]+")
+_OS_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+_SPEC = re.compile(r"(?P<os>[^/()]+)(?:\((?P<ver>[^()]*)\))?/(?P<arch>[^/]+)(?:/(?P<variant>[^/]+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class Platform:
 
     @classmethod
     def parse(cls, text: str) -> "Platform":
-        m = _SPEC.match(text.strip() if isinstance(text, str) else "")
+        m = _SPEC.fullmatch(text.strip(" \t") if isinstance(text, str) else "")
         if not m:
             raise InputError(f"invalid platform {text!r}",
                              "write os/arch[/variant], e.g. linux/arm64/v8 or windows(10.0.17763.6054)/amd64")
@@ -59,11 +61,16 @@ class Platform:
             raise InputError(f"invalid platform {where}: {architecture} implies variant {alias_var}, not {var}")
         arch, var = alias_arch, var or alias_var
         for label, value in (("os", osn), ("architecture", arch), ("variant", var)):
-            if value is not None and not _WORD.match(value):
+            if value is not None and not _WORD.fullmatch(value):
                 raise InputError(f"invalid platform {where}: bad {label} {value!r}",
                                  "lower-case letters, digits, . _ -")
-        if os_version is not None and not re.fullmatch(r"[A-Za-z0-9_.+-]+", str(os_version)):
-            raise InputError(f"invalid platform {where}: bad os.version {os_version!r}")
+        if os_version is not None and not _OS_VERSION.fullmatch(str(os_version)):
+            raise InputError(f"invalid platform {where}: bad os.version {os_version!r}",
+                             "digits and dots, e.g. 10.0.17763.6054")
+        if not isinstance(os_features or (), (list, tuple)) or not all(
+                isinstance(f, str) and _WORD.fullmatch(f) for f in os_features or ()):
+            raise InputError(f"invalid platform {where}: bad os.features {os_features!r}",
+                             "a list of lower-case words, e.g. [win32k]")
         return cls(osn, arch, var, str(os_version) if os_version else None, tuple(os_features or ()))
 
     @classmethod
@@ -73,7 +80,7 @@ class Platform:
             raise InputError(f"invalid {where}: needs os and architecture", "e.g. {os: linux, architecture: arm64}")
         features = d.get("os.features") or d.get("osfeatures") or d.get("features") or ()
         version = d.get("os.version") or d.get("osversion")
-        return cls.of(d["os"], d["architecture"], d.get("variant"), version, tuple(features), where=where)
+        return cls.of(d["os"], d["architecture"], d.get("variant"), version, features, where=where)
 
     def to_dict(self) -> dict:
         out: dict = {"architecture": self.architecture, "os": self.os}

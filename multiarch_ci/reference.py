@@ -9,12 +9,28 @@ from multiarch_ci.errors import InputError
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+# All matched with fullmatch: Python's `$` also matches before a final newline ("v1\n").
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
-    r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # ASCII \w: a tag is ASCII
 _MAX_NAME = 255
+_ALGORITHMS = ("sha256:", "sha512:")
+
+
+def redact(text: str) -> str:
+    """Hide credentials written into a reference: `user:pass@host/repo` -> `user:***@host/repo`,
+    `token@host/repo` -> `***@host/repo`; any other text comes back unchanged."""
+    if not isinstance(text, str) or "@" not in text:
+        return text
+    scheme, sep, rest = text.partition("://")
+    head, body = (scheme + sep, rest) if sep else ("", text)
+    userinfo, _, after = body.partition("@")
+    if "/" in userinfo or after.startswith(_ALGORITHMS):
+        return text  # name@digest: no credentials here
+    user, colon, _ = userinfo.partition(":")
+    return f"{head}{user}:***@{after}" if colon else f"{head}***@{after}"
 
 
 def _is_domain(first: str) -> bool:
@@ -23,7 +39,7 @@ def _is_domain(first: str) -> bool:
 
 def check_tag(tag: str, where: str = "tag") -> str:
     """Validate a tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}."""
-    if not _TAG.match(tag or ""):
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
         raise InputError(f"invalid {where} {tag!r}",
                          "a tag is 1-128 characters of letters, digits, _ . - and may not start with . or -")
     return tag
@@ -40,9 +56,17 @@ class ImageRef:
 
     @classmethod
     def parse(cls, text: str) -> "ImageRef":
-        raw = text.strip() if isinstance(text, str) else ""
+        raw = text.strip(" \t") if isinstance(text, str) else ""
         if not raw:
             raise InputError("empty image reference", "write it as registry/repository:tag")
+        shown = redact(raw)
+        if shown != raw:
+            raise InputError(f"invalid reference {shown!r}: credentials (user:password@) do not belong in a "
+                             "reference and were not used", "log in with docker login, --username/--password-stdin "
+                             "or the action's username/password inputs")
+        if not raw.isprintable():
+            raise InputError(f"invalid reference {raw!r}: holds a control character or line break",
+                             "write it on one line as registry/repository:tag")
         rest, digest = raw, None
         if "@" in rest:
             rest, _, dtext = rest.partition("@")
@@ -67,7 +91,7 @@ class ImageRef:
         first, sep, remainder = name.partition("/")
         if sep and _is_domain(first):
             port = first.rsplit(":", 1)[1] if ":" in first.rsplit("]", 1)[-1] else None
-            if not _DOMAIN.match(first) or (port is not None and not 1 <= int(port or 0) <= 65535):
+            if not _DOMAIN.fullmatch(first) or (port is not None and not 1 <= int(port or 0) <= 65535):
                 raise InputError(f"invalid reference {raw!r}: invalid registry host {first!r}",
                                  "a registry is host[:port] with a port from 1 to 65535, e.g. 127.0.0.1:5000")
             registry, path = first, remainder
@@ -80,7 +104,7 @@ class ImageRef:
         if not path:
             raise InputError(f"invalid reference {raw!r}: no repository", "write it as registry/repository:tag")
         for component in path.split("/"):
-            if not _COMPONENT.match(component):
+            if not _COMPONENT.fullmatch(component):
                 hint = ("repository names are lower case" if component.lower() != component
                         else "each path component is lower-case letters and digits, joined by . _ __ or -")
                 raise InputError(f"invalid reference {raw!r}: invalid repository component {component!r}", hint)

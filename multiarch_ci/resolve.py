@@ -112,8 +112,9 @@ class Resolver:
             self.configs[str(child.fetched.manifest.config.digest)] = raw  # verified; a copy reuses it
             try:
                 return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
-            except (ValueError, InputError) as e:
-                raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {e}",
+            except (ValueError, InputError, RecursionError) as e:
+                raise CompositionError(f"{c.origin}: cannot read the platform from the image config: "
+                                       f"{'nested too deeply' if isinstance(e, RecursionError) else e}",
                                        "declare the platform and pass --no-verify-platform") from None
         platforms = dict(zip([id(c) for c in todo], self.map(config_platform, todo)))
         return [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]

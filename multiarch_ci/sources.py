@@ -12,7 +12,7 @@ from multiarch_ci.digest import Digest
 from multiarch_ci.errors import InputError
 from multiarch_ci.platform import Platform
 from multiarch_ci.tags import Floating
-from multiarch_ci.reference import ImageRef, check_tag
+from multiarch_ci.reference import ImageRef, check_tag, redact
 from multiarch_ci.yamlsource import YList, YMap, check_keys, kind_of, line_of, load_json, load_yaml
 
 
@@ -47,8 +47,10 @@ _SPEC_KEYS = ("image", "tags", "manifests", "annotations")
 _ENTRY_KEYS = ("image", "platform", "digest", "platforms")
 _PLATFORM_KEYS = ("architecture", "os", "variant", "features", "osversion", "osfeatures",
                   "os.version", "os.features")
-_DIGEST_NAME = re.compile(r"^(?:sha256[:-])?([0-9a-fA-F]{64})$")
-_ANNOTATION_KEY = re.compile(r"^\S+$")
+# fullmatch only: `$` would accept a file name or key ending in "\n".
+_DIGEST_NAME = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
+_ANNOTATION_KEY = re.compile(r"[^\s\x00-\x1f\x7f]+")
+MAX_SOURCES = 1000
 
 
 def _at(where: str, fn, *args):
@@ -186,7 +188,7 @@ def parse_spec(text: str, filename: str) -> SpecFile:
             raise InputError(f"{filename}:{doc.value_line('annotations')}: annotations must be a mapping, "
                              f"got {kind_of(value)}", "e.g. annotations: {org.opencontainers.image.source: URL}")
         for key, item in value.items():
-            if not isinstance(key, str) or not _ANNOTATION_KEY.match(key) or not isinstance(item, str):
+            if not isinstance(key, str) or not _ANNOTATION_KEY.fullmatch(key) or not isinstance(item, str):
                 raise InputError(f"{filename}:{value.key_line(key)}: annotation {key!r} must be a key "
                                  f"without spaces and a string value", "quote the value")
             annotations.append((key, item))
@@ -252,11 +254,13 @@ def sources_from_digests(entries: list[tuple[str, str]], repo: ImageRef, dirname
         if kind == "symlink-outside":
             raise InputError(f"{where}: is a symlink pointing outside {dirname}",
                              "copy the digest files in instead of linking to them")
+        if kind == "symlink-loop":
+            raise InputError(f"{where}: is a symlink loop", "copy the digest files in instead of linking to them")
         if kind == "symlink-broken":
             raise InputError(f"{where}: is a broken symlink", "copy the digest files in instead of linking to them")
         if kind not in ("file", "symlink-inside"):
             raise InputError(f"{where}: is not a regular file", f"{dirname} must hold only digest files")
-        m = _DIGEST_NAME.match(name)
+        m = _DIGEST_NAME.fullmatch(name)
         if not m:
             raise InputError(f"{where}: not a digest (expected 64 hex characters named after a pushed "
                              f"manifest's sha256)", f"create them with touch {dirname}/${{digest#sha256:}}")
@@ -286,7 +290,7 @@ def parse_refs(lines: list[str] | str, *, where: str = "") -> tuple[SourceSpec, 
         if not text:
             continue
         origin = f"{where}:{n}" if where else text
-        label = f"{where}:{n}" if where else f"ref {text!r}"
+        label = f"{where}:{n}" if where else f"ref {redact(text)!r}"
         platform = None
         if "=" in text:
             ptext, _, text = text.partition("=")
@@ -303,7 +307,7 @@ def parse_annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
-        if not sep or not key or not _ANNOTATION_KEY.match(key):
+        if not sep or not key or not _ANNOTATION_KEY.fullmatch(key):
             raise InputError(f"invalid annotation {item!r}: expected KEY=VALUE with a non-empty key without spaces",
                              "e.g. --annotation org.opencontainers.image.source=https://github.com/o/app")
         if key in out:
@@ -347,6 +351,9 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
                 raise InputError(f"{other.ref} ({other.origin}) and {source.ref} ({source.origin}) both declare "
                                  f"platform {source.platform}",
                                  "an index holds one image per platform; fix or drop one of them")
+    if len(sources) > MAX_SOURCES:  # after the loop, so a duplicate is still named as such
+        raise InputError(f"{len(sources)} sources for {target}: at most {MAX_SOURCES} per index",
+                         "split the images over several indexes, or filter the platforms")
     merged = dict(annotations.items() if isinstance(annotations, dict) else annotations)  # later (CLI) wins
     floating = tuple(f for f in floating if f.tag not in all_tags)  # an explicit tag is written as asked
     return PushPlan(ImageRef(target.registry, target.repository), all_tags, tuple(sources),

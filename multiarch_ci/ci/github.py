@@ -3,6 +3,19 @@
 A docker action gets its inputs as INPUT_<NAME> with the name upper-cased and hyphens kept
 (INPUT_DIGESTS-DIR). Outputs go to $GITHUB_OUTPUT through actions_toolkit (heredoc delimiters);
 secrets are masked with add-mask before anything is printed.
+
+Workflow commands from outside text: we ESCAPE (multiarch_ci/text.py), we do not use
+`::stop-commands::<token>`. Escaping is stateless and per line, so it holds on stdout and stderr
+alike (the runner reads both pipes and does not order one against the other, so a stop/resume pair
+on stdout cannot be trusted to cover a stderr line), it needs no resume before our own ::error::
+annotation, and the same function serves the CLI and GitLab logs (ANSI escapes, section markers).
+Only this module writes commands (add-mask, the ::error:: annotation), through actions_toolkit,
+whose escaping keeps each on one line.
+
+GITHUB_OUTPUT: actions_toolkit writes `name<<ghadelimiter_<uuid4>` with a fresh random delimiter per
+output and refuses a value containing it, so a value cannot close its heredoc early without
+guessing 122 random bits; a value holding a CR or any other control character is refused and the
+single-line ones must hold no newline, so the runner's line split sees exactly our lines.
 """
 from __future__ import annotations
 
@@ -13,9 +26,10 @@ from collections.abc import Mapping
 from actions_toolkit import core
 from actions_toolkit.command import issue_command
 
-from multiarch_ci.errors import InputError
+from multiarch_ci.errors import InputError, MultiarchError
 from multiarch_ci.output import Console
 from multiarch_ci.registry.credentials import Credential
+from multiarch_ci.text import clean, escape_controls, md_cell
 
 FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
          ("template", "template"))
@@ -71,29 +85,41 @@ def credentials(inputs: Inputs) -> tuple[Credential | None, dict[str, Credential
     return explicit, fallback
 
 
+MULTILINE_OUTPUTS = ("tags", "manifest")
+
+
+def set_output(name: str, value: str) -> None:
+    """One output; only `tags` and `manifest` may span lines (see the module docstring)."""
+    escaped = escape_controls(value, "\n" if name in MULTILINE_OUTPUTS else "")
+    if escaped != value:  # every value is built from validated parts: this is a bug or a hole, not input
+        raise MultiarchError(f"output {name}: refusing to write a value holding a control character: "
+                             f"{escaped[:200]}")
+    core.set_output(name, value)
+
+
 def write_outputs(result) -> None:
     images = {row["platform"]: row["digest"] for row in result.to_json()["manifests"] if "attestationFor" not in row}
-    core.set_output("digest", str(result.digest))
-    core.set_output("ref", result.ref)
-    core.set_output("tags", "\n".join(f"{result.target.name}:{t}" for t in result.tags))
-    core.set_output("platforms", json.dumps(images))
-    core.set_output("media-type", result.index.media_type)
-    core.set_output("manifest", result.body.decode().rstrip("\n"))
-    core.set_output("held", json.dumps([{"tag": t, "newer": n} for t, n in result.held]))
+    set_output("digest", str(result.digest))
+    set_output("ref", result.ref)
+    set_output("tags", "\n".join(f"{result.target.name}:{t}" for t in result.tags))
+    set_output("platforms", json.dumps(images))
+    set_output("media-type", result.index.media_type)
+    set_output("manifest", result.body.decode().rstrip("\n"))
+    set_output("held", json.dumps([{"tag": t, "newer": n} for t, n in result.held]))
 
 
 def summary_markdown(result) -> str:
-    """The step summary: one row per entry with its wait, then the tags."""
+    """The step summary: one row per entry with its wait, then the tags; every cell escaped."""
     waited = dict(result.waited)
-    lines = [f"### multiarch-manifest: `{result.ref}`", "",
+    lines = [f"### multiarch-manifest: `{md_cell(result.ref)}`", "",
              f"{result.index.kind}{'' if result.pushed else ' (dry run: nothing pushed)'}", "",
              "| platform | digest | size | waited |", "|---|---|---:|---:|"]
     for row in result.to_json()["manifests"]:
         platform = row["platform"] + (" (attestation)" if "attestationFor" in row else "")
         wait = f"{waited[row['digest']]:.0f} s" if row["digest"] in waited else ""
-        lines.append(f"| {platform} | `{row['digest']}` | {row['size']} | {wait} |")
-    lines += ["", "**Tags:** " + ", ".join(f"`{result.target.name}:{t}`" for t in result.tags)]
-    lines += [f"**Held:** `{t}` stays: {n} is newer" for t, n in result.held]
+        lines.append(f"| {md_cell(platform)} | `{md_cell(row['digest'])}` | {md_cell(row['size'])} | {wait} |")
+    lines += ["", "**Tags:** " + ", ".join(f"`{md_cell(f'{result.target.name}:{t}')}`" for t in result.tags)]
+    lines += [f"**Held:** `{md_cell(t)}` stays: {md_cell(n)} is newer" for t, n in result.held]
     lines.append("")
     return "\n".join(lines)
 
@@ -101,7 +127,7 @@ def summary_markdown(result) -> str:
 def annotate_error(message: str) -> None:
     """An ::error:: annotation with only a title (no empty file/line properties)."""
     sys.stdout.flush()
-    issue_command("error", {"title": "multiarch-manifest"}, message)
+    issue_command("error", {"title": "multiarch-manifest"}, clean(message))
     sys.stdout.flush()
 
 

@@ -6,13 +6,19 @@ https://docs.gitlab.com/ee/ci/yaml/artifacts_reports.html#artifactsreportsdotenv
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from multiarch_ci.errors import InputError
+from multiarch_ci.errors import InputError, MultiarchError
 from multiarch_ci.publish import Result
 from multiarch_ci.registry.credentials import Credential
+from multiarch_ci.text import clean
+
+# What a dotenv value of ours may hold: refs, digests and space-separated tags. No quote, `#`, `$`,
+# backslash or line break, so however GitLab's parser treats quoting, a value is one variable.
+_DOTENV_VALUE = re.compile(r"[A-Za-z0-9._:/@\[\] +-]*")
 
 
 def registry_credentials(environ: Mapping[str, str]) -> dict[str, Credential]:
@@ -29,7 +35,12 @@ def registry_credentials(environ: Mapping[str, str]) -> dict[str, Credential]:
 def dotenv_lines(result: Result) -> list[str]:
     """MULTIARCH_DIGEST, MULTIARCH_REF and MULTIARCH_TAGS (full refs, space separated)."""
     tags = " ".join(f"{result.target.name}:{t}" for t in result.tags)
-    return [f"MULTIARCH_DIGEST={result.digest}", f"MULTIARCH_REF={result.ref}", f"MULTIARCH_TAGS={tags}"]
+    pairs = (("MULTIARCH_DIGEST", str(result.digest)), ("MULTIARCH_REF", result.ref), ("MULTIARCH_TAGS", tags))
+    for key, value in pairs:
+        if not _DOTENV_VALUE.fullmatch(value):  # built from validated parts: a hole, never written
+            raise MultiarchError(f"dotenv {key}: refusing to write {clean(value)!r}",
+                                 "a value may hold letters, digits and . _ : / @ [ ] + - and spaces")
+    return [f"{key}={value}" for key, value in pairs]
 
 
 def write_dotenv(path: str, result: Result) -> None:
@@ -37,7 +48,8 @@ def write_dotenv(path: str, result: Result) -> None:
     target = Path(path)
     if target.is_dir():
         raise InputError(f"--dotenv {path}: is a directory", "name a file, e.g. merge.env")
+    text = "\n".join(dotenv_lines(result)) + "\n"
     fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".multiarch-")
     with os.fdopen(fd, "w") as f:
-        f.write("\n".join(dotenv_lines(result)) + "\n")
+        f.write(text)
     os.replace(tmp, target)

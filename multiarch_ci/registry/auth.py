@@ -34,7 +34,7 @@ def parse_challenge(header: str | None) -> Challenge | None:
     """Parse the first Basic or Bearer challenge of a WWW-Authenticate header."""
     if not header:
         return None
-    m = re.match(r"\s*([A-Za-z]+)\s*(.*)$", header, re.S)
+    m = re.fullmatch(r"\s*([A-Za-z]+)\s*(.*)", header, re.S)
     if not m or m[1].lower() not in ("basic", "bearer"):
         return None
     params = tuple((k, (q.replace('\\"', '"') if q else (v or ""))) for k, q, v in _PARAM.findall(m[2]))
@@ -166,7 +166,7 @@ class Authenticator:
             doc = json.loads(body)
             token = doc.get("token") or doc.get("access_token")
             ttl = float(doc.get("expires_in") or 60)
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError):
             token = None
         if not token or not isinstance(token, str):
             raise AuthError(f"{what}: token service sent no token", ref=registry)

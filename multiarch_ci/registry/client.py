@@ -53,7 +53,7 @@ def registry_error(resp: requests.Response, what: str, ref: str) -> RegistryErro
         errors = json.loads(resp.content[:65536]).get("errors") or []
         if errors:
             code, message = errors[0].get("code"), errors[0].get("message")
-    except (ValueError, AttributeError, TypeError, requests.RequestException):
+    except (ValueError, AttributeError, TypeError, RecursionError, requests.RequestException):
         pass
     hint = {401: "check the credentials (docker login, --username/--password-stdin)",
             403: "the credentials lack permission for this repository",
@@ -137,7 +137,12 @@ class RegistryClient:
         length = resp.headers.get("Content-Length", "")
         if not header or not length.isdigit():
             return self.get_manifest(ref).descriptor
-        return Descriptor(resp.headers.get("Content-Type", "").split(";")[0], Digest.parse(header), int(length))
+        try:
+            digest = Digest.parse(header)
+        except InputError as e:  # registry data, not the user's input: exit 1, naming the ref
+            raise RegistryError(f"head manifest {ref}: the registry sent a bad Docker-Content-Digest: {e.message}",
+                                status=resp.status_code, ref=str(ref)) from None
+        return Descriptor(resp.headers.get("Content-Type", "").split(";")[0], digest, int(length))
 
     def put_manifest(self, repo: ImageRef, reference: str, body: bytes, media_type: str) -> Digest:
         """PUT exactly `body` under a tag or digest; check the registry's digest matches ours."""
@@ -256,7 +261,14 @@ class RegistryClient:
                 return tags
             if resp.status_code != 200:
                 raise registry_error(resp, "list tags", repo.name)
-            tags.extend(json.loads(resp.content).get("tags") or [])
+            try:
+                page = json.loads(resp.content).get("tags") or []
+                if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                    raise ValueError("tags is not a list of strings")
+            except (ValueError, AttributeError, RecursionError) as e:
+                raise RegistryError(f"list tags {repo.name}: malformed answer ({type(e).__name__})",
+                                    status=resp.status_code, ref=repo.name) from None
+            tags.extend(page)
             link = resp.headers.get("Link", "")
             if "rel=\"next\"" not in link and "rel=next" not in link:
                 return tags
