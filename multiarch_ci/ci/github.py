@@ -134,7 +134,8 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"))
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
-                      explicit=explicit, fallback=fallback)
+                      explicit=explicit, fallback=fallback,
+                      insecure_registries=inputs.text("insecure-registries").splitlines())
     write_outputs(result)
     if environ.get("GITHUB_STEP_SUMMARY"):
         with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
