@@ -32,7 +32,8 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
     insecure; never a host met later (a redirect or a token realm)."""
     registries = {p.target.registry for p in plans}
     named = registries | {s.ref.registry for p in plans for s in p.sources} if insecure else set()
-    client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ, debug=console.debug, fallback=fallback, timeout=timeout,
+    client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ,
+                     debug=console.debug, fallback=fallback, timeout=timeout,
                      explicit={r: explicit for r in registries} if explicit else None, pool_size=options.workers)
     console.secrets = client.auth.secrets
     return Publisher(client, options, log=console.progress).run_all(plans)

@@ -85,8 +85,9 @@ class Authenticator:
             except RegistryError as e:
                 self._failures[registry] = e
                 raise
-            own = self.same_origin(registry, resp.url)  # a 401 from a host it redirected to is not its challenge
-            challenge = parse_challenge(resp.headers.get("WWW-Authenticate")) if resp.status_code == 401 and own else None
+            own = self.same_origin(registry, resp.url)  # a 401 from a host it redirected to is not its own
+            challenge = parse_challenge(resp.headers.get("WWW-Authenticate")) \
+                if resp.status_code == 401 and own else None
             resp.close()
             self._challenges[registry] = challenge
 

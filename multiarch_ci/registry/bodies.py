@@ -54,7 +54,8 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
     except _BROKEN as e:
         from multiarch_ci.registry.transport import short_reason
         problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
-        raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe", status=resp.status_code) from None
+        raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe",
+                         status=resp.status_code) from None
     body = b"".join(chunks)
     got = _raw_read(resp) if resp.headers.get("Content-Encoding") else len(body)
     if declared is not None and got >= 0 and got != declared:

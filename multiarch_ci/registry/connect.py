@@ -20,8 +20,8 @@ def connect(*, insecure_registries: Iterable[str] = (), environ: Mapping[str, st
     `insecure_registries`: HOST[:PORT] of the registries that may use plain HTTP or unverified TLS."""
     if not 0 < timeout <= 3600:
         raise InputError(f"--timeout {timeout:g}: give seconds from 0 to 3600", "the default is 60")
-    policy = policy or Policy(hosts=HostPolicy.of(insecure_registries), read_timeout=timeout, connect_timeout=min(10.0, timeout),
-                              pool_size=pool_size)
+    policy = policy or Policy(hosts=HostPolicy.of(insecure_registries), read_timeout=timeout,
+                              connect_timeout=min(10.0, timeout), pool_size=pool_size)
     transport = Transport(policy, environ=environ, debug=debug)
     store = CredentialStore(explicit=explicit, environ=environ, fallback=fallback)
     store.load()

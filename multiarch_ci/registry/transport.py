@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import os
 import random
 import re
 import threading
@@ -97,7 +98,6 @@ class Transport:
 
     def __init__(self, policy: Policy = Policy(), environ: Mapping[str, str] | None = None,
                  debug: Callable[[str], None] | None = None):
-        import os
         self.policy = policy
         self.hosts = policy.hosts
         self.debug = debug or (lambda _msg: None)
@@ -161,9 +161,9 @@ class Transport:
         """One request with bounded retries; raises RegistryError on connection failure or retryable exhaustion.
 
         With `body_cap`, a 2xx body is read inside the retry loop (a reset or truncated body is retried
-        too) and is then available as `resp.content` (with `raw`, exactly as sent: blob bytes). Without it (and without `stream`), at most
-        MESSAGE_CAP bytes of the body are kept. A streamed response carries its deadline as
-        `resp.ticket`: the reader extends it per piece and closes it.
+        too) and is then available as `resp.content` (with `raw`, exactly as sent: blob bytes). Without
+        it (and without `stream`), at most MESSAGE_CAP bytes of the body are kept. A streamed response
+        carries its deadline as `resp.ticket`: the reader extends it per piece and closes it.
         """
         p = self.policy
         attempts = (p.retries if retries is None else retries) + 1
@@ -176,7 +176,8 @@ class Transport:
             try:
                 with ticket:
                     resp = self._follow(method, url, headers, data, ticket, allow_redirects, what)
-                    self.debug(f"{method} {url} -> {resp.status_code} ({(time.monotonic() - started) * 1000:.0f} ms)")
+                    ms = (time.monotonic() - started) * 1000
+                    self.debug(f"{method} {url} -> {resp.status_code} ({ms:.0f} ms)")
                     if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
                         wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
                         delay = self._delay(attempt, wait)
@@ -207,10 +208,11 @@ class Transport:
                 if attempt + 1 >= attempts or not replayable:
                     if isinstance(e, BodyBroken) and not ticket.expired:
                         raise
+                    kind = "Timeout" if ticket.expired else type(e).__name__
                     raise (BodyBroken if isinstance(e, BodyBroken) else RegistryError)(
-                        f"{what}: {type(e).__name__ if not ticket.expired else 'Timeout'} from {url.split('/')[2]} "
-                        f"after {attempt + 1} attempt(s): {reason}",
-                        "check the registry address and the network; rerunning is safe", status=getattr(e, "status", None)) from None
+                        f"{what}: {kind} from {url.split('/')[2]} after {attempt + 1} attempt(s): {reason}",
+                        "check the registry address and the network; rerunning is safe",
+                        status=getattr(e, "status", None)) from None
                 delay = self._delay(attempt, None)
                 if not self._fits(delay):
                     raise DeadlinePassed(f"{what}: timed out: no answer before the wait's time ran out ({reason})")

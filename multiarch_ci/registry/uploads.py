@@ -19,8 +19,8 @@ from multiarch_ci.registry.transport import RETRY_STATUSES, BodyBroken
 UPLOAD_TRIES = 3
 
 
-def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest: Digest, chunks: Iterator[bytes],
-                source: str = "the source") -> None:
+def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest: Digest,
+                chunks: Iterator[bytes], source: str = "the source") -> None:
     """Upload a blob: one PUT when it fits in a chunk, else PATCHes with Content-Range then PUT ?digest=.
 
     Never holds more than a chunk; the content is hashed as it passes and refused before the final
@@ -44,7 +44,7 @@ def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest:
         raise DigestMismatch(f"copy blob {digest} from {source}: its content does not hash to its digest",
                              "the source registry or a proxy altered it; nothing was tagged",
                              ref=str(target.with_digest(digest)))
-    first: RegistryError | None = None
+    cause: RegistryError | None = None
     for attempt in range(UPLOAD_TRIES if second is None else 1):
         if attempt:  # a failed commit may have closed the session: start a fresh one, never reuse it
             client.transport.backoff(attempt - 1)
@@ -52,22 +52,25 @@ def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest:
         error = _finish(client, target, location, digest, body)
         if error is None:
             return
-        first = first or error
+        cause = cause or error
         if error.status is not None and error.status not in RETRY_STATUSES:
             break
-    if second is not None and first.status in RETRY_STATUSES:
-        raise BodyBroken(first.message, "the copy starts again with a fresh upload", status=first.status,
-                         code=first.code, ref=first.ref)  # the bytes streamed are gone: the caller copies again
-    raise first
+    if second is not None and (cause.status is None or cause.status in RETRY_STATUSES):
+        # the bytes streamed are gone: the caller copies again, from a fresh session too
+        raise BodyBroken(cause.message, "the copy starts again with a fresh upload", status=cause.status,
+                         code=cause.code, ref=cause.ref)
+    raise cause
 
-def _finish(client: RegistryClient, target: ImageRef, location: str, digest: Digest, body: bytes) -> RegistryError | None:
+
+def _finish(client: RegistryClient, target: ImageRef, location: str, digest: Digest,
+            body: bytes) -> RegistryError | None:
     """The final PUT ?digest= of an upload, sent once into its session: None when committed, else why not."""
     ref = str(target.with_digest(digest))
     sep = "&" if "?" in location else "?"
     try:
         resp = client._request("PUT", target, "", (push(target),), what="finish upload",
-                             url=f"{location}{sep}digest={quote(str(digest))}", data=body, retries=0,
-                             headers={"Content-Type": "application/octet-stream"})
+                               url=f"{location}{sep}digest={quote(str(digest))}", data=body, retries=0,
+                               headers={"Content-Type": "application/octet-stream"})
     except RegistryError as e:
         if client.blob_exists(target, digest):
             return None  # committed, and only the answer was lost
@@ -75,13 +78,15 @@ def _finish(client: RegistryClient, target: ImageRef, location: str, digest: Dig
     if resp.status_code in (201, 204):
         return None
     if resp.status_code == 404 and client.blob_exists(target, digest):
-        return None
+        return None  # an earlier attempt committed it and its answer was lost
     return registry_error(resp, "finish upload", ref)
 
-def _patch(client: RegistryClient, target: ImageRef, location: str, digest: Digest, chunk: bytes, offset: int) -> str:
+
+def _patch(client: RegistryClient, target: ImageRef, location: str, digest: Digest, chunk: bytes,
+           offset: int) -> str:
     resp = client._request("PATCH", target, "", (push(target),), what="upload blob", url=location,
-                         headers={"Content-Type": "application/octet-stream",
-                                  "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
+                           headers={"Content-Type": "application/octet-stream",
+                                    "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
     resp.close()
     if resp.status_code != 202:
         raise registry_error(resp, "upload blob", str(target.with_digest(digest)))

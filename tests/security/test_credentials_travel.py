@@ -183,7 +183,7 @@ def test_an_upload_location_on_another_host_gets_no_credentials(token_registry, 
 @pytest.mark.hostile("tags-link-elsewhere")
 def test_a_tag_list_link_to_another_host_is_not_followed(token_registry, repo_name, tmp_path):
     reg = token_registry
-    img = mm_images.push_image(reg, f"{repo_name}/src", "amd64")
+    mm_images.push_image(reg, f"{repo_name}/src", "amd64")
     with FaultProxy(reg, timeout=3.0) as proxy, \
             Hostile(lambda req: req.respond(200, {"Content-Type": "application/json"}, b'{"tags": []}')) as other:
         def page(ex) -> None:

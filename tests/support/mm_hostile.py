@@ -190,3 +190,54 @@ def wait_until(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+# -- faults for mm_faults.FaultProxy: the real registry's answers, made hostile ---------------------
+
+def _fault(name: str, action):
+    from mm_faults import Fault
+    return Fault(name, action)
+
+
+def _without_length(headers) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers if k.lower() != "content-length"]
+
+
+def endless_body(status: int | None = None, headers: dict | None = None):
+    """A body that never ends (no Content-Length): the upstream answer then filler, or `status` + filler."""
+    def action(ex) -> None:
+        if status is None:
+            code, reason, hdrs, body = ex.fetch()
+            hdrs = _without_length(hdrs)
+        else:
+            ex.drain()
+            code, reason, hdrs, body = status, None, list((headers or {}).items()), b""
+        ex.send_head(code, reason, hdrs)
+        ex.send(body)
+        while not ex.proxy._stopping.is_set():
+            ex.send(b"x" * 65536)
+    return _fault(f"endless_body({status})", action)
+
+
+def drip(every: float = 1.0):
+    """The upstream status and headers (true Content-Length) at once, then the body a byte at a time."""
+    def action(ex) -> None:
+        code, reason, hdrs, body = ex.fetch()
+        ex.send_head(code, reason, hdrs)
+        for i in range(len(body)):
+            ex.wait(every)
+            ex.send(body[i:i + 1])
+    return _fault(f"drip({every})", action)
+
+
+def content_encoded(compress: bool):
+    """Label the upstream body `Content-Encoding: gzip`: compressed now (`compress`), or as it is (a
+    blob that is gzip data already, which a decoding client would unpack and then misjudge)."""
+    def action(ex) -> None:
+        code, reason, hdrs, body = ex.fetch()
+        if compress:
+            body = gzipped(body)
+        hdrs = _without_length(hdrs) + [("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))]
+        ex.send_head(code, reason, hdrs)
+        ex.send(body)
+    return _fault(f"content_encoded({compress})", action)
