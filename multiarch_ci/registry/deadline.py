@@ -92,11 +92,9 @@ class Watchdog:
                 for t in due:
                     t.expired = True
                     self.tickets.discard(t)
-                socks = [s for t in due for s in t.socks]
+                    for s in t.socks:  # under the lock: a closed ticket's socket may serve another request
+                        _shutdown(s)
                 nxt = min((t.deadline for t in self.tickets), default=now + 5.0)
-            for s in socks:
-                _shutdown(s)
-            with self.cond:
                 self.cond.wait(timeout=max(0.01, min(nxt - time.monotonic(), 5.0)))
 
 

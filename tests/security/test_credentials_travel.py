@@ -251,3 +251,15 @@ def test_insecure_registry_must_be_host_and_port(registry, repo_name):
     run = run_cli("inspect", f"{registry.host}/{repo_name}:v1", "--insecure-registry", "http://10.0.0.5:5000")
     assert run.code == 2, run
     assert len(run.err_lines) == 1 and "HOST or HOST:PORT" in run.err, run.err
+
+
+def test_the_action_input_insecure_registries_names_registries_one_per_line(tls_registry, repo_name):
+    from mm_runner import run_action
+
+    reg = tls_registry
+    amd = mm_images.push_image(reg, f"{repo_name}-amd64", "v1", arch="amd64")
+    run = run_action({"target": f"{reg.host}/{repo_name}:v1", "sources": amd["ref"], "wait-timeout": "0",
+                      "insecure-registries": f"other.example:5000\n{reg.host}\n",
+                      "username": reg.username, "password": reg.password})
+    assert run.code == 0, run.out + run.err
+    assert mm_images.list_tags(reg, repo_name) == ["v1"]
