@@ -22,9 +22,16 @@ DISK_FULL = "write /var/lib/registry/docker/registry/v2/blobs: no space left on 
 
 
 def commit_fails_and_drops_session() -> Fault:
+    """Each live session's commit: cancel the session upstream, answer 500 (disk full). A session
+    already cancelled is passed through, so it gets the real registry's 404 BLOB_UPLOAD_UNKNOWN."""
+    dropped: set[str] = set()
+
     def action(ex) -> None:
-        ex.drain()
         path, _, query = ex.target.partition("?")
+        if path in dropped:
+            return ex.forward()
+        dropped.add(path)
+        ex.drain()
         state = "&".join(p for p in query.split("&") if p and not p.startswith("digest="))
         conn = ex.proxy._connect()
         try:
