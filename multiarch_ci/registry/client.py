@@ -55,7 +55,7 @@ def registry_error(resp: requests.Response, what: str, ref: str) -> RegistryErro
     """Turn an error response into a RegistryError naming the ref, status and the registry's error code."""
     code = message = None
     try:
-        errors = json.loads(resp.content[:65536]).get("errors") or []  # the transport kept at most 64 KiB
+        errors = json.loads(resp.content[:65536]).get("errors") or []
         if errors:
             code, message = errors[0].get("code"), errors[0].get("message")
     except (ValueError, AttributeError, TypeError, requests.RequestException):
