@@ -53,7 +53,10 @@ def _seconds(text: str) -> float:
 
 
 def _connection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--insecure", action="store_true", help="allow plain HTTP and unverified TLS")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow plain HTTP and unverified TLS for the registries named on the command line")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a registry that may use plain HTTP or unverified TLS (repeatable)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="give up on a registry response after this long (then retry; default 60)")
     p.add_argument("--username", help="registry user for the target registry (with --password-stdin)")
@@ -144,7 +147,9 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         from multiarch_ci.registry.connect import connect
 
         ref = inputs.image_ref(args.ref, "reference")
-        client = connect(insecure=args.insecure, environ=environ, debug=console.debug, timeout=args.timeout,
+        named = [ref.registry] if args.insecure else []
+        client = connect(insecure_registries=[*args.insecure_registry, *named], environ=environ,
+                         debug=console.debug, timeout=args.timeout,
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
         return _inspect(client, ref, args, console)
@@ -157,7 +162,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
                       workers=max(1, min(64, args.workers)))
     outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
-                            fallback=gitlab.registry_credentials(environ), timeout=args.timeout)
+                            fallback=gitlab.registry_credentials(environ), timeout=args.timeout,
+                            insecure_registries=args.insecure_registry)
     results = [r for r in outcomes if not isinstance(r, MultiarchError)]
     failures = [(p, e) for p, e in zip(plans, outcomes) if isinstance(e, MultiarchError)]
     if len(plans) == 1 and failures:

@@ -1,7 +1,7 @@
 """One push job, as the CLI and the CI adapters run it: connect, publish, masking all output."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from multiarch_ci.errors import MultiarchError
 from multiarch_ci.output import Console
@@ -13,10 +13,10 @@ from multiarch_ci.sources import PushPlan
 
 def push(plan: PushPlan, options: Options, console: Console, *, insecure: bool, environ: Mapping[str, str],
          explicit: Credential | None = None, fallback: dict[str, Credential] | None = None,
-         timeout: float = 60.0) -> Result:
+         timeout: float = 60.0, insecure_registries: Iterable[str] = ()) -> Result:
     """Run the plan; `explicit` credentials apply to the target's registry, `fallback` by host."""
     outcome = push_all([plan], options, console, insecure=insecure, environ=environ, explicit=explicit,
-                       fallback=fallback, timeout=timeout)[0]
+                       fallback=fallback, timeout=timeout, insecure_registries=insecure_registries)[0]
     if isinstance(outcome, MultiarchError):
         raise outcome
     return outcome
@@ -24,10 +24,16 @@ def push(plan: PushPlan, options: Options, console: Console, *, insecure: bool, 
 
 def push_all(plans: list[PushPlan], options: Options, console: Console, *, insecure: bool,
              environ: Mapping[str, str], explicit: Credential | None = None,
-             fallback: dict[str, Credential] | None = None, timeout: float = 60.0) -> list[Result | MultiarchError]:
-    """The batch form: every plan on one client (one session, one token cache) and one request pool."""
+             fallback: dict[str, Credential] | None = None, timeout: float = 60.0,
+             insecure_registries: Iterable[str] = ()) -> list[Result | MultiarchError]:
+    """The batch form: every plan on one client (one session, one token cache) and one request pool.
+
+    `insecure` (docker's --insecure) marks the registries the plans name, targets and sources, as
+    insecure; never a host met later (a redirect or a token realm)."""
     registries = {p.target.registry for p in plans}
-    client = connect(insecure=insecure, environ=environ, debug=console.debug, fallback=fallback, timeout=timeout,
+    named = registries | {s.ref.registry for p in plans for s in p.sources} if insecure else set()
+    client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ,
+                     debug=console.debug, fallback=fallback, timeout=timeout,
                      explicit={r: explicit for r in registries} if explicit else None, pool_size=options.workers)
     console.secrets = client.auth.secrets
     return Publisher(client, options, log=console.progress).run_all(plans)

@@ -114,7 +114,7 @@ class Publisher:
         o = self.options
         resolver = Resolver(self.client, self._map, self.log, o.verify_platform)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
-                          on_progress=self.log, map_fn=self._map)
+                          on_progress=self.log, map_fn=self._map, bound=self.client.transport.bounded)
         candidates, children, waited = resolver.expand(landed)
         candidates = resolver.read_configs(candidates, children)
         existing = self._existing(plan) if self.options.append else None
@@ -193,7 +193,7 @@ class Publisher:
             if self.client.blob_exists(target, blob.digest):
                 return 0
             location = self.client.start_upload(target)
-        chunks = iter([known]) if known is not None else self.client.stream_blob(source, blob.digest)
+        chunks = iter([known]) if known is not None else self.client.stream_blob(source, blob.digest, blob.size)
         self.client.upload_blob(target, location, blob.digest, chunks, source=source.name)
         return 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from multiarch_ci.errors import WaitTimeout
 from multiarch_ci.sources import SourceSpec
 
 LANDED, MISSING, STALE, BUSY = "landed", "not found", "stale", "registry busy"
+LAST_LOOK = 1.0          # seconds the look made when the wait's time is up may still take
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +45,29 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
              clock: Callable[[], float], sleep: Callable[[float], None],
              on_progress: Callable[[str], None] = lambda _l: None,
              map_fn: Callable = map, rand: Callable[[], float] = random.random,
-             first_delay: float = 1.0, max_delay: float = 10.0) -> list[Landed]:
+             first_delay: float = 1.0, max_delay: float = 10.0,
+             bound: Callable[[float], AbstractContextManager] | None = None) -> list[Landed]:
     """Poll all pending sources each round (concurrently through `map_fn`) until all have landed.
 
     Raises WaitTimeout naming every source still missing or stale once `timeout` seconds have passed
     (timeout 0: look once). Errors other than "not there yet" propagate from `probe` at once.
+    `bound(seconds)` makes the requests a probe sends end when the wait's time runs out, so the whole
+    wait, requests included, ends within `timeout` + LAST_LOOK (one unbounded look when timeout is 0).
     """
     specs = list(specs)
     start = clock()
+
+    def look(spec: SourceSpec) -> Probe:
+        if bound is None or timeout <= 0:
+            return probe(spec)
+        with bound(max(LAST_LOOK, timeout - (clock() - start))):
+            return probe(spec)
+
     landed: dict[int, Landed] = {}
     pending = list(range(len(specs)))
     delay = first_delay
     while True:
-        outcomes = list(map_fn(probe, [specs[i] for i in pending]))
+        outcomes = list(map_fn(look, [specs[i] for i in pending]))
         elapsed = clock() - start
         waiting = []
         for i, outcome in zip(pending, outcomes):

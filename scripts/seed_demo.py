@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     insecure = "--insecure" in argv  # a plain-HTTP registry that is not on loopback (a CI service)
     argv = [a for a in argv if a != "--insecure"]
     host, platforms = argv[0], [Platform.parse(p) for p in (argv[1:] or DEFAULT)]
-    client = connect(insecure=insecure)
+    client = connect(insecure_registries=[host] if insecure else [])
     for p in platforms:
         slug = p.architecture + (p.variant or "")
         ref = ImageRef.parse(f"{host}/demo/app-{slug}:v1")

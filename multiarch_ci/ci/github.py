@@ -149,6 +149,7 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import job
     from multiarch_ci.inputs import ACTION_LABELS, TagPolicy, build_plan, parse_seconds
     from multiarch_ci.publish import Options
+    from multiarch_ci.registry.hosts import parse_insecure
 
     explicit, fallback = credentials(inputs)
     secrets = {c.password for c in [explicit, *fallback.values()] if c and c.password}
@@ -160,7 +161,9 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"))
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
-                      explicit=explicit, fallback=fallback)
+                      explicit=explicit, fallback=fallback,
+                      insecure_registries=[parse_insecure(line, "input insecure-registries")
+                                           for line in inputs.text("insecure-registries").splitlines() if line.strip()])
     write_outputs(result)
     if environ.get("GITHUB_STEP_SUMMARY"):
         with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from multiarch_ci.errors import AuthError, RegistryError
 from multiarch_ci.registry.credentials import Credential, CredentialStore
+from multiarch_ci.registry.hosts import Origin
 from multiarch_ci.registry.scopes import ScopeGroups
 from multiarch_ci.registry.transport import TOKEN_CAP, Transport, read_capped
 
@@ -84,7 +85,9 @@ class Authenticator:
             except RegistryError as e:
                 self._failures[registry] = e
                 raise
-            challenge = parse_challenge(resp.headers.get("WWW-Authenticate")) if resp.status_code == 401 else None
+            own = self.same_origin(registry, resp.url)  # a 401 from a host it redirected to is not its own
+            challenge = parse_challenge(resp.headers.get("WWW-Authenticate")) \
+                if resp.status_code == 401 and own else None
             resp.close()
             self._challenges[registry] = challenge
 
@@ -116,6 +119,28 @@ class Authenticator:
             self._tokens[key] = (token, time.monotonic() + max(10.0, ttl - 30.0))
         return "Bearer " + token
 
+    def same_origin(self, registry: str, url: str | None) -> bool:
+        """True when `url` is on the registry's own (scheme, host, port): only there do its credentials go."""
+        base = self.transport.base_url(registry)
+        return bool(base and url) and Origin.of(url) == Origin.of(base)
+
+    def check_realm(self, registry: str, realm: str) -> None:
+        """A token realm gets credentials: never over plain HTTP for an HTTPS registry, unless marked insecure."""
+        hosts, base, where = self.transport.hosts, Origin.of(self.transport.base_url(registry) or ""), Origin.of(realm)
+        shown = realm.split("?")[0]
+        if where.scheme not in ("http", "https") or not where.host:
+            raise AuthError(f"registry {registry} sent a token realm that is not an http(s) URL: {shown}", ref=registry)
+        if where.scheme != "http":
+            return
+        if base.scheme == "https" and not hosts.is_insecure(base.hostport):
+            raise AuthError(f"registry {registry} is HTTPS but its token realm {shown} is plain HTTP: refusing to "
+                            "send credentials or take a token there", "if that registry really is served so, "
+                            f"mark it with --insecure-registry {base.netloc}", ref=registry)
+        if not hosts.cleartext_ok(where.hostport):
+            raise AuthError(f"registry {registry}: token realm {shown} is plain HTTP on a host not marked insecure: "
+                            "refusing to send credentials in clear text",
+                            f"mark it with --insecure-registry {where.netloc} if that is intended", ref=registry)
+
     def secrets(self) -> set[str]:
         """Every credential and token this run has handled, for masking output."""
         return set(self.credentials.secrets()) | self.tokens_issued
@@ -138,6 +163,7 @@ class Authenticator:
         realm = challenge.get("realm")
         if not realm:
             raise AuthError(f"registry {registry} sent a Bearer challenge without a realm", ref=registry)
+        self.check_realm(registry, realm)
         service = challenge.get("service")
         what = f"token for {registry} ({' '.join(scopes)})"
         if cred and cred.identity_token:

@@ -11,16 +11,21 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
 import requests
+import urllib3
 
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import DigestMismatch, InputError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.auth import Authenticator
+from multiarch_ci.registry.bodies import is_encoded, iter_raw
+from multiarch_ci.registry.hosts import Origin
 from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 
 CHUNK = 8 * 1024 * 1024
 CONFIG_CAP = 8 * 1024 * 1024
+MAX_TAG_PAGES = 5000
+RAW = {"Accept-Encoding": "identity"}  # blob bytes are hashed as sent, never content-decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,18 +79,22 @@ class RegistryClient:
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, method: str, ref: ImageRef, path: str, scopes: tuple[str, ...], *, what: str,
                  headers: dict | None = None, data=None, stream: bool = False, body_cap: int | None = None,
-                 url: str | None = None) -> requests.Response:
+                 url: str | None = None, raw: bool = False, retries: int | None = None) -> requests.Response:
+        """A request with the registry's credentials, which go only to the registry's own origin: a URL the
+        registry supplied (Location, Link) on another scheme, host or port gets none, and a 401 from
+        anywhere else (e.g. the host a blob redirected to) is never answered."""
         registry = ref.registry
         for attempt in range(2):
             authz = self.auth.header(registry, scopes)
-            h = dict(headers or {})
-            if authz:
-                h["Authorization"] = authz
             target = url or f"{self.transport.base_url(registry)}/v2/{ref.repository}/{path}"
+            own = self.auth.same_origin(registry, target)
+            h = dict(headers or {})
+            if authz and own:
+                h["Authorization"] = authz
             resp = self.transport.send(method, target, what=f"{what} {ref}", headers=h, data=data,
-                                       stream=stream, body_cap=body_cap)
-            if resp.status_code == 401 and attempt == 0 and self.auth.rechallenge(
-                    registry, resp.headers.get("WWW-Authenticate")):
+                                       stream=stream, body_cap=body_cap, raw=raw, retries=retries)
+            if resp.status_code == 401 and attempt == 0 and own and self.auth.same_origin(registry, resp.url) \
+                    and self.auth.rechallenge(registry, resp.headers.get("WWW-Authenticate")):
                 resp.close()
                 continue
             return resp
@@ -162,8 +171,11 @@ class RegistryClient:
     def get_blob(self, repo: ImageRef, desc: Descriptor, cap: int = CONFIG_CAP) -> bytes:
         """GET a small blob (an image config) and verify its digest."""
         ref = repo.with_digest(desc.digest)
+        if desc.size > cap:
+            raise RegistryError(f"get blob {ref}: {desc.size} bytes exceeds the {cap}-byte limit for a config",
+                                ref=str(ref))
         resp = self._request("GET", repo, f"blobs/{desc.digest}", (pull(repo),), what="get blob",
-                             body_cap=cap)
+                             body_cap=desc.size, raw=True, headers=RAW)
         if resp.status_code != 200:
             raise registry_error(resp, "get blob", str(ref))
         if Digest.of(resp.content, desc.digest.algorithm) != desc.digest:
@@ -199,64 +211,40 @@ class RegistryClient:
 
     def upload_blob(self, target: ImageRef, location: str, digest: Digest, chunks: Iterator[bytes],
                     source: str = "the source") -> None:
-        """Upload a blob: one PUT when it fits in a chunk, else PATCHes with Content-Range then PUT ?digest=.
+        """Upload a blob (see uploads.upload_blob)."""
+        from multiarch_ci.registry.uploads import upload_blob
+        upload_blob(self, target, location, digest, chunks, source)
 
-        Never holds more than a chunk; the content is hashed as it passes and refused before the final
-        PUT if it does not match `digest`.
-        """
-        it = iter(chunks)
-        first = next(it, b"")
-        second = next(it, None)
-        hasher = digest.hasher()
-        if second is None:
-            hasher.update(first)
-            body = first
-        else:
-            offset = 0
-            for chunk in _chain(first, second, it):
-                hasher.update(chunk)
-                location = self._patch(target, location, digest, chunk, offset)
-                offset += len(chunk)
-            body = b""
-        if hasher.hexdigest() != digest.hex:
-            raise DigestMismatch(f"copy blob {digest} from {source}: its content does not hash to its digest",
-                                 "the source registry or a proxy altered it; nothing was tagged",
-                                 ref=str(target.with_digest(digest)))
-        sep = "&" if "?" in location else "?"
-        resp = self._request("PUT", target, "", (push(target),), what="finish upload",
-                             url=f"{location}{sep}digest={quote(str(digest))}", data=body,
-                             headers={"Content-Type": "application/octet-stream"})
-        resp.close()
-        if resp.status_code == 404 and self.blob_exists(target, digest):
-            return  # an earlier attempt committed it and its answer was lost; the retry found the session closed
-        if resp.status_code not in (201, 204):
-            raise registry_error(resp, "finish upload", str(target.with_digest(digest)))
-
-    def _patch(self, target: ImageRef, location: str, digest: Digest, chunk: bytes, offset: int) -> str:
-        resp = self._request("PATCH", target, "", (push(target),), what="upload blob", url=location,
-                             headers={"Content-Type": "application/octet-stream",
-                                      "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
-        resp.close()
-        if resp.status_code != 202:
-            raise registry_error(resp, "upload blob", str(target.with_digest(digest)))
-        return self._location(resp, target)
-
-    def stream_blob(self, source: ImageRef, digest: Digest) -> Iterator[bytes]:
-        """Stream a blob from a repository in CHUNK-sized pieces."""
-        resp = self._request("GET", source, f"blobs/{digest}", (pull(source),), what="get blob", stream=True)
+    def stream_blob(self, source: ImageRef, digest: Digest, size: int | None = None) -> Iterator[bytes]:
+        """Stream a blob from a repository in CHUNK-sized pieces, exactly as sent (never content-decoded);
+        more bytes than `size` is an integrity error at once."""
+        resp = self._request("GET", source, f"blobs/{digest}", (pull(source),), what="get blob", stream=True,
+                             headers=RAW)
+        ref = str(source.with_digest(digest))
         if resp.status_code != 200:
-            raise registry_error(resp, "get blob", str(source.with_digest(digest)))
-        return _chunks(resp, str(source.with_digest(digest)))
+            raise registry_error(resp, "get blob", ref)
+        declared = resp.headers.get("Content-Length", "")
+        if size is not None and declared.isdigit() and int(declared) > size:
+            _close(resp)
+            raise DigestMismatch(f"get blob {ref}: the registry announces {declared} bytes, its descriptor {size}",
+                                 "the source registry or a proxy altered it; nothing was tagged", ref=ref)
+        return _chunks(resp, ref, size)
 
     # -- tags -------------------------------------------------------------------------------
-    def list_tags(self, repo: ImageRef, page_size: int | None = None) -> list[str]:
-        """All tags of a repository, following Link pagination."""
+    def list_tags(self, repo: ImageRef, page_size: int | None = None, max_pages: int = MAX_TAG_PAGES) -> list[str]:
+        """All tags of a repository, following Link pagination: same origin only, no page twice, at most
+        `max_pages` pages."""
         tags: list[str] = []
-        path = "tags/list" + (f"?n={page_size}" if page_size else "")
-        url = None
+        self.auth.ensure_ping(repo.registry)
+        base = self.transport.base_url(repo.registry) or ""
+        url = urljoin(base + "/", f"/v2/{repo.repository}/tags/list" + (f"?n={page_size}" if page_size else ""))
+        seen: set[str] = set()
         while True:
-            resp = self._request("GET", repo, path, (pull(repo),), what="list tags", url=url,
-                                 body_cap=MANIFEST_CAP)
+            if len(seen) >= max_pages:
+                raise RegistryError(f"list tags {repo.name}: more than {max_pages} pages", "the registry's tag "
+                                    "list does not end; report it to the registry's operator", ref=repo.name)
+            seen.add(url)
+            resp = self._request("GET", repo, "", (pull(repo),), what="list tags", url=url, body_cap=MANIFEST_CAP)
             if resp.status_code == 404:
                 return tags
             if resp.status_code != 200:
@@ -272,28 +260,46 @@ class RegistryClient:
             link = resp.headers.get("Link", "")
             if "rel=\"next\"" not in link and "rel=next" not in link:
                 return tags
-            url = urljoin(self.transport.base_url(repo.registry) + "/", link.split(";")[0].strip(" <>"))
+            url = urljoin(base + "/", link.split(";")[0].strip(" <>"))
+            if not self.auth.same_origin(repo.registry, url):
+                raise RegistryError(f"list tags {repo.name}: the next page is on another host "
+                                    f"({Origin.of(url)}); refusing to follow it", ref=repo.name)
+            if url in seen:
+                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name)
 
 
-def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield second
-    yield from rest
+def _close(resp: requests.Response) -> None:
+    resp.close()
+    ticket = getattr(resp, "ticket", None)
+    if ticket is not None:
+        ticket.close()
 
 
-def _chunks(resp: requests.Response, what: str) -> Iterator[bytes]:
+def _chunks(resp: requests.Response, what: str, size: int | None = None) -> Iterator[bytes]:
+    """The body as sent, in CHUNK pieces; each MiB must arrive within the request timeout (the ticket)."""
     buf = bytearray()
+    total = 0
+    ticket = getattr(resp, "ticket", None)
     try:
-        for piece in resp.iter_content(1024 * 1024):
+        for piece in iter_raw(resp, 1024 * 1024):
+            if ticket is not None:
+                ticket.extend()
+            total += len(piece)
+            if size is not None and total > size:
+                raise DigestMismatch(f"get blob {what}: more bytes than its descriptor's {size} arrived"
+                                     + (" (the registry sent it content-encoded)" if is_encoded(resp) else ""),
+                                     "the source registry or a proxy altered it; nothing was tagged", ref=what)
             buf += piece
             if len(buf) >= CHUNK:
                 yield bytes(buf)
                 buf.clear()
-    except requests.RequestException as e:
-        raise BodyBroken(f"get blob {what}: connection broke while streaming: {short_reason(e)}",
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+        expired = ticket is not None and ticket.expired
+        reason = f"timed out: no data for {ticket.seconds:g} s" if expired else short_reason(e)
+        raise BodyBroken(f"get blob {what}: connection broke while streaming: {reason}",
                          "rerunning is safe") from None
     finally:
-        resp.close()
+        _close(resp)
     if buf:
         yield bytes(buf)
 

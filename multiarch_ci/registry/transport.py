@@ -1,12 +1,14 @@
-"""HTTP under the client: one keep-alive session, timeouts, TLS policy, bounded retries, size caps.
+"""HTTP under the client: one keep-alive session, deadlines, TLS policy, bounded retries, size caps.
 
 Retry rule: 408/429/5xx and connection errors are retried with jittered exponential backoff,
 honouring Retry-After (seconds or HTTP date); everything else is returned to the caller at once.
+`read_timeout` bounds a whole request (connect, headers, body: see deadline.py); redirects are
+followed here, hop by hop, so Authorization never reaches another origin and ~/.netrc is never read.
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
-import ipaddress
 import os
 import random
 import re
@@ -14,23 +16,33 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 import requests
 import urllib3
 
 from multiarch_ci.errors import RegistryError
+from multiarch_ci.registry.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, read_capped, read_message,
+                                          read_raw)
+from multiarch_ci.registry.deadline import WATCHDOG, Ticket, watch_pools
+from multiarch_ci.registry.hosts import HostPolicy, Origin, is_loopback
+
+__all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback"]
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-MANIFEST_CAP = 4 * 1024 * 1024
-TOKEN_CAP = 1024 * 1024
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 USER_AGENT = "multiarch-manifest/0.1"
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """How hard to try: timeouts, retries and backoff; `sleep`/`rand` injectable for tests."""
+    """How hard to try: timeouts, retries and backoff; `sleep`/`rand` injectable for tests.
 
-    insecure: bool = False
+    `read_timeout` bounds each whole request; `hosts` names the registries marked insecure."""
+
+    hosts: HostPolicy = HostPolicy()
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     retries: int = 4
@@ -45,16 +57,6 @@ class Policy:
 def _no_netrc(r):
     """An auth hook that adds nothing, so requests never picks credentials from ~/.netrc."""
     return r
-
-
-def is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:host.index("]")]
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -76,45 +78,77 @@ def api_host(registry: str) -> str:
     return "registry-1.docker.io" if registry == "docker.io" else registry
 
 
+class _Adapter(requests.adapters.HTTPAdapter):
+    """Pools whose connections register their sockets with the current request's deadline."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        watch_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy, **kwargs):
+        return watch_pools(super().proxy_manager_for(proxy, **kwargs))
+
+
+class DeadlinePassed(RegistryError):
+    """An outer bound (the whole wait) ran out while a request was pending."""
+
+
 class Transport:
     """Sends requests with retries; remembers each registry's scheme (https, or http when allowed)."""
 
     def __init__(self, policy: Policy = Policy(), environ: Mapping[str, str] | None = None,
                  debug: Callable[[str], None] | None = None):
         self.policy = policy
+        self.hosts = policy.hosts
         self.debug = debug or (lambda _msg: None)
         env = os.environ if environ is None else environ
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=policy.pool_size, max_retries=0)
+        adapter = _Adapter(pool_connections=8, pool_maxsize=policy.pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
-        if policy.insecure:
-            self.verify: bool | str = False
+        if policy.hosts.insecure:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        else:
-            self.verify = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or True
+        self.ca: bool | str = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or True
         self._bases: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._bound = threading.local()
         self.count = 0
 
     def base_url(self, registry: str) -> str | None:
         return self._bases.get(registry)
 
+    def verify_for(self, url: str) -> bool | str:
+        """Unverified TLS only for a host the user marked insecure, never for one found later."""
+        return False if self.hosts.is_insecure(Origin.of(url).hostport) else self.ca
+
+    @contextlib.contextmanager
+    def bounded(self, seconds: float):
+        """Requests made by this thread inside the block end within `seconds` (e.g. the whole wait)."""
+        before = getattr(self._bound, "until", None)
+        until = time.monotonic() + max(0.0, seconds)
+        self._bound.until = until if before is None else min(before, until)
+        try:
+            yield
+        finally:
+            self._bound.until = before
+
     def ping(self, registry: str) -> requests.Response:
         """GET /v2/ to learn the scheme and the auth challenge; HTTPS first, HTTP only when allowed."""
         host = api_host(registry)
-        allow_http = self.policy.insecure or is_loopback(host)
+        allow_http = self.hosts.cleartext_ok(host)
         try:
             resp = self.send("GET", f"https://{host}/v2/", what=f"ping {registry}", retries=1)
             scheme = "https"
+        except DeadlinePassed:
+            raise
         except RegistryError as e:
             if isinstance(e, TLSFailure) and e.certificate:
                 raise  # the server speaks TLS; its certificate is not trusted: never downgrade to HTTP
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
-                                    "for a plain-HTTP or self-signed registry pass --insecure; for a private CA "
-                                    "set SSL_CERT_FILE or REQUESTS_CA_BUNDLE", ref=registry) from None
+                                    f"for a plain-HTTP or self-signed registry pass --insecure-registry {host}; "
+                                    "for a private CA set SSL_CERT_FILE or REQUESTS_CA_BUNDLE", ref=registry) from None
             resp = self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")
             scheme = "http"
         with self._lock:
@@ -123,11 +157,13 @@ class Transport:
 
     def send(self, method: str, url: str, *, what: str, headers: dict | None = None, data=None,
              stream: bool = False, retries: int | None = None, allow_redirects: bool = True,
-             body_cap: int | None = None) -> requests.Response:
+             body_cap: int | None = None, raw: bool = False) -> requests.Response:
         """One request with bounded retries; raises RegistryError on connection failure or retryable exhaustion.
 
         With `body_cap`, a 2xx body is read inside the retry loop (a reset or truncated body is retried
-        too) and is then available as `resp.content`.
+        too) and is then available as `resp.content` (with `raw`, exactly as sent: blob bytes). Without
+        it (and without `stream`), at most MESSAGE_CAP bytes of the body are kept. A streamed response
+        carries its deadline as `resp.ticket`: the reader extends it per piece and closes it.
         """
         p = self.policy
         attempts = (p.retries if retries is None else retries) + 1
@@ -135,77 +171,113 @@ class Transport:
         for attempt in range(attempts):
             started = time.monotonic()
             self.count += 1
+            ticket = Ticket(WATCHDOG, self._budget(what))
+            keep = False
             try:
-                resp = self.session.request(method, url, headers=headers, data=data,
-                                            stream=stream or body_cap is not None,
-                                            timeout=(p.connect_timeout, p.read_timeout), verify=self.verify,
-                                            auth=_no_netrc, allow_redirects=allow_redirects)
+                with ticket:
+                    resp = self._follow(method, url, headers, data, ticket, allow_redirects, what)
+                    ms = (time.monotonic() - started) * 1000
+                    self.debug(f"{method} {url} -> {resp.status_code} ({ms:.0f} ms)")
+                    if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
+                        wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
+                        delay = self._delay(attempt, wait)
+                        if (wait is None or wait <= p.retry_after_max) and self._fits(delay):
+                            resp.close()
+                            p.sleep(delay)
+                            continue
+                    if stream and resp.ok:
+                        resp.ticket, keep = ticket, True
+                    elif body_cap is not None and resp.ok:
+                        resp._content = (read_raw if raw else read_capped)(resp, body_cap, what)
+                    else:
+                        resp._content = read_message(resp)
+                    return resp
             except requests.exceptions.SSLError as e:
                 self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
-                raise TLSFailure(f"{what}: TLS error talking to {url.split('/')[2]}: {short_reason(e)}",
-                                 "pass --insecure for a self-signed registry, or set SSL_CERT_FILE or "
-                                 "REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
+                host = getattr(e, "hop", url).split('/')[2]  # the host that failed, also after a redirect
+                raise TLSFailure(f"{what}: TLS error talking to {host}: {short_reason(e)}",
+                                 f"pass --insecure-registry {host} for a self-signed registry, or set SSL_CERT_FILE "
+                                 "or REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
                                  or "hostname" in str(e)) from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
-                self.debug(f"{method} {url} -> {type(e).__name__} (attempt {attempt + 1}/{attempts})")
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    BodyBroken) as e:
+                reason = (f"timed out: no complete answer within {ticket.seconds:g} s" if ticket.expired
+                          else e.message if isinstance(e, BodyBroken) else short_reason(e))
+                self.debug(f"{method} {url} -> {type(e).__name__}: {reason} (attempt {attempt + 1}/{attempts})")
+                self._check_bound(what)
                 if attempt + 1 >= attempts or not replayable:
-                    raise RegistryError(f"{what}: {type(e).__name__} from {url.split('/')[2]} after "
-                                        f"{attempt + 1} attempt(s): {short_reason(e)}", "check the registry address "
-                                        "and the network; rerunning is safe") from None
-                self._backoff(attempt, None)
-                continue
-            self.debug(f"{method} {url} -> {resp.status_code} ({(time.monotonic() - started) * 1000:.0f} ms)")
-            if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
-                wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
-                if wait is not None and wait > p.retry_after_max:
-                    return resp
-                resp.close()
-                self._backoff(attempt, wait)
-                continue
-            if body_cap is not None and resp.ok:
-                try:
-                    resp._content = read_capped(resp, body_cap, what)
-                except BodyBroken as e:
-                    self.debug(f"{method} {url} -> body broken: {e.message} (attempt {attempt + 1}/{attempts})")
-                    if attempt + 1 >= attempts:
+                    if isinstance(e, BodyBroken) and not ticket.expired:
                         raise
-                    self._backoff(attempt, None)
-                    continue
-            return resp
+                    kind = "Timeout" if ticket.expired else type(e).__name__
+                    raise (BodyBroken if isinstance(e, BodyBroken) else RegistryError)(
+                        f"{what}: {kind} from {url.split('/')[2]} after {attempt + 1} attempt(s): {reason}",
+                        "check the registry address and the network; rerunning is safe",
+                        status=getattr(e, "status", None)) from None
+                delay = self._delay(attempt, None)
+                if not self._fits(delay):
+                    raise DeadlinePassed(f"{what}: timed out: no answer before the wait's time ran out ({reason})")
+                p.sleep(delay)
+            finally:
+                if not keep:
+                    ticket.close()
         raise AssertionError("unreachable")
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> None:
+    def _follow(self, method: str, url: str, headers: dict | None, data, ticket: Ticket, allow_redirects: bool,
+                what: str) -> requests.Response:
+        """Send, following redirects ourselves: credentials are dropped at the first hop to another origin."""
+        origin, h = Origin.of(url), dict(headers or {})
+        for _hop in range(MAX_REDIRECTS + 1):
+            here = Origin.of(url)
+            if here.scheme == "http" and not self.hosts.cleartext_ok(here.hostport):
+                raise RegistryError(f"{what}: refusing plain HTTP to {here.netloc}",
+                                    "only loopback and hosts given with --insecure-registry may use plain HTTP")
+            if here != origin:
+                h = {k: v for k, v in h.items() if k.lower() not in _CREDENTIAL_HEADERS}
+            left = max(ticket.remaining(), 0.001)
+            try:
+                resp = self.session.request(method, url, headers=h, data=data, stream=True,
+                                            timeout=(min(self.policy.connect_timeout, left), left),
+                                            verify=self.verify_for(url), auth=_no_netrc, allow_redirects=False)
+            except requests.exceptions.SSLError as e:
+                e.hop = url
+                raise
+            location = resp.headers.get("Location")
+            if not allow_redirects or resp.status_code not in REDIRECTS or not location:
+                return resp
+            resp.close()
+            self.debug(f"{method} {url} -> {resp.status_code} redirect")
+            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
+                method, data = ("HEAD" if method == "HEAD" else "GET"), None
+                h = {k: v for k, v in h.items() if k.lower() not in ("content-type", "content-length")}
+            url = urljoin(url, location)
+        raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", "the registry redirects in a loop")
+
+    def _budget(self, what: str) -> float:
+        """Seconds this attempt may take: --timeout, or less when an outer bound ends sooner."""
+        until = getattr(self._bound, "until", None)
+        if until is None:
+            return self.policy.read_timeout
+        self._check_bound(what)
+        return min(self.policy.read_timeout, until - time.monotonic())
+
+    def _check_bound(self, what: str) -> None:
+        until = getattr(self._bound, "until", None)
+        if until is not None and time.monotonic() >= until:
+            raise DeadlinePassed(f"{what}: timed out: no answer before the wait's time ran out")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
         p = self.policy
         delay = min(p.backoff_max, p.backoff_base * (2 ** attempt)) * (0.5 + p.rand() / 2)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        p.sleep(delay)
+        return delay if retry_after is None else max(delay, retry_after)
 
+    def _fits(self, delay: float) -> bool:
+        """Whether a retry after `delay` seconds still starts before the outer bound (if any) ends."""
+        until = getattr(self._bound, "until", None)
+        return until is None or time.monotonic() + delay < until
 
-def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
-    """Read a whole (non-streamed or streamed) body, refusing more than `cap` bytes."""
-    declared = resp.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > cap:
-        resp.close()
-        raise RegistryError(f"{what}: response of {int(declared)} bytes exceeds the {cap}-byte limit",
-                            status=resp.status_code)
-    chunks, total = [], 0
-    try:
-        for chunk in resp.iter_content(65536):
-            total += len(chunk)
-            if total > cap:
-                resp.close()
-                raise RegistryError(f"{what}: response exceeds the {cap}-byte limit", status=resp.status_code)
-            chunks.append(chunk)
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-            urllib3.exceptions.HTTPError) as e:
-        problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
-        raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe", status=resp.status_code) from None
-    body = b"".join(chunks)
-    if declared and declared.isdigit() and len(body) != int(declared):
-        raise BodyBroken(f"{what}: body truncated ({len(body)} of {declared} bytes)", "rerunning is safe",
-                         status=resp.status_code)
-    return body
+    def backoff(self, attempt: int) -> None:
+        """Sleep before another try of a whole step (e.g. a fresh upload session)."""
+        self.policy.sleep(self._delay(attempt, None))
 
 
 class TLSFailure(RegistryError):
@@ -214,10 +286,6 @@ class TLSFailure(RegistryError):
     def __init__(self, message: str, hint: str | None = None, *, certificate: bool = False):
         super().__init__(message, hint)
         self.certificate = certificate
-
-
-class BodyBroken(RegistryError):
-    """The connection broke or the body came short: worth another try."""
 
 
 _REASONS = (r"\[SSL: [A-Z_]+\][^'\")(]*", r"\[Errno -?\d+\][^'\")]*", r"Read timed out", r"timed out",

@@ -124,7 +124,7 @@ def test_broken_copy_is_rejected(tmp_path: Path, source: Path, mutate, linters: 
 
 INPUTS = {"target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
           "wait-timeout", "format", "annotations", "username", "password", "token", "insecure", "dry-run",
-          "semver"}
+          "semver", "insecure-registries"}
 OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held"}
 
 

@@ -1,0 +1,116 @@
+"""Reading response bodies with a bound: every body is capped, and blob bytes are never decoded.
+
+Caps: manifests 4 MiB, token answers 1 MiB, anything read only for a message (error bodies, the
+/v2/ ping, the answer to a PUT) 64 KiB, the rest discarded unread (the connection is closed).
+"""
+from __future__ import annotations
+
+import requests
+import urllib3
+
+from multiarch_ci.errors import DigestMismatch, RegistryError
+
+MANIFEST_CAP = 4 * 1024 * 1024
+TOKEN_CAP = 1024 * 1024
+MESSAGE_CAP = 64 * 1024
+
+
+class BodyBroken(RegistryError):
+    """The connection broke or the body came short: worth another try."""
+
+
+_BROKEN = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
+           OSError)
+
+
+def _declared(resp: requests.Response) -> int | None:
+    value = resp.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _raw_read(resp: requests.Response) -> int:
+    """Bytes taken off the wire so far (before any content decoding)."""
+    try:
+        return int(resp.raw.tell())
+    except (AttributeError, TypeError, ValueError):
+        return -1
+
+
+def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
+    """Read a whole body (content-decoded, e.g. a gzip'd manifest), refusing more than `cap` bytes."""
+    declared = _declared(resp)
+    if declared is not None and declared > cap and not resp.headers.get("Content-Encoding"):
+        resp.close()
+        raise RegistryError(f"{what}: response of {declared} bytes exceeds the {cap}-byte limit",
+                            status=resp.status_code)
+    chunks, total = [], 0
+    try:
+        for chunk in resp.iter_content(65536):
+            total += len(chunk)
+            if total > cap:
+                resp.close()
+                raise RegistryError(f"{what}: response exceeds the {cap}-byte limit", status=resp.status_code)
+            chunks.append(chunk)
+    except _BROKEN as e:
+        from multiarch_ci.registry.transport import short_reason
+        problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
+        raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe",
+                         status=resp.status_code) from None
+    body = b"".join(chunks)
+    got = _raw_read(resp) if resp.headers.get("Content-Encoding") else len(body)
+    if declared is not None and got >= 0 and got != declared:
+        raise BodyBroken(f"{what}: body truncated ({got} of {declared} bytes)", "rerunning is safe",
+                         status=resp.status_code)
+    return body
+
+
+def read_message(resp: requests.Response, cap: int = MESSAGE_CAP) -> bytes:
+    """Up to `cap` bytes of a body we only need for a message; the rest is never read."""
+    chunks, total = [], 0
+    try:
+        for chunk in resp.iter_content(8192):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total >= cap:
+                break
+    except _BROKEN:
+        pass
+    finally:
+        resp.close()
+    return b"".join(chunks)[:cap]
+
+
+def iter_raw(resp: requests.Response, size: int):
+    """The body exactly as sent (never content-decoded), in pieces of up to `size` bytes."""
+    while True:
+        piece = resp.raw.read(size, decode_content=False) if hasattr(resp.raw, "read") else b""
+        if not piece:
+            return
+        yield piece
+
+
+def is_encoded(resp: requests.Response) -> bool:
+    return resp.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+
+
+
+def read_raw(resp: requests.Response, cap: int, what: str, too_big: type[RegistryError] = DigestMismatch) -> bytes:
+    """A whole body as sent (blob bytes: never decoded), refusing more than `cap` bytes as it arrives."""
+    declared = _declared(resp)
+    if declared is not None and declared > cap:
+        resp.close()
+        raise too_big(f"{what}: the registry announces {declared} bytes, more than the {cap} expected",
+                      status=resp.status_code)
+    chunks, total = [], 0
+    try:
+        for chunk in iter_raw(resp, 65536):
+            total += len(chunk)
+            if total > cap:
+                resp.close()
+                raise too_big(f"{what}: more than the {cap} bytes expected arrived", status=resp.status_code)
+            chunks.append(chunk)
+    except _BROKEN as e:
+        from multiarch_ci.registry.transport import short_reason
+        raise BodyBroken(f"{what}: connection broke while reading the body: {short_reason(e)}", "rerunning is safe",
+                         status=resp.status_code) from None
+    return b"".join(chunks)

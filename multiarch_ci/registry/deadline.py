@@ -1,0 +1,141 @@
+"""A deadline for a whole request (connect, headers and body), not for each socket read.
+
+Socket timeouts restart on every byte, so a server dripping one byte a second holds a plain
+client forever. Here each request runs under a Ticket: the sockets its connection uses are
+registered with one watchdog thread, which shuts them down when the ticket's deadline passes; the
+blocked read then fails at once and the transport reports a timeout. urllib3 is only touched
+through its documented connection classes (`ConnectionCls` of the pools).
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+_current = threading.local()
+
+
+class Ticket:
+    """One request's deadline and the sockets it has used; `expired` once the watchdog fired."""
+
+    def __init__(self, watchdog: Watchdog, seconds: float):
+        self.watchdog, self.seconds = watchdog, seconds
+        self.deadline = time.monotonic() + seconds
+        self.socks: list[socket.socket] = []
+        self.expired = False
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is not None:
+            with self.watchdog.cond:
+                if sock not in self.socks:
+                    self.socks.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def extend(self, seconds: float | None = None) -> None:
+        """Start a new period (a streamed blob: each piece must arrive within the timeout)."""
+        with self.watchdog.cond:
+            self.deadline = time.monotonic() + (self.seconds if seconds is None else seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def __enter__(self) -> Ticket:
+        _current.ticket = self
+        self.watchdog.add(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if getattr(_current, "ticket", None) is self:
+            _current.ticket = None
+
+    def close(self) -> None:
+        self.watchdog.remove(self)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also under TLS: wakes a blocked recv
+    except OSError:
+        pass
+
+
+class Watchdog:
+    """One daemon thread that expires tickets; started on first use."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.tickets: set[Ticket] = set()
+        self.thread: threading.Thread | None = None
+
+    def add(self, ticket: Ticket) -> None:
+        with self.cond:
+            self.tickets.add(ticket)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="mm-deadline", daemon=True)
+                self.thread.start()
+            self.cond.notify()
+
+    def remove(self, ticket: Ticket) -> None:
+        with self.cond:
+            self.tickets.discard(ticket)
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                now = time.monotonic()
+                due = [t for t in self.tickets if t.deadline <= now]
+                for t in due:
+                    t.expired = True
+                    self.tickets.discard(t)
+                    for s in t.socks:  # under the lock: a closed ticket's socket may serve another request
+                        _shutdown(s)
+                nxt = min((t.deadline for t in self.tickets), default=now + 5.0)
+                self.cond.wait(timeout=max(0.01, min(nxt - time.monotonic(), 5.0)))
+
+
+WATCHDOG = Watchdog()
+
+
+def _register(conn) -> None:
+    ticket = getattr(_current, "ticket", None)
+    if ticket is not None:
+        ticket.watch(getattr(conn, "sock", None))
+
+
+class _Watched:
+    """Mixin: register the connection's socket with the current ticket when it connects or sends."""
+
+    def connect(self):
+        super().connect()
+        _register(self)
+
+    def request(self, *args, **kwargs):
+        _register(self)
+        return super().request(*args, **kwargs)
+
+
+class WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
+
+
+class WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
+def watch_pools(manager: urllib3.PoolManager) -> urllib3.PoolManager:
+    """Make `manager` build pools whose connections register with the current ticket."""
+    manager.pool_classes_by_scheme = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+    return manager

@@ -1,0 +1,99 @@
+"""Blob uploads: PATCH chunks, then the final PUT ?digest=, hashed as the bytes pass.
+
+A failed commit (a 5xx on the final PUT, e.g. the registry's disk is full) may have closed its upload
+session, so the PUT is never retried into the same URL: a fresh session is opened (a new POST) and the
+first real cause is what gets reported, not the 404 a reused session gives.
+Spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from multiarch_ci.digest import Digest
+from multiarch_ci.errors import DigestMismatch, RegistryError
+from multiarch_ci.reference import ImageRef
+from multiarch_ci.registry.client import RegistryClient, push, registry_error
+from multiarch_ci.registry.transport import RETRY_STATUSES, BodyBroken
+
+UPLOAD_TRIES = 3
+
+
+def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest: Digest,
+                chunks: Iterator[bytes], source: str = "the source") -> None:
+    """Upload a blob: one PUT when it fits in a chunk, else PATCHes with Content-Range then PUT ?digest=.
+
+    Never holds more than a chunk; the content is hashed as it passes and refused before the final
+    PUT if it does not match `digest`.
+    """
+    it = iter(chunks)
+    first = next(it, b"")
+    second = next(it, None)
+    hasher = digest.hasher()
+    if second is None:
+        hasher.update(first)
+        body = first
+    else:
+        offset = 0
+        for chunk in _chain(first, second, it):
+            hasher.update(chunk)
+            location = _patch(client, target, location, digest, chunk, offset)
+            offset += len(chunk)
+        body = b""
+    if hasher.hexdigest() != digest.hex:
+        raise DigestMismatch(f"copy blob {digest} from {source}: its content does not hash to its digest",
+                             "the source registry or a proxy altered it; nothing was tagged",
+                             ref=str(target.with_digest(digest)))
+    cause: RegistryError | None = None
+    for attempt in range(UPLOAD_TRIES if second is None else 1):
+        if attempt:  # a failed commit may have closed the session: start a fresh one, never reuse it
+            client.transport.backoff(attempt - 1)
+            location = client.start_upload(target)
+        error = _finish(client, target, location, digest, body)
+        if error is None:
+            return
+        cause = cause or error
+        if error.status is not None and error.status not in RETRY_STATUSES:
+            break
+    if second is not None and (cause.status is None or cause.status in RETRY_STATUSES):
+        # the bytes streamed are gone: the caller copies again, from a fresh session too
+        raise BodyBroken(cause.message, "the copy starts again with a fresh upload", status=cause.status,
+                         code=cause.code, ref=cause.ref)
+    raise cause
+
+
+def _finish(client: RegistryClient, target: ImageRef, location: str, digest: Digest,
+            body: bytes) -> RegistryError | None:
+    """The final PUT ?digest= of an upload, sent once into its session: None when committed, else why not."""
+    ref = str(target.with_digest(digest))
+    sep = "&" if "?" in location else "?"
+    try:
+        resp = client._request("PUT", target, "", (push(target),), what="finish upload",
+                               url=f"{location}{sep}digest={quote(str(digest))}", data=body, retries=0,
+                               headers={"Content-Type": "application/octet-stream"})
+    except RegistryError as e:
+        if client.blob_exists(target, digest):
+            return None  # committed, and only the answer was lost
+        return e
+    if resp.status_code in (201, 204):
+        return None
+    if resp.status_code == 404 and client.blob_exists(target, digest):
+        return None  # an earlier attempt committed it and its answer was lost
+    return registry_error(resp, "finish upload", ref)
+
+
+def _patch(client: RegistryClient, target: ImageRef, location: str, digest: Digest, chunk: bytes,
+           offset: int) -> str:
+    resp = client._request("PATCH", target, "", (push(target),), what="upload blob", url=location,
+                           headers={"Content-Type": "application/octet-stream",
+                                    "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
+    resp.close()
+    if resp.status_code != 202:
+        raise registry_error(resp, "upload blob", str(target.with_digest(digest)))
+    return client._location(resp, target)
+
+
+def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield second
+    yield from rest
