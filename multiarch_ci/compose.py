@@ -115,11 +115,13 @@ def compose(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[t
 
 def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[tuple[str, str], ...] = (),
                    verify_platform: bool = True, existing: ImageIndex | None = None,
-                   remove: tuple[Platform, ...] = ()) -> tuple[ImageIndex, list[Change]]:
+                   remove: tuple[Platform, ...] = (), by_platform: bool = False
+                   ) -> tuple[ImageIndex, list[Change]]:
     """Build the index: images in the order given, then their attestations in the same order.
 
     With `existing` (--append/--remove) its entries keep their order and annotations; each new image
-    replaces the entry of its platform in place or is added at the end. Returns the changes made.
+    replaces the entry of its platform in place or is added at the end. `by_platform` sorts the new
+    entries (a digests folder has no order). Returns the changes made.
     """
     entries: list[Entry] = []
     for c in candidates:
@@ -132,6 +134,8 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
                                        "each platform may appear once; drop one or fix its platform")
         d = c.descriptor
         entries.append((platform, Descriptor(d.media_type, d.digest, d.size, platform), c.attestations, c.origin))
+    if by_platform:  # a digests folder: no order was given, so one that does not depend on digests
+        entries.sort(key=lambda e: e[0].sort_key())
     changes: list[Change] = []
     if existing is not None:
         entries, changes = merge(existing_entries(existing, remove), entries)

@@ -204,7 +204,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         parsed = labelled(labels.semver, tags_rules.parse_version, policy.semver)
         exact, floating = tags_rules.tag_set(parsed, policy.latest, policy.floating, policy.major_zero)
         extra_tags, version = extra_tags + exact, str(parsed)
-    return sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version, allow_empty=removing)
+    plan = sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version, allow_empty=removing)
+    return replace(plan, by_platform=form.kind == "digests")
 
 
 def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[sources.PushPlan]:

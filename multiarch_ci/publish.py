@@ -133,7 +133,7 @@ class Publisher:
         updating = o.append or bool(o.remove)
         current = self._existing(plan, updating) if updating or o.dry_run else None
         index, changes = compose_update(candidates, o.fmt, plan.annotations, o.verify_platform,
-                                        current if updating else None, o.remove)
+                                        current if updating else None, o.remove, plan.by_platform)
         require_platforms(index, o.required, missing)
         for change in changes:
             self.log(f"{change}")

@@ -41,6 +41,7 @@ class PushPlan:
     annotations: tuple[tuple[str, str], ...]
     floating: tuple[Floating, ...] = ()    # tags that move only forward (from --semver)
     version: str | None = None             # the --semver version they follow
+    by_platform: bool = False              # a digests folder has no order: entries sorted by platform
 
 
 _SPEC_KEYS = ("image", "tags", "manifests", "annotations")
