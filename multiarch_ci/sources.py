@@ -82,11 +82,8 @@ def _platform(value, where: str) -> Platform:
         raise InputError(f"{where}: platform must be a mapping or os/arch[/variant], got {kind_of(value)}",
                          "e.g. platform: {os: linux, architecture: arm64, variant: v8}")
     filename = where.rsplit(":", 1)[0]
-    try:
-        check_keys(value, _PLATFORM_KEYS, filename, "platform")
-    except InputError as e:
-        raise InputError(e.message, f"{e.hint}; manifest-tool ignores an unknown platform key silently, here it is "
-                         "an error (no flag skips it) so a misspelt field is not lost") from None
+    check_keys(value, _PLATFORM_KEYS, filename, "platform", "; manifest-tool ignores an unknown platform key, here "
+               "it is an error (no flag skips it) so a misspelt field is not lost")
     for key, item in value.items():
         ok = (isinstance(item, YList) and all(isinstance(f, str) for f in item)) if "features" in key \
             else isinstance(item, str)
@@ -347,8 +344,7 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
                              "list each source once")
         # Only declared platforms are claims; a platform_filter is a keep-list (a global
         # --platform-filter gives every source the same one), so real clashes are compose's to find.
-        # Windows images of one os/arch differ by the os.version in their configs (manifest-tool's own
-        # pushml.yaml lists two such): without a declared os.version, compose checks the resolved ones.
+        # Windows images without a declared os.version get theirs from the config: compose checks those.
         if source.platform and (source.platform.os_version or source.platform.os != "windows"):
             other = by_platform.setdefault(source.platform.identity(), source)
             if other is not source:
