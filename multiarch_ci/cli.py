@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}")
     push = sub.add_parser("push", help="compose an index from per-arch images and push it")
+    push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
+                      help="manifest-tool's `push --type`: the same as --format after the form (default: unset)")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}")
     p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
     p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
@@ -150,6 +152,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import inputs
 
+    if getattr(args, "push_type", None):  # `push --type oci from-spec ...`, as manifest-tool writes it
+        args.format = args.push_type
     explicit = inputs.explicit_credentials(args, sys.stdin)
     if args.command == "inspect":
         from multiarch_ci.registry.connect import connect
