@@ -138,7 +138,11 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
         entries.sort(key=lambda e: e[0].sort_key())
     changes: list[Change] = []
     if existing is not None:
-        entries, changes = merge(existing_entries(existing, remove), entries)
+        kept = existing_entries(existing, remove)
+        gone = [Change(str(d.platform), str(d.digest)) for d in existing.images
+                if d.platform and all(e[1].digest != d.digest for e in kept)]
+        entries, changes = merge(kept, entries)
+        changes = gone + changes
         if fmt != "docker":  # a Docker list asked for cannot keep them
             annotations = merged_annotations(existing, annotations)
     if not entries:

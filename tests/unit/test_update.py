@@ -56,8 +56,9 @@ def test_append_keeps_the_media_type_unless_format_asks_otherwise():
 
 
 def test_remove_drops_the_platform_and_its_attestations_and_names_what_is_there():
-    index, _ = compose_update([], existing=EXISTING, remove=(Platform.parse("linux/amd64"),))
+    index, changes = compose_update([], existing=EXISTING, remove=(Platform.parse("linux/amd64"),))
     assert platforms(index) == ["linux/s390x", "linux/arm64"]
+    assert [str(c) for c in changes] == [f"linux/amd64 removed ({AMD.digest})"]
     with pytest.raises(InputError, match=r"--remove linux/riscv64: the index does not hold that platform "
                                          r"\(it holds linux/s390x, linux/amd64, linux/arm64\)"):
         compose_update([], existing=EXISTING, remove=(Platform.parse("linux/riscv64"),))
