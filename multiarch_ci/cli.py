@@ -20,15 +20,27 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     if target:
         p.add_argument("--target", help="the index to push: REGISTRY/REPO[:TAG]")
     p.add_argument("--tags", action="append", default=[], help="more tags for the index (comma separated; repeatable)")
-    p.add_argument("--format", default="auto", choices=["auto", "docker", "oci"],
-                   help="auto: Docker list when every child is a Docker manifest, else OCI index")
-    p.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
-                   help="index annotation (needs an OCI index; repeatable)")
+    p.add_argument("--format", "--type", dest="format", default="auto", choices=["auto", "docker", "oci"],
+                   help="auto: Docker list when every child is a Docker manifest, else OCI index (--type: "
+                        "manifest-tool's spelling; default: %(default)s)")
+    p.add_argument("--annotation", "--annotations", dest="annotation", action="append", default=[],
+                   metavar="KEY=VALUE", help="index annotation (needs an OCI index; repeatable; --annotations: "
+                                             "manifest-tool's spelling)")
     p.add_argument("--platform-filter", default="", metavar="PLATFORMS",
                    help="keep only these platforms of sources that are themselves indexes (comma separated)")
     p.add_argument("--no-verify-platform", action="store_true",
                    help="trust declared platforms without reading the image configs")
-    p.add_argument("--append", action="store_true", help="add/replace platforms in the index the tag holds now")
+    p.add_argument("--append", action="store_true",
+                   help="add/replace platforms in the index the tag holds now, keeping its annotations and media "
+                        "type (default: off)")
+    p.add_argument("--remove", default="", metavar="PLATFORMS",
+                   help="drop these platforms (and their attestations) from the index the tag holds now "
+                        "(comma separated; default: none)")
+    p.add_argument("--ignore-missing", action="store_true",
+                   help="after --wait-timeout, push what landed and name the sources skipped (default: off)")
+    p.add_argument("--require", default="", metavar="PLATFORMS",
+                   help="with --ignore-missing: these platforms must land or nothing is pushed "
+                        "(comma separated; default: none)")
     p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
     p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
@@ -78,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}")
     push = sub.add_parser("push", help="compose an index from per-arch images and push it")
+    push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
+                      help="manifest-tool's `push --type`: the same as --format after the form (default: unset)")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}")
     p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
     p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
@@ -142,6 +156,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import inputs
 
+    if getattr(args, "push_type", None):  # `push --type oci from-spec ...`, as manifest-tool writes it
+        args.format = args.push_type
     explicit = inputs.explicit_credentials(args, sys.stdin)
     if args.command == "inspect":
         from multiarch_ci.registry.connect import connect
@@ -160,7 +176,9 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
-                      workers=max(1, min(64, args.workers)))
+                      workers=max(1, min(64, args.workers)), ignore_missing=args.ignore_missing,
+                      required=inputs.platform_list(args.require, "--require"),
+                      remove=inputs.platform_list(args.remove, "--remove"))
     outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
                             fallback=gitlab.registry_credentials(environ), timeout=args.timeout,
                             insecure_registries=args.insecure_registry)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from multiarch_ci.errors import CompositionError, InputError
 from multiarch_ci.model import Descriptor, ImageIndex, MediaType
 from multiarch_ci.platform import Platform
+from multiarch_ci.update import Change, Entry, existing_entries, merge, merged_annotations
 
 FORMATS = ("auto", "docker", "oci")
 
@@ -65,35 +66,64 @@ def platform_of(c: Candidate, verify: bool = True) -> Platform:
     if verify:
         why = c.declared.conflicts_with(c.config)
         if why:
-            raise CompositionError(f"{c.origin}: {why}", "fix the platform in the input, or pass "
-                                   "--no-verify-platform if the config is known to be wrong")
+            raise CompositionError(f"{c.origin}: {why}", "fix the platform in the input; manifest-tool writes the "
+                                   "declared platform over the config's, and --no-verify-platform does the same here")
         return c.declared.merged_with(c.config)
     return c.declared
 
 
-def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple) -> str:
-    """Rule 7: Docker list when every child is a Docker manifest (and no annotations), else OCI."""
+def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple, prefer: str | None = None) -> str:
+    """Rule 7: Docker list when every child is a Docker manifest (and no annotations), else OCI.
+
+    `prefer` (--append: the existing index's media type) wins over auto's choice where it can hold the
+    children. CPU `features` need a Docker list: the OCI image-index spec reserves `platform.features`.
+    """
     if fmt not in FORMATS:
         raise InputError(f"invalid --format {fmt!r}", "use auto, docker or oci")
-    if fmt == "docker":
+    featured = next((c for c in children if c.platform and c.platform.features), None)
+    if fmt == "docker" or (featured and fmt == "auto"):
         if annotations:
+            if featured and fmt == "auto":
+                raise InputError(f"platform {featured.platform} has CPU features, which only a Docker manifest list "
+                                 "holds, but annotations need an OCI index", "drop the features or the annotations")
             raise InputError("--annotation needs an OCI index, but --format docker was asked for",
                              "use --format oci (or auto)")
         odd = [c for c in children if c.media_type != MediaType.DOCKER_MANIFEST]
         if odd:
-            raise CompositionError(f"--format docker, but {odd[0].digest.short} is {odd[0].media_type}",
+            why = f"platform {featured.platform} has CPU features (a Docker manifest list field)" if featured \
+                and fmt == "auto" else "--format docker"
+            raise CompositionError(f"{why}, but {odd[0].digest.short} is {odd[0].media_type}",
                                    "a Docker manifest list may only hold Docker manifests; use --format oci or auto")
         return MediaType.DOCKER_LIST
+    if featured:
+        raise InputError(f"platform {featured.platform}: features {list(featured.platform.features)} cannot go in an "
+                         "OCI index (the OCI image-index spec reserves platform.features)",
+                         "for OS features write osfeatures; CPU features need --format docker (or auto)")
     if fmt == "oci" or annotations:
         return MediaType.OCI_INDEX
-    return MediaType.DOCKER_LIST if all(c.media_type == MediaType.DOCKER_MANIFEST for c in children) \
-        else MediaType.OCI_INDEX
+    docker = all(c.media_type == MediaType.DOCKER_MANIFEST for c in children)
+    if prefer in MediaType.INDEXES and (prefer == MediaType.OCI_INDEX or docker):
+        return prefer
+    return MediaType.DOCKER_LIST if docker else MediaType.OCI_INDEX
 
 
 def compose(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[tuple[str, str], ...] = (),
             verify_platform: bool = True, existing: ImageIndex | None = None) -> ImageIndex:
-    """Build the index: images sorted by platform, then their attestations in the same order (rule 8)."""
-    entries: list[tuple[Platform, Descriptor, tuple[Descriptor, ...], str]] = []
+    """The index alone (see `compose_update`)."""
+    return compose_update(candidates, fmt, annotations, verify_platform, existing)[0]
+
+
+def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[tuple[str, str], ...] = (),
+                   verify_platform: bool = True, existing: ImageIndex | None = None,
+                   remove: tuple[Platform, ...] = (), by_platform: bool = False
+                   ) -> tuple[ImageIndex, list[Change]]:
+    """Build the index: images in the order given, then their attestations in the same order.
+
+    With `existing` (--append/--remove) its entries keep their order and annotations; each new image
+    replaces the entry of its platform in place or is added at the end. `by_platform` sorts the new
+    entries (a digests folder has no order). Returns the changes made.
+    """
+    entries: list[Entry] = []
     for c in candidates:
         platform = platform_of(c, verify_platform)
         for other_platform, other, _, other_origin in entries:
@@ -104,25 +134,22 @@ def compose(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[t
                                        "each platform may appear once; drop one or fix its platform")
         d = c.descriptor
         entries.append((platform, Descriptor(d.media_type, d.digest, d.size, platform), c.attestations, c.origin))
+    if by_platform:  # a digests folder: no order was given, so one that does not depend on digests
+        entries.sort(key=lambda e: e[0].sort_key())
+    changes: list[Change] = []
     if existing is not None:
-        entries += _kept_from(existing, [e[0] for e in entries])
-    entries.sort(key=lambda e: e[0].sort_key())
+        kept = existing_entries(existing, remove)
+        gone = [Change(str(d.platform), str(d.digest)) for d in existing.images
+                if d.platform and all(e[1].digest != d.digest for e in kept)]
+        entries, changes = merge(kept, entries)
+        changes = gone + changes
+        if fmt != "docker":  # a Docker list asked for cannot keep them
+            annotations = merged_annotations(existing, annotations)
+    if not entries:
+        raise CompositionError("the index would hold no images", "keep at least one platform")
     images = [e[1] for e in entries]
     attestations = [a for e in entries for a in e[2]]
-    media_type = choose_media_type(fmt, images + attestations, annotations)
+    media_type = choose_media_type(fmt, images + attestations, annotations,
+                                   existing.media_type if existing is not None else None)
     return ImageIndex(media_type, tuple(images + attestations),
-                      annotations if media_type == MediaType.OCI_INDEX else ())
-
-
-def _kept_from(existing: ImageIndex, replaced: list[Platform]) -> list:
-    """--append: the existing index's images (and their attestations) whose platform is not replaced."""
-    by_image: dict[str, list[Descriptor]] = {}
-    for d in existing.manifests:
-        if d.attests:
-            by_image.setdefault(str(d.attests), []).append(d)
-    kept = []
-    for d in existing.images:
-        if d.platform is None or any(d.platform.same_as(p) for p in replaced):
-            continue
-        kept.append((d.platform, d, tuple(by_image.get(str(d.digest), ())), "existing index"))
-    return kept
+                      annotations if media_type == MediaType.OCI_INDEX else ()), changes

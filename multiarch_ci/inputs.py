@@ -93,6 +93,17 @@ def parse_seconds(text: str, what: str = "") -> float:
     return value
 
 
+def platform_list(text: str, label: str) -> tuple[Platform, ...]:
+    """--remove / --require: comma separated platforms, each once."""
+    out: list[Platform] = []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if part:
+            p = labelled(label, Platform.parse, part)
+            if not any(p.same_as(q) for q in out):
+                out.append(p)
+    return tuple(out)
+
+
 def image_ref(text: str, what: str) -> ImageRef:
     try:
         return ImageRef.parse(text)
@@ -163,8 +174,8 @@ def labelled(label: str, fn, *args):
 
 
 def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str = "",
-               fmt: str = "auto", labels: Labels = Labels(), policy: TagPolicy = TagPolicy()
-               ) -> sources.PushPlan:
+               fmt: str = "auto", labels: Labels = Labels(), policy: TagPolicy = TagPolicy(),
+               removing: bool = False) -> sources.PushPlan:
     """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", "auto picks Docker or OCI by the children")
@@ -184,7 +195,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         if form.kind == "template":
             srcs = sources.sources_from_template(form.platforms, form.value, labels.platforms, labels.template)
         elif form.kind == "matrix":
-            srcs = sources.parse_matrix(form.value, form.name or "matrix")
+            srcs = sources.parse_matrix(form.value, form.name or "matrix", allow_empty=removing)
         elif form.kind == "refs":
             srcs = sources.parse_refs(form.value, where=form.name)
         else:
@@ -201,7 +212,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         parsed = labelled(labels.semver, tags_rules.parse_version, policy.semver)
         exact, floating = tags_rules.tag_set(parsed, policy.latest, policy.floating, policy.major_zero)
         extra_tags, version = extra_tags + exact, str(parsed)
-    return sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version)
+    plan = sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version, allow_empty=removing)
+    return replace(plan, by_platform=form.kind == "digests")
 
 
 def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[sources.PushPlan]:
@@ -214,6 +226,10 @@ def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[sources.Pus
             raise InputError("--dotenv goes with one target; with several spec files use --json")
         if len(set(args.spec)) != len(args.spec):
             raise InputError("the same spec file is given twice")
+    platform_list(getattr(args, "remove", ""), "--remove")  # input errors first, before any request
+    platform_list(getattr(args, "require", ""), "--require")
+    if getattr(args, "require", "") and not getattr(args, "ignore_missing", False):
+        raise InputError("--require goes with --ignore-missing", "without it every source must land anyway")
     specs = args.spec if args.form == "from-spec" else [None]
     plans = [plan_from_args(args, stdin, spec) for spec in specs]
     counts = Counter((p.target.name, t) for p in plans for t in p.tags)
@@ -239,4 +255,4 @@ def plan_from_args(args: argparse.Namespace, stdin: TextIO, spec: str | None = N
     return build_plan(form, target=args.target, tags=args.tags, annotations=args.annotation,
                       platform_filter=args.platform_filter, fmt=args.format,
                       policy=TagPolicy(args.semver or "", args.latest, not args.no_floating,
-                                       args.floating_major_zero))
+                                       args.floating_major_zero), removing=bool(getattr(args, "remove", "")))

@@ -38,7 +38,8 @@ class Platform:
     architecture: str
     variant: str | None = None
     os_version: str | None = None
-    os_features: tuple[str, ...] = ()
+    os_features: tuple[str, ...] = ()         # `os.features` (e.g. win32k)
+    features: tuple[str, ...] = ()            # CPU features: Docker list `platform.features`; reserved in OCI
 
     @classmethod
     def parse(cls, text: str) -> "Platform":
@@ -50,7 +51,8 @@ class Platform:
 
     @classmethod
     def of(cls, os: str, architecture: str, variant: str | None = None, os_version: str | None = None,
-           os_features: tuple[str, ...] | list[str] = (), where: str = "") -> "Platform":
+           os_features: tuple[str, ...] | list[str] = (), where: str = "",
+           features: tuple[str, ...] | list[str] = ()) -> "Platform":
         """Build a normalised platform from its parts (aarch64 -> arm64, armhf -> arm/v7, ...)."""
         where = where or f"{os}/{architecture}"
         osn = _OS_ALIASES.get(str(os).lower(), str(os).lower())
@@ -67,20 +69,26 @@ class Platform:
         if os_version is not None and not _OS_VERSION.fullmatch(str(os_version)):
             raise InputError(f"invalid platform {where}: bad os.version {os_version!r}",
                              "digits and dots, e.g. 10.0.17763.6054")
-        if not isinstance(os_features or (), (list, tuple)) or not all(
-                isinstance(f, str) and _WORD.fullmatch(f) for f in os_features or ()):
-            raise InputError(f"invalid platform {where}: bad os.features {os_features!r}",
-                             "a list of lower-case words, e.g. [win32k]")
-        return cls(osn, arch, var, str(os_version) if os_version else None, tuple(os_features or ()))
+        for label, words in (("os.features", os_features), ("features", features)):
+            if not isinstance(words or (), (list, tuple)) or not all(
+                    isinstance(f, str) and _WORD.fullmatch(f) for f in words or ()):
+                raise InputError(f"invalid platform {where}: bad {label} {words!r}",
+                                 "a list of lower-case words, e.g. [win32k] or [sse4]")
+        return cls(osn, arch, var, str(os_version) if os_version else None, tuple(os_features or ()),
+                   tuple(features or ()))
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "platform") -> "Platform":
-        """From an OCI descriptor's `platform` object or an image config (same key names)."""
+        """From an OCI descriptor's `platform` object, an image config or a spec platform.
+
+        `os.features`/`osfeatures` are OS features; `features` is the Docker list's CPU features list.
+        """
         if not isinstance(d, dict) or not d.get("os") or not d.get("architecture"):
             raise InputError(f"invalid {where}: needs os and architecture", "e.g. {os: linux, architecture: arm64}")
-        features = d.get("os.features") or d.get("osfeatures") or d.get("features") or ()
+        os_features = d.get("os.features") or d.get("osfeatures") or ()
         version = d.get("os.version") or d.get("osversion")
-        return cls.of(d["os"], d["architecture"], d.get("variant"), version, features, where=where)
+        return cls.of(d["os"], d["architecture"], d.get("variant"), version, tuple(os_features), where=where,
+                      features=tuple(d.get("features") or ()))
 
     def to_dict(self) -> dict:
         out: dict = {"architecture": self.architecture, "os": self.os}
@@ -90,6 +98,8 @@ class Platform:
             out["os.features"] = list(self.os_features)
         if self.variant:
             out["variant"] = self.variant
+        if self.features:
+            out["features"] = list(self.features)
         return out
 
     @property
@@ -98,7 +108,8 @@ class Platform:
         return self.os == "unknown" and self.architecture == "unknown"
 
     def sort_key(self) -> tuple:
-        return (self.os, self.architecture, self.variant or "", self.os_version or "", self.os_features)
+        return (self.os, self.architecture, self.variant or "", self.os_version or "", self.os_features,
+                self.features)
 
     def _variant_or_default(self) -> str | None:
         return self.variant or _DEFAULT_VARIANT.get(self.architecture)
@@ -106,7 +117,7 @@ class Platform:
     def identity(self) -> tuple:
         """What makes two platforms the same once default variants are filled in."""
         return (self.os, self.architecture, self._variant_or_default(), self.os_version or None,
-                tuple(sorted(self.os_features)))
+                tuple(sorted(self.os_features)), tuple(sorted(self.features)))
 
     def same_as(self, other: "Platform") -> bool:
         """Equal once default variants are filled in (linux/arm64 == linux/arm64/v8)."""
@@ -126,7 +137,8 @@ class Platform:
         """The declared platform completed from the config (config wins where both speak)."""
         return replace(config, variant=config.variant or self.variant,
                        os_version=config.os_version or self.os_version,
-                       os_features=config.os_features or self.os_features)
+                       os_features=config.os_features or self.os_features,
+                       features=config.features or self.features)
 
     def __str__(self) -> str:
         head = f"{self.os}({self.os_version})" if self.os_version else self.os

@@ -10,17 +10,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from multiarch_ci.compose import compose
+from multiarch_ci.compose import compose_update
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex
+from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
 from multiarch_ci.registry.transport import BodyBroken
 from multiarch_ci.resolve import Child, Resolver
 from multiarch_ci.sources import PushPlan
 from multiarch_ci.tags import Decision, decide, parse_version
-from multiarch_ci.wait import wait_for
+from multiarch_ci.update import Change, Diff, diff, require_platforms
+from multiarch_ci.wait import describe_missing, wait_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,9 @@ class Options:
     workers: int = 32
     wait_timeout: float = 300.0
     tags_page_size: int | None = None
+    ignore_missing: bool = False              # skip sources that never landed (manifest-tool's flag)
+    required: tuple[Platform, ...] = ()       # these platforms must be in the index all the same
+    remove: tuple[Platform, ...] = ()         # drop these from the index the tag holds now
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
@@ -46,6 +51,9 @@ class Result:
     pushed: bool
     waited: tuple[tuple[str, float], ...] = ()   # (image digest, seconds until its source landed)
     held: tuple[tuple[str, str], ...] = ()       # (floating tag, the newer version that holds it back)
+    missing: tuple[str, ...] = ()                # sources skipped with --ignore-missing
+    changes: tuple[Change, ...] = ()             # --append/--remove: what changed in the existing index
+    diff: Diff | None = None                     # --dry-run: the change against what the tag holds now
 
     @property
     def ref(self) -> str:
@@ -55,7 +63,9 @@ class Result:
         return {"digest": str(self.digest), "ref": self.ref, "mediaType": self.index.media_type,
                 "tags": [f"{self.target.name}:{t}" for t in self.tags], "pushed": self.pushed,
                 "held": [{"tag": t, "newer": n} for t, n in self.held],
-                "manifests": manifest_rows(self.index)}
+                "manifests": manifest_rows(self.index), "missing": list(self.missing),
+                **({"changes": [c.to_json() for c in self.changes]} if self.changes else {}),
+                **({"diff": self.diff.to_json()} if self.diff else {})}
 
 
 def manifest_rows(index: ImageIndex) -> list[dict]:
@@ -114,24 +124,38 @@ class Publisher:
         o = self.options
         resolver = Resolver(self.client, self._map, self.log, o.verify_platform)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
-                          on_progress=self.log, map_fn=self._map, bound=self.client.transport.bounded)
+                          on_progress=self.log, map_fn=self._map, partial=o.ignore_missing,
+                          bound=self.client.transport.bounded)
+        missing = describe_missing(plan.sources, landed)
+        for line in missing:
+            self.log(f"warning: skipped (--ignore-missing): {line}")
         candidates, children, waited = resolver.expand(landed)
         candidates = resolver.read_configs(candidates, children)
-        existing = self._existing(plan) if self.options.append else None
-        index = compose(candidates, self.options.fmt, plan.annotations, self.options.verify_platform, existing)
+        updating = o.append or bool(o.remove)
+        current = self._existing(plan, updating) if updating or o.dry_run else None
+        index, changes = compose_update(candidates, o.fmt, plan.annotations, o.verify_platform,
+                                        current if updating else None, o.remove, plan.by_platform)
+        require_platforms(index, o.required, missing)
+        for change in changes:
+            self.log(f"{change}")
         body = index.to_bytes()
         digest = Digest.of(body)
         self.log(f"composed {index.kind} {digest} with "
                  f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
         if self.options.dry_run:
             decisions = self._floating(plan)
+            change = diff(current, index)
+            for line in change.lines():
+                self.log(f"dry run: {line}")
+            self.log(f"dry run: tags that would move: {', '.join(_tags(plan, decisions))}"
+                     + "".join(f"; {t} held ({n} is newer)" for t, n in _held(decisions)))
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
-                          held=_held(decisions))
+                          held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change)
         self._copy_children(plan.target, children, resolver.configs)
         self.client.put_manifest(plan.target, str(digest), body, index.media_type)
         decisions = self._write_tags(plan, digest, body, index.media_type)
         return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
-                      held=_held(decisions))
+                      held=_held(decisions), missing=tuple(missing), changes=tuple(changes))
 
     def _plan_scopes(self, plan: PushPlan) -> None:
         """Scopes that are used together share a token: the target's with each same-registry source
@@ -142,19 +166,29 @@ class Publisher:
             together = {target, pull(s.ref)} if s.ref.registry == plan.target.registry else {pull(s.ref)}
             self.client.auth.plan_scopes(s.ref.registry, together)
 
-    def _existing(self, plan: PushPlan) -> ImageIndex | None:
-        """--append: the index the first tag holds now (None if the tag does not exist yet)."""
+    def _existing(self, plan: PushPlan, updating: bool) -> ImageIndex | None:
+        """The index the first tag holds now (None if the tag does not exist yet): --append/--remove
+        update it, --dry-run compares with it."""
         ref = plan.target.with_tag(plan.tags[0])
+        flag = "--remove" if self.options.remove else "--append"
         try:
             current = self.client.get_manifest(ref)
         except RegistryError as e:
-            if e.status == 404:
-                return None
-            raise
+            if e.status != 404:
+                raise
+            if self.options.remove:
+                raise CompositionError(f"--remove: {ref} does not exist, so there is nothing to remove from",
+                                       "check the target tag") from None
+            if updating:
+                self.log(f"{flag}: {ref} does not exist yet; creating the index")
+            return None
         if not isinstance(current.manifest, ImageIndex):
-            raise CompositionError(f"--append: {ref} holds a single image, not an index",
-                                   "drop --append to replace it")
-        self.log(f"appending to {ref} ({len(current.manifest.images)} image(s))")
+            if not updating:
+                return ImageIndex(current.media_type, ())  # a single image: every platform reads as added
+            raise CompositionError(f"{flag}: {ref} holds a single image, not an index",
+                                   f"drop {flag} to replace it")
+        if updating:
+            self.log(f"updating {ref} ({len(current.manifest.images)} image(s), {current.manifest.kind})")
         return current.manifest
 
     def _copy_children(self, target: ImageRef, children: list[Child], known: dict[str, bytes]) -> None:

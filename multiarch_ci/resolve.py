@@ -73,9 +73,8 @@ class Resolver:
             repo = spec.ref.with_tag(None)
             origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
             self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
-            if isinstance(top.manifest, ImageManifest):
-                candidates.append(Candidate(top.descriptor, origin, spec.platform))
-                children.append(Child(repo, top))
+            if isinstance(top.manifest, ImageManifest):  # kept in its place: entries follow the input order
+                plans.append((Candidate(top.descriptor, origin, spec.platform), Child(repo, top)))
                 waited.append((str(top.digest), w.seconds))
                 continue
             keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
@@ -86,7 +85,12 @@ class Resolver:
                                                      for a in attestations.get(str(d.digest), ())]
         fetched = dict(zip([(r.name, str(d.digest)) for r, d in wanted],
                            self.map(lambda rd: self._child(*rd), wanted)))
-        for repo, origin, images, attestations in plans:
+        for planned in plans:
+            if len(planned) == 2:
+                candidates.append(planned[0])
+                children.append(planned[1])
+                continue
+            repo, origin, images, attestations = planned
             for d in images:
                 atts = tuple(attestations.get(str(d.digest), ()))
                 candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size), origin, d.platform,

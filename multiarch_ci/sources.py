@@ -41,6 +41,7 @@ class PushPlan:
     annotations: tuple[tuple[str, str], ...]
     floating: tuple[Floating, ...] = ()    # tags that move only forward (from --semver)
     version: str | None = None             # the --semver version they follow
+    by_platform: bool = False              # a digests folder has no order: entries sorted by platform
 
 
 _SPEC_KEYS = ("image", "tags", "manifests", "annotations")
@@ -83,7 +84,8 @@ def _platform(value, where: str) -> Platform:
         raise InputError(f"{where}: platform must be a mapping or os/arch[/variant], got {kind_of(value)}",
                          "e.g. platform: {os: linux, architecture: arm64, variant: v8}")
     filename = where.rsplit(":", 1)[0]
-    check_keys(value, _PLATFORM_KEYS, filename, "platform")
+    check_keys(value, _PLATFORM_KEYS, filename, "platform", "; manifest-tool ignores an unknown platform key, here "
+               "it is an error (no flag skips it) so a misspelt field is not lost")
     for key, item in value.items():
         ok = (isinstance(item, YList) and all(isinstance(f, str) for f in item)) if "features" in key \
             else isinstance(item, str)
@@ -222,7 +224,7 @@ def sources_from_template(platforms: str | list[str], template: str, platforms_l
     return tuple(out)
 
 
-def parse_matrix(text: str, filename: str) -> tuple[SourceSpec, ...]:
+def parse_matrix(text: str, filename: str, allow_empty: bool = False) -> tuple[SourceSpec, ...]:
     """A JSON/YAML list of {image, digest?, platform?, platforms?} (or ref strings), or a mapping of legs."""
     stripped = text.lstrip("\ufeff \t\r\n")
     doc = load_json(text.lstrip("\ufeff"), filename) if stripped[:1] in ("[", "{") \
@@ -235,7 +237,7 @@ def parse_matrix(text: str, filename: str) -> tuple[SourceSpec, ...]:
     if not isinstance(doc, YList):
         raise InputError(f"{filename}:{line_of(doc)}: the matrix must be a list of entries or a mapping of "
                          f"legs, got {kind_of(doc)}", '[{"image": "REF", "platform": "linux/amd64"}, ...]')
-    if not doc:
+    if not doc and not allow_empty:
         raise InputError(f"{filename}:{doc.line}: the matrix has no entries", "list at least one per-arch image")
     return _entries(doc, filename, "matrix")
 
@@ -322,15 +324,16 @@ def parse_tags(items: list[str] | str) -> tuple[str, ...]:
 
 
 def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tuple[SourceSpec, ...],
-              annotations=(), floating: tuple[Floating, ...] = (), version: str | None = None) -> PushPlan:
-    """Check the whole push for contradictions the input alone shows."""
+              annotations=(), floating: tuple[Floating, ...] = (), version: str | None = None,
+              allow_empty: bool = False) -> PushPlan:
+    """Check the whole push for contradictions the input alone shows (`allow_empty`: --remove alone)."""
     if target.digest:
         raise InputError(f"target {target} carries a digest", "a target is a repository and tags")
     all_tags = parse_tags(([target.tag] if target.tag else []) + list(tags))
     if not all_tags:
         raise InputError(f"target {target} has no tag and no other tags were given",
                          "write the target as REPOSITORY:TAG or pass --tags")
-    if not sources:
+    if not sources and not allow_empty:
         raise InputError(f"no sources for {target}", "give a spec, --template, --matrix, --digests or refs")
     by_ref: dict[ImageRef, SourceSpec] = {}
     by_platform: dict[tuple, SourceSpec] = {}
@@ -345,7 +348,8 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
                              "list each source once")
         # Only declared platforms are claims; a platform_filter is a keep-list (a global
         # --platform-filter gives every source the same one), so real clashes are compose's to find.
-        if source.platform:
+        # Windows images without a declared os.version get theirs from the config: compose checks those.
+        if source.platform and (source.platform.os_version or source.platform.os != "windows"):
             other = by_platform.setdefault(source.platform.identity(), source)
             if other is not source:
                 raise InputError(f"{other.ref} ({other.origin}) and {source.ref} ({source.origin}) both declare "

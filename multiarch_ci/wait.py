@@ -45,12 +45,13 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
              clock: Callable[[], float], sleep: Callable[[float], None],
              on_progress: Callable[[str], None] = lambda _l: None,
              map_fn: Callable = map, rand: Callable[[], float] = random.random,
-             first_delay: float = 1.0, max_delay: float = 10.0,
+             first_delay: float = 1.0, max_delay: float = 10.0, partial: bool = False,
              bound: Callable[[float], AbstractContextManager] | None = None) -> list[Landed]:
     """Poll all pending sources each round (concurrently through `map_fn`) until all have landed.
 
     Raises WaitTimeout naming every source still missing or stale once `timeout` seconds have passed
-    (timeout 0: look once). Errors other than "not there yet" propagate from `probe` at once.
+    (timeout 0: look once); with `partial` (--ignore-missing) returns those that landed instead, unless
+    none did. Errors other than "not there yet" propagate from `probe` at once.
     `bound(seconds)` makes the requests a probe sends end when the wait's time runs out, so the whole
     wait, requests included, ends within `timeout` + LAST_LOOK (one unbounded look when timeout is 0).
     """
@@ -80,11 +81,21 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
                 on_progress(f"{len(specs)}/{len(specs)} landed ({elapsed:.0f} s)")
             return [landed[i] for i in range(len(specs))]
         names = ", ".join(describe(specs[i], o) for i, o in waiting)
+        if elapsed >= timeout and partial and landed:
+            on_progress(f"{len(landed)}/{len(specs)} landed; going on without {names}")
+            return [landed[i] for i in sorted(landed)]
         if elapsed >= timeout:
             raise WaitTimeout(f"{len(waiting)} of {len(specs)} source(s) did not land"
                               + (f" within {timeout:g} s" if timeout else "") + f": {names}",
-                              "nothing was pushed; check that every build leg pushed, or raise --wait-timeout")
+                              "nothing was pushed; check that every build leg pushed, or raise --wait-timeout"
+                              + ("" if partial else " (--ignore-missing pushes what landed, like manifest-tool's)"))
         on_progress(f"{len(specs) - len(waiting)}/{len(specs)} landed ({elapsed:.0f} s); waiting for {names}")
         sleep(max(0.0, min(delay * (0.5 + rand() / 2), timeout - elapsed)))
         delay = min(max_delay, delay * 1.6)
         pending = [i for i, _ in waiting]
+
+
+def describe_missing(specs: Iterable[SourceSpec], landed: list[Landed]) -> list[str]:
+    """The sources that did not land (with --ignore-missing), as 'linux/s390x REF' or 'REF'."""
+    seen = {w.spec for w in landed}
+    return [f"{s.platform} {s.ref}" if s.platform else str(s.ref) for s in specs if s not in seen]

@@ -56,7 +56,7 @@ def kind_of(value) -> str:
         type(value), "nothing" if value is None else type(value).__name__) if value != "" else "an empty value"
 
 
-def check_keys(node: YMap, valid: tuple[str, ...], filename: str, what: str) -> None:
+def check_keys(node: YMap, valid: tuple[str, ...], filename: str, what: str, note: str = "") -> None:
     """Reject a key not in valid, naming its line and the nearest valid spelling."""
     for key in node:
         if key not in valid:
@@ -64,7 +64,7 @@ def check_keys(node: YMap, valid: tuple[str, ...], filename: str, what: str) -> 
                 v for v in valid if len(str(key)) >= 3 and v.startswith(str(key))][:1]
             guess = f" (did you mean {close[0]!r}?)" if close else ""
             raise InputError(f"{filename}:{node.key_line(key)}: unknown key {key!r} in {what}{guess}",
-                             f"valid keys: {', '.join(valid)}")
+                             f"valid keys: {', '.join(valid)}{note}")
 
 
 class _Loader(yaml.SafeLoader):

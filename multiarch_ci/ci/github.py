@@ -106,6 +106,7 @@ def write_outputs(result) -> None:
     set_output("media-type", result.index.media_type)
     set_output("manifest", result.body.decode().rstrip("\n"))
     set_output("held", json.dumps([{"tag": t, "newer": n} for t, n in result.held]))
+    set_output("missing", json.dumps(list(result.missing)))
 
 
 def summary_markdown(result) -> str:
@@ -120,6 +121,7 @@ def summary_markdown(result) -> str:
         lines.append(f"| {md_cell(platform)} | `{md_cell(row['digest'])}` | {md_cell(row['size'])} | {wait} |")
     lines += ["", "**Tags:** " + ", ".join(f"`{md_cell(f'{result.target.name}:{t}')}`" for t in result.tags)]
     lines += [f"**Held:** `{md_cell(t)}` stays: {md_cell(n)} is newer" for t, n in result.held]
+    lines += [f"**Skipped (ignore-missing):** `{md_cell(m)}` did not land" for m in result.missing]
     lines.append("")
     return "\n".join(lines)
 
@@ -147,7 +149,7 @@ def main(environ: Mapping[str, str]) -> int:
 
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import job
-    from multiarch_ci.inputs import ACTION_LABELS, TagPolicy, build_plan, parse_seconds
+    from multiarch_ci.inputs import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
     from multiarch_ci.publish import Options
     from multiarch_ci.registry.hosts import parse_insecure
 
@@ -158,8 +160,14 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     plan = build_plan(source_form(inputs), target=inputs.text("target") or None,
                       tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
                       fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
+    required = platform_list(inputs.text("required-platforms"), "input required-platforms")
+    ignore_missing = inputs.flag("ignore-missing")
+    if required and not ignore_missing:
+        raise InputError("input required-platforms goes with ignore-missing: true",
+                         "without it every source must land anyway")
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
-                      wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"))
+                      wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
+                      ignore_missing=ignore_missing, required=required)
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
                       explicit=explicit, fallback=fallback,
                       insecure_registries=[parse_insecure(line, "input insecure-registries")

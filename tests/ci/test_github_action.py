@@ -23,7 +23,7 @@ from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, requests_sinc
 from multiarch_ci.ci.github import Inputs, credentials
 from multiarch_ci.errors import InputError
 
-OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held"}
+OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from mm_cli import run_cli
                                                           "--template"),
     (["push"], "push: the following arguments are required"),
     (["bogus"], "invalid choice: 'bogus'"),
-    (["push", "from-spec", "x.yaml", "--format", "zip"], "argument --format: invalid choice: 'zip'"),
+    (["push", "from-spec", "x.yaml", "--format", "zip"], "argument --format/--type: invalid choice: 'zip'"),
     (["push", "from-spec", "/nonexistent.yaml"], "/nonexistent.yaml: no such file"),
     (["inspect", "127.0.0.1:1/App:1"], "lower case"),
 ], ids=["missing-option", "missing-form", "unknown-command", "bad-choice", "missing-file", "bad-ref"])

@@ -102,8 +102,8 @@ def test_platform_read_from_config_when_undeclared(registry, repo_name, tmp_path
     _, doc, _ = stored_index(reg, repo_name, "v1")
     assert doc["mediaType"] == DOCKER_LIST
     assert [(platform_str(e["platform"]), e["digest"]) for e in doc["manifests"]] == [
-        ("linux/amd64", amd["digest"]), ("linux/arm64/v8", arm["digest"]),
-        ("linux/ppc64le", ppc["digest"])]
+        ("linux/ppc64le", ppc["digest"]), ("linux/arm64/v8", arm["digest"]),
+        ("linux/amd64", amd["digest"])]  # the order given (issue 10)
     assert doc["manifests"][1]["platform"] == {"architecture": "arm64", "os": "linux", "variant": "v8"}
 
 
@@ -148,7 +148,7 @@ def test_declared_platform_contradicting_config(registry, repo_name, tmp_path, f
     _, doc, digest = stored_index(reg, repo_name, "v1")
     assert run.json()["digest"] == digest
     assert [(platform_str(e["platform"]), e["digest"]) for e in doc["manifests"]] == [
-        ("linux/arm64", amd["digest"]), ("linux/s390x", s390["digest"])]
+        ("linux/s390x", s390["digest"]), ("linux/arm64", amd["digest"])]  # the order given
 
 
 # -- clashes ------------------------------------------------------------------------------------
@@ -213,12 +213,12 @@ def test_windows_two_os_versions(registry, repo_name, declared):
     ok(run)
     _, doc, digest = stored_index(reg, repo_name, "v1")
     assert run.json()["digest"] == digest
-    assert [e["digest"] for e in doc["manifests"]] == [lin["digest"], old["digest"], new["digest"]]
-    assert [e["platform"] for e in doc["manifests"][1:]] == [
+    assert [e["digest"] for e in doc["manifests"]] == [new["digest"], lin["digest"], old["digest"]]
+    assert [doc["manifests"][i]["platform"] for i in (2, 0)] == [
         {"architecture": "amd64", "os": "windows", "os.version": WIN_OLD},
         {"architecture": "amd64", "os": "windows", "os.version": WIN_NEW}]
     assert [r["platform"] for r in run.json()["manifests"]] == [
-        "linux/amd64", f"windows({WIN_OLD})/amd64", f"windows({WIN_NEW})/amd64"]
+        f"windows({WIN_NEW})/amd64", "linux/amd64", f"windows({WIN_OLD})/amd64"]  # the order given
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["declared", "from-config"])
@@ -231,9 +231,9 @@ def test_arm_variants_kept_and_ordered(registry, repo_name, declared):
     run = matrix_push(reg, repo_name, entries, "--json")
     ok(run)
     _, doc, _ = stored_index(reg, repo_name, "v1")
-    assert platforms_of(doc) == ["linux/arm/v6", "linux/arm/v7", "linux/arm64/v8"]
-    assert [e["digest"] for e in doc["manifests"]] == [imgs["v6"]["digest"], imgs["v7"]["digest"],
-                                                       a64["digest"]]
+    assert platforms_of(doc) == ["linux/arm/v7", "linux/arm64/v8", "linux/arm/v6"]  # the order given
+    assert [e["digest"] for e in doc["manifests"]] == [imgs["v7"]["digest"], a64["digest"],
+                                                       imgs["v6"]["digest"]]
     assert [r["platform"] for r in run.json()["manifests"]] == platforms_of(doc)
 
 
@@ -275,13 +275,13 @@ def test_attested_index_sources(registry, repo_name, tmp_path):
     assert run.json()["digest"] == digest
     assert doc["mediaType"] == OCI_INDEX
 
-    ordered = [srcs[k] for k in ("amd64", "arm64", "s390x")]
+    ordered = [srcs[k] for k in ("s390x", "amd64", "arm64")]  # the order given
     images = [s["images"][0] for s in ordered]
     atts = [s["attestations"][0] for s in ordered]
     entries = doc["manifests"]
     assert len(entries) == 6
     assert [e["digest"] for e in entries[:3]] == [i["digest"] for i in images]
-    assert platforms_of({"manifests": entries[:3]}) == ["linux/amd64", "linux/arm64/v8", "linux/s390x"]
+    assert platforms_of({"manifests": entries[:3]}) == ["linux/s390x", "linux/amd64", "linux/arm64/v8"]
     assert all(REF_TYPE not in e.get("annotations", {}) for e in entries[:3])
     for entry, att, img in zip(entries[3:], atts, images):
         assert entry["digest"] == att["digest"]
@@ -297,7 +297,7 @@ def test_attested_index_sources(registry, repo_name, tmp_path):
             assert mm_images.blob_exists(reg, repo_name, blob)
     assert mm_images.list_tags(reg, repo_name) == ["v1"]
     rows = run.json()["manifests"]
-    assert [r["platform"] for r in rows] == ["linux/amd64", "linux/arm64/v8", "linux/s390x"] + \
+    assert [r["platform"] for r in rows] == ["linux/s390x", "linux/amd64", "linux/arm64/v8"] + \
         ["unknown/unknown"] * 3
 
 
@@ -336,11 +336,11 @@ def test_platform_filter_across_two_index_sources(registry, repo_name):
     ok(run)
     _, doc, digest = stored_index(reg, repo_name, "v1")
     assert run.json()["digest"] == digest
-    assert [e["digest"] for e in doc["manifests"]] == [
-        a["images"][0]["digest"], b["images"][0]["digest"],
-        a["attestations"][0]["digest"], b["attestations"][0]["digest"]]
+    assert [e["digest"] for e in doc["manifests"]] == [  # the order given: b's, then a's
+        b["images"][0]["digest"], a["images"][0]["digest"],
+        b["attestations"][0]["digest"], a["attestations"][0]["digest"]]
     assert [r["platform"] for r in run.json()["manifests"]] == \
-        ["linux/amd64", "linux/s390x", "unknown/unknown", "unknown/unknown"]
+        ["linux/s390x", "linux/amd64", "unknown/unknown", "unknown/unknown"]
 
 
 # -- --format and --annotation ------------------------------------------------------------------

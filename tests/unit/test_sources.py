@@ -76,7 +76,7 @@ manifests:
       osversion: 10.0.17763.6054
       osfeatures: [win32k]
   - image: docker.io/example/tool:2.1-ltsc2022
-    platform: {os: windows, architecture: amd64, osversion: 10.0.20348.2582, features: [win32k]}
+    platform: {os: windows, architecture: amd64, osversion: 10.0.20348.2582, osfeatures: [win32k]}
   - image: docker.io/example/tool:2.1-linux
     platform: {os: linux, architecture: amd64}
 """
