@@ -1,6 +1,21 @@
 """The error kinds; `cli.main` maps them to exit codes (InputError -> 2, the rest -> 1)."""
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
+_SETTING = re.compile(r"\{setting:([a-z][a-z-]*)\}")
+
+
+def setting(name: str) -> str:
+    """A setting named neutrally in a message (`setting("wait-timeout")`); each front end renders it in
+    its own vocabulary (the CLI as --wait-timeout, the action as input wait-timeout). See `render`."""
+    return "{setting:%s}" % name
+
+
+def cli_name(name: str) -> str:
+    return f"--{name}"
+
 
 class MultiarchError(Exception):
     """Base error: a one-line message and an optional hint for the user."""
@@ -12,8 +27,15 @@ class MultiarchError(Exception):
         self.message = message
         self.hint = hint
 
+    def render(self, names: Mapping[str, str] | None = None) -> str:
+        """The message and hint, with each `setting(...)` named as `names` says (default: CLI flags)."""
+        def name(m: re.Match) -> str:
+            return (names or {}).get(m[1]) or cli_name(m[1])
+        text = f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        return _SETTING.sub(name, text)
+
     def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        return self.render()
 
 
 class InputError(MultiarchError):
