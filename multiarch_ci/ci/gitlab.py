@@ -27,9 +27,13 @@ def registry_credentials(environ: Mapping[str, str]) -> dict[str, Credential]:
 
 
 def dotenv_lines(result: Result) -> list[str]:
-    """MULTIARCH_DIGEST, MULTIARCH_REF and MULTIARCH_TAGS (full refs, space separated)."""
+    """MULTIARCH_PUSHED, then MULTIARCH_DIGEST, MULTIARCH_REF and MULTIARCH_TAGS (full refs, space separated)
+    after a real push only: a dry run names nothing that does not exist."""
+    if not result.pushed:
+        return ["MULTIARCH_PUSHED=false"]
     tags = " ".join(f"{result.target.name}:{t}" for t in result.tags)
-    return [f"MULTIARCH_DIGEST={result.digest}", f"MULTIARCH_REF={result.ref}", f"MULTIARCH_TAGS={tags}"]
+    return ["MULTIARCH_PUSHED=true", f"MULTIARCH_DIGEST={result.digest}", f"MULTIARCH_REF={result.ref}",
+            f"MULTIARCH_TAGS={tags}"]
 
 
 def write_dotenv(path: str, result: Result) -> None:
