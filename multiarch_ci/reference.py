@@ -46,7 +46,7 @@ def _tag_with_slash(rest: str, raw: str) -> None:
     if ":" in path:
         tag = path.partition(":")[2]
         raise InputError(f"invalid reference {raw!r}: tag {tag!r} cannot contain '/'",
-                         f"use a valid tag such as {tag_from(tag)!r} (a tag is letters, digits, _ . -)")
+                         f"use a tag such as {tag_from(tag)} (letters, digits, _ . -)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,10 @@ class Transport:
         except RegistryError as e:
             if isinstance(e, TLSFailure) and e.certificate:
                 raise  # the server speaks TLS; its certificate is not trusted: never downgrade to HTTP
+            if any(s in e.message for s in _NO_SUCH_HOST):  # DNS: no scheme or TLS setting can help
+                raise RegistryError(f"cannot resolve registry host {host}: {e.message}",
+                                    f"check the registry name {registry}; a reference without one means Docker Hub "
+                                    "(docker.io)", ref=registry) from None
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
                                     "for a plain-HTTP or self-signed registry pass --insecure; for a private CA "
@@ -180,6 +184,11 @@ class Transport:
         if retry_after is not None:
             delay = max(delay, retry_after)
         p.sleep(delay)
+
+
+# How a failed name lookup reads (glibc, musl, macOS, Windows): the host does not exist for us.
+_NO_SUCH_HOST = ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution",
+                 "No address associated with hostname", "getaddrinfo failed", "Name does not resolve")
 
 
 def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
