@@ -451,3 +451,13 @@ def test_credentials_need_both_username_and_password(env):
         credentials(Inputs(env))
     assert e.value.exit_code == 2
     assert "s3cret" not in str(e.value)
+
+
+def test_action_yml_declares_every_output_the_action_writes(registry, source_image):
+    import yaml
+    from pathlib import Path
+    declared = yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text())["outputs"]
+    run = run_action({"target": f"{registry.host}/t/outputs-declared:v1", "sources": source_image["ref"],
+                      "dry-run": "true"})
+    assert run.code == 0, run.out + run.err
+    assert set(run.outputs) == set(declared) == OUTPUT_NAMES
