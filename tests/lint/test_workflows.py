@@ -125,7 +125,7 @@ def test_broken_copy_is_rejected(tmp_path: Path, source: Path, mutate, linters: 
 INPUTS = {"target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
           "wait-timeout", "format", "annotations", "username", "password", "token", "insecure", "dry-run",
           "semver"}
-OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held"}
+OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "pushed", "planned-digest"}
 
 
 def test_action_contract():
