@@ -35,7 +35,7 @@ def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
     p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
     p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
-    p.add_argument("--dotenv", metavar="FILE", help="write MULTIARCH_DIGEST/REF/TAGS for GitLab's dotenv report")
+    p.add_argument("--dotenv", metavar="FILE", help="write MULTIARCH_PUSHED/DIGEST/REF/TAGS for GitLab's dotenv report")
     p.add_argument("--semver", metavar="VERSION",
                    help="tag VERSION and its floating tags (1.4.2: 1.4, 1, latest), which only move forward")
     p.add_argument("--latest", default="auto", choices=["auto", "always", "never"],
