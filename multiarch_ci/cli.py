@@ -14,7 +14,7 @@ from multiarch_ci.output import Console, inspect_table
 
 PROG = "multiarch-manifest"
 # How the CLI names the settings errors mention (errors.setting); unlisted ones are --NAME.
-CLI_NAMES = {"platform-filter": "--platform-filter (or the entry's platforms)"}
+CLI_NAMES = {"platform-filter": "--platform-filter or the entry's platforms"}
 
 
 def _common(p: argparse.ArgumentParser, target: str = "required") -> None:

@@ -111,7 +111,8 @@ def write_outputs(result) -> None:
 def summary_markdown(result) -> str:
     """The step summary: one row per entry with its wait, then the tags."""
     waited = dict(result.waited)
-    lines = [f"### multiarch-manifest: `{result.ref}`", "",
+    head = f"`{result.ref}`" if result.pushed else f"dry run, would push `{result.ref}`"
+    lines = [f"### multiarch-manifest: {head}", "",
              f"{result.index.kind}{'' if result.pushed else ' (dry run: nothing pushed)'}", "",
              "| platform | digest | size | waited |", "|---|---|---:|---:|"]
     for row in result.to_json()["manifests"]:

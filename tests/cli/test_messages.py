@@ -190,7 +190,7 @@ def test_the_action_names_the_matrix_platforms_key_not_a_cli_flag(registry, repo
     # the CLI names its own flag for the same failure
     cli = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1",
                   stdin=json.dumps([{"image": src["ref"], "platforms": ["linux/s390x"]}]))
-    assert "--platform-filter (or the entry's platforms)" in one_error(cli.err)
+    assert "(--platform-filter or the entry's platforms)" in one_error(cli.err)
 
 
 @pytest.mark.bad_input
