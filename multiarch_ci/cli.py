@@ -28,7 +28,8 @@ def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
     p.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
                    help="index annotation (needs an OCI index; repeatable)")
     p.add_argument("--platform-filter", default="", metavar="PLATFORMS",
-                   help="keep only these platforms of sources that are themselves indexes (comma separated)")
+                   help="keep only these platforms of index sources (comma separated); a single image "
+                        "it does not keep is an error")
     p.add_argument("--no-verify-platform", action="store_true",
                    help="trust declared platforms without reading the image configs")
     p.add_argument("--append", action="store_true", help="add/replace platforms in the index the tag holds now")
