@@ -14,11 +14,15 @@ from multiarch_ci.output import Console, inspect_table
 from multiarch_ci.text import is_clean
 
 PROG = "multiarch-manifest"
+# How the CLI names the settings errors mention (errors.setting); unlisted ones are --NAME.
+CLI_NAMES = {"platform-filter": "--platform-filter or the entry's platforms"}
 
 
-def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
-    if target:
-        p.add_argument("--target", help="the index to push: REGISTRY/REPO[:TAG]")
+def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
+    if target == "required":
+        p.add_argument("--target", required=True, help="the index to push: REGISTRY/REPO[:TAG]")
+    elif target:
+        p.add_argument("--target", help="the index to push: REGISTRY/REPO[:TAG] (default: the spec's image)")
     p.add_argument("--tags", action="append", default=[], help="more tags for the index (comma separated; repeatable)")
     p.add_argument("--format", "--type", dest="format", default="auto", choices=["auto", "docker", "oci"],
                    help="auto: Docker list when every child is a Docker manifest, else OCI index (--type: "
@@ -27,7 +31,8 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
                    metavar="KEY=VALUE", help="index annotation (needs an OCI index; repeatable; --annotations: "
                                              "manifest-tool's spelling)")
     p.add_argument("--platform-filter", default="", metavar="PLATFORMS",
-                   help="keep only these platforms of sources that are themselves indexes (comma separated)")
+                   help="keep only these platforms of index sources (comma separated); a single image "
+                        "it does not keep is an error")
     p.add_argument("--no-verify-platform", action="store_true",
                    help="trust declared platforms without reading the image configs")
     p.add_argument("--append", action="store_true",
@@ -44,11 +49,11 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
     p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
-    p.add_argument("--dotenv", metavar="FILE", help="write MULTIARCH_DIGEST/REF/TAGS for GitLab's dotenv report")
+    p.add_argument("--dotenv", metavar="FILE", help="write MULTIARCH_PUSHED/DIGEST/REF/TAGS for GitLab's dotenv report")
     p.add_argument("--semver", metavar="VERSION",
                    help="tag VERSION and its floating tags (1.4.2: 1.4, 1, latest), which only move forward")
     p.add_argument("--latest", default="auto", choices=["auto", "always", "never"],
-                   help="with --semver: auto moves latest only forward (default)")
+                   help="with --semver: auto moves latest only forward")
     p.add_argument("--no-floating", action="store_true", help="with --semver: the version tag only")
     p.add_argument("--floating-major-zero", action="store_true", help="with --semver 0.x: also move the tag 0")
     p.add_argument("--tags-page-size", type=int, default=None, help=argparse.SUPPRESS)
@@ -57,28 +62,45 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
 
 
 def _seconds(text: str) -> float:
+    """Raises InputError itself (argparse passes it through): one message with one hint."""
     from multiarch_ci.inputs import parse_seconds
-    try:
-        return parse_seconds(text)
-    except InputError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    return parse_seconds(text, "--wait-timeout")
 
 
-def _connection(p: argparse.ArgumentParser) -> None:
+def _connection(p: argparse.ArgumentParser, who: str = "the target's registry") -> None:
     p.add_argument("--insecure", action="store_true",
                    help="allow plain HTTP and unverified TLS for the registries named on the command line")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
                    help="a registry that may use plain HTTP or unverified TLS (repeatable)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="give up on a registry response after this long (then retry; default 60)")
-    p.add_argument("--username", help="registry user for the target registry (with --password-stdin)")
+                   help="give up on a registry response after this long (then retry)")
+    p.add_argument("--username", help=f"registry user (with --password-stdin) for {who}")
     p.add_argument("--password-stdin", action="store_true", help="read the password or token from stdin")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--debug", action="store_true", help="log each request and show tracebacks (never secrets)")
 
 
+class _Help(argparse.HelpFormatter):
+    """Every option with a value shows its default (flags are off unless given)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, [], "", argparse.SUPPRESS) and "default" not in text \
+                and action.option_strings:
+            default = f"{action.default:g}" if isinstance(action.default, float) else action.default
+            text += f" (default: {default})"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one InputError line (exit 2), like every other bad input."""
+    """argparse whose usage errors are one InputError line (exit 2), like every other bad input.
+
+    No abbreviations: `--tag` must not be answered with the names of hidden options."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("allow_abbrev", False)
+        kw.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kw)
 
     def error(self, message: str):
         command = self.prog[len(PROG):].strip()
@@ -88,14 +110,15 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
     push = sub.add_parser("push", help="compose an index from per-arch images and push it")
     push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
-                      help="manifest-tool's `push --type`: the same as --format after the form (default: unset)")
-    forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}")
+                      help="manifest-tool's `push --type`: the same as --format after the form")
+    forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
+                                parser_class=_Parser)
     p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
     p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
-    _common(p)
+    _common(p, target="optional")
     p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
     p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
     p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
@@ -107,18 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="DIR of empty files named <hex digest>")
     _common(p)
     p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
-    p.add_argument("ref")
+    p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST")
     p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
-    _connection(p)
+    _connection(p, who="REF's registry")
     return ap
 
 
 def guarded(body: Callable[[], int], console: Console, debug: bool,
-            report: Callable[[str], None] | None = None) -> int:
+            report: Callable[[str], None] | None = None, names: Mapping[str, str] | None = None) -> int:
     """The one place errors become exit codes: input 2, runtime 1, interrupt 130.
 
-    `report` shows the one error message (default: "multiarch-manifest: error: …" on stderr);
-    tracebacks only with `debug`.
+    `report` shows the one error message (default: "multiarch-manifest: error: …" on stderr), its settings
+    named as `names` says (errors.setting; default: CLI flags); tracebacks only with `debug`.
     """
     report = report or (lambda message: console.err(f"{PROG}: error: {message}"))
     try:
@@ -126,7 +149,7 @@ def guarded(body: Callable[[], int], console: Console, debug: bool,
     except MultiarchError as e:
         if debug:
             console.err(traceback.format_exc().rstrip())
-        report(str(e))
+        report(e.render(names))
         return e.exit_code
     except KeyboardInterrupt:
         report("interrupted")
@@ -150,7 +173,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return int(e.code or 0)
         console.debug_on = args.debug
         return _dispatch(args, environ, console)
-    return guarded(body, console, debug="--debug" in argv)
+    return guarded(body, console, debug="--debug" in argv, names=CLI_NAMES)
 
 
 def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
@@ -170,6 +193,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         console.secrets = client.auth.secrets
         return _inspect(client, ref, args, console)
     plans = inputs.plans_from_args(args, sys.stdin)
+    for note in dict.fromkeys(n for p in plans for n in p.notes):
+        console.progress(f"note: {note}")
     from multiarch_ci import job
     from multiarch_ci.ci import gitlab
     from multiarch_ci.publish import Options
@@ -186,7 +211,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     failures = [(p, e) for p, e in zip(plans, outcomes) if isinstance(e, MultiarchError)]
     if len(plans) == 1 and failures:
         raise failures[0][1]
-    if args.dotenv and results and results[0].pushed:
+    if args.dotenv and results:
         gitlab.write_dotenv(args.dotenv, results[0])
     if args.json:
         docs = [r.to_json() for r in results]
@@ -194,7 +219,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     for result in [] if args.json else results:
         if args.dry_run:
             console.out(result.body.decode().rstrip())
-            console.progress(f"dry run: {result.ref} not pushed")
+            console.progress(f"dry run: nothing pushed (would have pushed {result.ref})")
         else:
             console.out(inspect_table(result.to_json()["manifests"]))
             console.out(result.ref)

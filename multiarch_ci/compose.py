@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from multiarch_ci.errors import CompositionError, InputError
+from multiarch_ci.errors import CompositionError, InputError, setting
 from multiarch_ci.model import Descriptor, ImageIndex, MediaType
 from multiarch_ci.platform import Platform
 from multiarch_ci.update import Change, Entry, existing_entries, merge, merged_annotations
@@ -37,15 +37,21 @@ def flatten(entries: tuple[Descriptor, ...], keep: tuple[Platform, ...], where: 
         if entry.platform is None or entry.platform.is_unknown:
             raise CompositionError(f"{where}: entry {entry.digest.short} has no platform",
                                    "give the source's platform explicitly")
-        if keep and not any(entry.platform.same_as(p) or _loosely(p, entry.platform) for p in keep):
+        if not kept_by(keep, entry.platform):
             continue
         images.append(entry)
     if not images:
         wanted = ", ".join(map(str, keep)) if keep else "any platform"
         raise CompositionError(f"{where}: index has no image for {wanted}",
-                               "check --platform-filter against `multiarch-manifest inspect`")
+                               f"check the platforms asked for ({setting('platform-filter')}) against "
+                               "`multiarch-manifest inspect`")
     kept = {str(i.digest) for i in images}
     return images, {d: a for d, a in attestations.items() if d in kept}
+
+
+def kept_by(keep: tuple[Platform, ...], platform: Platform) -> bool:
+    """Whether a platform filter (empty: keep all) keeps this platform."""
+    return not keep or any(platform.same_as(p) or _loosely(p, platform) for p in keep)
 
 
 def _loosely(wanted: Platform, have: Platform) -> bool:

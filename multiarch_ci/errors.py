@@ -2,6 +2,20 @@
 from __future__ import annotations
 
 from multiarch_ci.text import clean
+import re
+from collections.abc import Mapping
+
+_SETTING = re.compile(r"\{setting:([a-z][a-z-]*)\}")
+
+
+def setting(name: str) -> str:
+    """A setting named neutrally in a message (`setting("wait-timeout")`); each front end renders it in
+    its own vocabulary (the CLI as --wait-timeout, the action as input wait-timeout). See `render`."""
+    return "{setting:%s}" % name
+
+
+def cli_name(name: str) -> str:
+    return f"--{name}"
 
 
 class MultiarchError(Exception):
@@ -14,9 +28,16 @@ class MultiarchError(Exception):
         self.message = message
         self.hint = hint
 
+    def render(self, names: Mapping[str, str] | None = None) -> str:
+        """The message and hint, with each `setting(...)` named as `names` says (default: CLI flags)."""
+        def name(m: re.Match) -> str:
+            return (names or {}).get(m[1]) or cli_name(m[1])
+        text = f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        return clean(_SETTING.sub(name, text))
+
     def __str__(self) -> str:
         """One clean line: a registry's message or an input value cannot break it or inject a command."""
-        return clean(f"{self.message} (hint: {self.hint})" if self.hint else self.message)
+        return self.render()
 
 
 class InputError(MultiarchError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -163,6 +164,26 @@ ACTION_LABELS = Labels(*(f"input {n}" for n in ("target", "tags", "annotations",
                                                "platform-filter", "semver")))
 
 
+def normalised_notes(platforms: str | list[str], label: str = "--platforms") -> tuple[str, ...]:
+    """'--platforms linux/x86_64 read as linux/amd64' for each platform written other than it is read."""
+    notes = []
+    for text in re.split(r"[,\s]+", platforms if isinstance(platforms, str) else ",".join(platforms)):
+        if not text:
+            continue
+        platform = Platform.parse(text)
+        if str(platform) != text:
+            notes.append(f"{label} {text} read as {platform}")
+    return tuple(notes)
+
+
+def hub_note(text: str, ref: ImageRef, label: str) -> str | None:
+    """'--target app:1 names no registry: Docker Hub assumed (docker.io/library/app)', else None."""
+    first, sep, _ = text.strip().partition("/")
+    if ref.registry != "docker.io" or (sep and ("." in first or ":" in first or first == "localhost")):
+        return None
+    return f"{label} {text.strip()} names no registry: Docker Hub assumed ({ref.name})"
+
+
 def labelled(label: str, fn, *args):
     """Call fn; an InputError it raises is prefixed with the setting it came from."""
     try:
@@ -184,6 +205,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     if target is not None and not target.strip() and labels.target.startswith("--"):
         raise InputError(f"{labels.target} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
     target_ref = image_ref(target, labels.target) if target else None
+    said: tuple[str, ...] = tuple(filter(None, [target_ref and hub_note(target, target_ref, labels.target)]))
     if form.kind == "spec":
         text, name = read_text(form.value)
         spec = sources.parse_spec(text, name)
@@ -194,6 +216,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
             raise InputError(f"{form.kind} sources need a target: give {labels.target} REGISTRY/REPO[:TAG]")
         if form.kind == "template":
             srcs = sources.sources_from_template(form.platforms, form.value, labels.platforms, labels.template)
+            said += normalised_notes(form.platforms, labels.platforms)
+            said += tuple(filter(None, [hub_note(form.value, srcs[0].ref, labels.template)]))
         elif form.kind == "matrix":
             srcs = sources.parse_matrix(form.value, form.name or "matrix", allow_empty=removing)
         elif form.kind == "refs":
@@ -213,7 +237,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         exact, floating = tags_rules.tag_set(parsed, policy.latest, policy.floating, policy.major_zero)
         extra_tags, version = extra_tags + exact, str(parsed)
     plan = sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version, allow_empty=removing)
-    return replace(plan, by_platform=form.kind == "digests")
+    return replace(plan, by_platform=form.kind == "digests", notes=said)
 
 
 def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[sources.PushPlan]:

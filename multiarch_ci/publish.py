@@ -60,8 +60,12 @@ class Result:
         return f"{self.target.name}@{self.digest}"
 
     def to_json(self) -> dict:
-        return {"digest": str(self.digest), "ref": self.ref, "mediaType": self.index.media_type,
-                "tags": [f"{self.target.name}:{t}" for t in self.tags], "pushed": self.pushed,
+        """In a dry run `ref` and `tags` are null (nothing exists under them); `plannedRef`/`plannedTags`
+        and `digest` (the bytes' digest) say what a push would write."""
+        tags = [f"{self.target.name}:{t}" for t in self.tags]
+        return {"digest": str(self.digest), "ref": self.ref if self.pushed else None,
+                "mediaType": self.index.media_type, "tags": tags if self.pushed else None,
+                "plannedRef": self.ref, "plannedTags": tags, "pushed": self.pushed,
                 "held": [{"tag": t, "newer": n} for t, n in self.held],
                 "manifests": manifest_rows(self.index), "missing": list(self.missing),
                 **({"changes": [c.to_json() for c in self.changes]} if self.changes else {}),

@@ -45,6 +45,26 @@ def check_tag(tag: str, where: str = "tag") -> str:
     return tag
 
 
+def tag_from(text: str) -> str:
+    """A valid tag made from any text (a branch name): what is not allowed becomes '-', as
+    docker/metadata-action does for type=ref (feature/foo -> feature-foo)."""
+    tag = re.sub(r"[^\w.-]", "-", text.strip()).lstrip(".-")[:128]
+    return tag or "latest"
+
+
+def _tag_with_slash(rest: str, raw: str) -> None:
+    """'ghcr.io/o/app:feature/foo': a ':' after the registry host, before a '/', is a tag holding '/'."""
+    first, sep, remainder = rest.partition("/")
+    host = sep and _is_domain(first) and (":" not in first or first.endswith("]") or first.rsplit(":", 1)[1].isdigit())
+    if sep and not host and "." in first:
+        return  # 'ghcr.io:x/a': a bad registry port, which _split_domain reports
+    path = remainder if host else rest   # 'app:feature/foo' has no host: its ':' starts a tag
+    if ":" in path:
+        tag = path.partition(":")[2]
+        raise InputError(f"invalid reference {raw!r}: tag {tag!r} cannot contain '/'",
+                         f"use a tag such as {tag_from(tag)} (letters, digits, _ . -)")
+
+
 @dataclass(frozen=True, slots=True)
 class ImageRef:
     """registry/repository[:tag][@digest]; registry is docker.io for Docker Hub."""
@@ -83,6 +103,8 @@ class ImageRef:
                 check_tag(tag)
             except InputError as e:
                 raise InputError(f"invalid reference {raw!r}: invalid tag {tag!r}", e.hint) from None
+        else:
+            _tag_with_slash(rest, raw)
         registry, path = cls._split_domain(name, raw)
         return cls(registry, path, tag, digest)
 
@@ -104,10 +126,14 @@ class ImageRef:
         if not path:
             raise InputError(f"invalid reference {raw!r}: no repository", "write it as registry/repository:tag")
         for component in path.split("/"):
+            if component.lower() != component and _COMPONENT.fullmatch(component.lower()):
+                explicit = name[:len(name) - len(remainder)] if sep and _is_domain(first) else ""
+                lowered = explicit + name[len(explicit):].lower() + raw[len(name):]
+                raise InputError(f"invalid reference {raw!r}: repository names are lower case ({component!r})",
+                                 f"use {lowered}")
             if not _COMPONENT.fullmatch(component):
-                hint = ("repository names are lower case" if component.lower() != component
-                        else "each path component is lower-case letters and digits, joined by . _ __ or -")
-                raise InputError(f"invalid reference {raw!r}: invalid repository component {component!r}", hint)
+                raise InputError(f"invalid reference {raw!r}: invalid repository component {component!r}",
+                                 "each path component is lower-case letters and digits, joined by . _ __ or -")
         if len(registry) + 1 + len(path) > _MAX_NAME:
             raise InputError(f"invalid reference {raw[:60]!r}…: name longer than {_MAX_NAME} characters",
                              "shorten the repository path")

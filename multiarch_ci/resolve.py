@@ -9,8 +9,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from multiarch_ci.compose import Candidate, flatten
-from multiarch_ci.errors import AuthError, CompositionError, InputError, RegistryError
+from multiarch_ci.compose import Candidate, flatten, kept_by
+from multiarch_ci.errors import AuthError, CompositionError, InputError, RegistryError, setting
 from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
@@ -35,6 +35,7 @@ class Resolver:
                  verify_platform: bool = True):
         self.client, self.map, self.log, self.verify_platform = client, map_fn, log, verify_platform
         self.configs: dict[str, bytes] = {}   # config blobs read (and verified), by digest
+        self.filters: dict[str, SourceSpec] = {}   # single-image sources with a platform filter, by digest
 
     def probe(self, spec: SourceSpec) -> Probe:
         """One look: GET by the expected digest (a moved tag cannot stand in), else by tag."""
@@ -56,7 +57,8 @@ class Resolver:
             raise  # a login that fails is not a source that has not landed yet
         except RegistryError as e:
             if e.status == 404:
-                return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip())
+                looked = "" if spec.ref.tag or spec.digest else "; no tag given, so latest was looked for"
+                return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip() + looked)
             if e.status in RETRY_STATUSES:
                 return Probe(BUSY, f"registry busy: HTTP {e.status}")
             raise
@@ -74,6 +76,8 @@ class Resolver:
             origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
             self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
             if isinstance(top.manifest, ImageManifest):  # kept in its place: entries follow the input order
+                if spec.platform_filter:
+                    self.filters[str(top.digest)] = spec
                 plans.append((Candidate(top.descriptor, origin, spec.platform), Child(repo, top)))
                 waited.append((str(top.digest), w.seconds))
                 continue
@@ -123,7 +127,17 @@ class Resolver:
                                        f"{'nested too deeply' if isinstance(e, RecursionError) else e}",
                                        "declare the platform and pass --no-verify-platform") from None
         platforms = dict(zip([id(c) for c in todo], self.map(config_platform, todo)))
-        return [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
+        out = [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
+        for c in out:  # a filter on a single image is a claim about it, not a keep-list to ignore
+            spec = self.filters.get(str(c.descriptor.digest))
+            platform = c.config or c.declared
+            if spec and platform and not kept_by(spec.platform_filter, platform):
+                asked = ", ".join(map(str, spec.platform_filter))
+                raise CompositionError(f"{spec.ref} is a single image for {platform}, which the platform filter "
+                                       f"({asked}) does not keep",
+                                       f"drop that source, or fix the platforms asked for "
+                                       f"({setting('platform-filter')})")
+        return out
 
 
 def _kind(f: Fetched) -> str:

@@ -42,6 +42,7 @@ class PushPlan:
     floating: tuple[Floating, ...] = ()    # tags that move only forward (from --semver)
     version: str | None = None             # the --semver version they follow
     by_platform: bool = False              # a digests folder has no order: entries sorted by platform
+    notes: tuple[str, ...] = ()            # what the input was read as, when that differs from what was written
 
 
 _SPEC_KEYS = ("image", "tags", "manifests", "annotations")
@@ -210,8 +211,8 @@ def sources_from_template(platforms: str | list[str], template: str, platforms_l
     for text in texts:
         origin = f"{template_label} {text}"
         platform = _at(f"{platforms_label} {text}", Platform.parse, text)
-        parts = text.split("/")
-        os_name, arch, variant = re.sub(r"\(.*\)", "", parts[0]), parts[1], parts[2] if len(parts) > 2 else ""
+        # filled with the normalised names: Linux/AMD64 and linux/x86_64 both give linux, amd64
+        os_name, arch, variant = platform.os, platform.architecture, platform.variant or ""
         ref_text = template.replace("OS", os_name).replace("ARCH", arch).replace("VARIANT", variant)
         ref = _at(origin, ImageRef.parse, ref_text)
         for seen in out:

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from multiarch_ci.errors import WaitTimeout
+from multiarch_ci.errors import WaitTimeout, setting
 from multiarch_ci.sources import SourceSpec
 
 LANDED, MISSING, STALE, BUSY = "landed", "not found", "stale", "registry busy"
@@ -87,8 +87,8 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
         if elapsed >= timeout:
             raise WaitTimeout(f"{len(waiting)} of {len(specs)} source(s) did not land"
                               + (f" within {timeout:g} s" if timeout else "") + f": {names}",
-                              "nothing was pushed; check that every build leg pushed, or raise --wait-timeout"
-                              + ("" if partial else " (--ignore-missing pushes what landed, like manifest-tool's)"))
+                              f"nothing was pushed; check that every build leg pushed, or raise {setting('wait-timeout')}"
+                              + ("" if partial else f" ({setting('ignore-missing')} pushes what landed, like manifest-tool's)"))
         on_progress(f"{len(specs) - len(waiting)}/{len(specs)} landed ({elapsed:.0f} s); waiting for {names}")
         sleep(max(0.0, min(delay * (0.5 + rand() / 2), timeout - elapsed)))
         delay = min(max_delay, delay * 1.6)

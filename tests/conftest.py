@@ -98,12 +98,15 @@ def pytest_terminal_summary(terminalreporter):
     faults = _FIGURES["fault"]
     if not (faults or _FIGURES["bad_input"] or mm_secrets.TALLY or _FIGURES["hostile"]):
         return
+    import mm_figures
+
     survived = sorted(k for k, v in faults.items() if "survived" in v)
     reported = sorted(k for k, v in faults.items() if "reported" in v)
+    both = sorted(set(survived) & set(reported))  # e.g. 5xx a few times (survived) and forever (reported)
     t = mm_secrets.TALLY
     terminalreporter.write_line(
-        f"reliability: {len(faults)} fault kinds injected, {len(survived)} survived, {len(reported)} reported "
-        f"(exit 1, nothing tagged); {_FIGURES['bad_input']} bad inputs refused (exit 2, nothing pushed); "
+        f"reliability: {mm_figures.fault_counts(faults)}; {_FIGURES['bad_input']} bad inputs refused (exit 2, "
+        "nothing pushed); "
         f"{t['secrets']} secrets scanned in {t['scans']} outputs ({t['bytes']} bytes), none leaked")
     if _FIGURES["hostile"]:
         terminalreporter.write_line(
@@ -112,3 +115,5 @@ def pytest_terminal_summary(terminalreporter):
     if faults:
         terminalreporter.write_line("reliability: survived: " + ", ".join(survived))
         terminalreporter.write_line("reliability: reported: " + ", ".join(reported))
+        if both:
+            terminalreporter.write_line("reliability: both: " + ", ".join(both))

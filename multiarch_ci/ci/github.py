@@ -16,23 +16,38 @@ GITHUB_OUTPUT: actions_toolkit writes `name<<ghadelimiter_<uuid4>` with a fresh 
 output and refuses a value containing it, so a value cannot close its heredoc early without
 guessing 122 random bits; a value holding a CR or any other control character is refused and the
 single-line ones must hold no newline, so the runner's line split sees exactly our lines.
+
+actions-toolkit is the `action` extra (`pip install .[action]`; the image installs it): a CLI user does
+not need it, so it is imported only when the action runs.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
-
-from actions_toolkit import core
-from actions_toolkit.command import issue_command
 
 from multiarch_ci.errors import InputError, MultiarchError
 from multiarch_ci.output import Console
 from multiarch_ci.registry.credentials import Credential
 from multiarch_ci.text import clean, escape_controls, md_cell
 
+# How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
+ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
+                "insecure": "input insecure", "format": "input format"}
+
 FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
          ("template", "template"))
+
+
+def toolkit():
+    """actions_toolkit.core, or a clear error when the `action` extra is not installed."""
+    try:
+        from actions_toolkit import core
+    except ImportError:
+        raise InputError("the GitHub Action needs the actions-toolkit package, which is not installed",
+                         "pip install 'multiarch-manifest[action]' (the action's image has it)") from None
+    return core
 
 
 class Inputs:
@@ -70,6 +85,12 @@ def source_form(inputs: Inputs):
         raise InputError("input template needs platforms", "e.g. platforms: linux/amd64,linux/arm64")
     if inputs.text("platforms") and kind != "template":
         raise InputError("input platforms goes with template only")
+    if kind == "digests" and not os.path.isdir(inputs.text(name)):
+        workspace = inputs.environ.get("GITHUB_WORKSPACE", "")
+        raise InputError(f"input digests-dir {inputs.text(name)}: not a directory in the workspace"
+                         + (f" ({workspace})" if workspace else ""),
+                         "a container action sees only the workspace: download the digests into it, "
+                         "e.g. path: digests, and give digests-dir: digests")
     return SourceForm(kind, inputs.text(name), platforms=inputs.text("platforms"), name=f"input {name}")
 
 
@@ -94,14 +115,18 @@ def set_output(name: str, value: str) -> None:
     if escaped != value:  # every value is built from validated parts: this is a bug or a hole, not input
         raise MultiarchError(f"output {name}: refusing to write a value holding a control character: "
                              f"{escaped[:200]}")
-    core.set_output(name, value)
+    toolkit().set_output(name, value)
 
 
 def write_outputs(result) -> None:
+    """Every output; in a dry run digest, ref and tags are empty (they would name nothing that exists)
+    and `pushed` is false, while `manifest` and `planned-digest` carry what would have been pushed."""
     images = {row["platform"]: row["digest"] for row in result.to_json()["manifests"] if "attestationFor" not in row}
-    set_output("digest", str(result.digest))
-    set_output("ref", result.ref)
-    set_output("tags", "\n".join(f"{result.target.name}:{t}" for t in result.tags))
+    set_output("pushed", "true" if result.pushed else "false")
+    set_output("planned-digest", str(result.digest))
+    set_output("digest", str(result.digest) if result.pushed else "")
+    set_output("ref", result.ref if result.pushed else "")
+    set_output("tags", "\n".join(f"{result.target.name}:{t}" for t in result.tags) if result.pushed else "")
     set_output("platforms", json.dumps(images))
     set_output("media-type", result.index.media_type)
     set_output("manifest", result.body.decode().rstrip("\n"))
@@ -112,7 +137,8 @@ def write_outputs(result) -> None:
 def summary_markdown(result) -> str:
     """The step summary: one row per entry with its wait, then the tags; every cell escaped."""
     waited = dict(result.waited)
-    lines = [f"### multiarch-manifest: `{md_cell(result.ref)}`", "",
+    head = f"`{md_cell(result.ref)}`" if result.pushed else f"dry run, would push `{md_cell(result.ref)}`"
+    lines = [f"### multiarch-manifest: {head}", "",
              f"{result.index.kind}{'' if result.pushed else ' (dry run: nothing pushed)'}", "",
              "| platform | digest | size | waited |", "|---|---|---:|---:|"]
     for row in result.to_json()["manifests"]:
@@ -126,10 +152,29 @@ def summary_markdown(result) -> str:
     return "\n".join(lines)
 
 
+def failure_markdown(message: str) -> str:
+    """The step summary of a failed run: what failed, in the words of the ::error:: annotation."""
+    return f"### multiarch-manifest: failed\n\n{message}\n\nNothing was tagged.\n"
+
+
+def append_summary(environ: Mapping[str, str], markdown: str) -> None:
+    if environ.get("GITHUB_STEP_SUMMARY"):
+        with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(markdown)
+
+
 def annotate_error(message: str) -> None:
     """An ::error:: annotation with only a title (no empty file/line properties)."""
+    try:
+        from actions_toolkit.command import issue_command
+    except ImportError:  # the `action` extra is missing: still one ::error:: line
+        issue_command = None
     sys.stdout.flush()
-    issue_command("error", {"title": "multiarch-manifest"}, clean(message))
+    if issue_command:
+        issue_command("error", {"title": "multiarch-manifest"}, clean(message))
+    else:
+        escaped = clean(message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        print(f"::error title=multiarch-manifest::{escaped}")
     sys.stdout.flush()
 
 
@@ -140,11 +185,22 @@ def main(environ: Mapping[str, str]) -> int:
     inputs = Inputs(environ)
     console = Console(sys.stdout, sys.stderr)
     console.debug_on = environ.get("RUNNER_DEBUG") == "1"
-    for name in ("password", "token"):
-        if inputs.text(name):
-            core.set_secret(inputs.text(name))
-    return guarded(lambda: _run(inputs, environ, console), console, console.debug_on,
-                   report=lambda line: annotate_error(console.mask(line)))
+
+    def report(line: str) -> None:
+        annotate_error(console.mask(line))
+        append_summary(environ, failure_markdown(console.mask(line)))
+
+    def run() -> int:
+        core = toolkit()
+        for name in ("password", "token"):
+            secret = inputs.text(name)
+            # a multi-line secret (a GAR JSON key) is masked whole and line by line: the runner matches
+            # masks within single log lines, so the whole value alone would never match
+            for part in dict.fromkeys([secret, *(line.strip() for line in secret.splitlines())]):
+                if len(part) >= 4:
+                    core.set_secret(part)
+        return _run(inputs, environ, console)
+    return guarded(run, console, console.debug_on, report=report, names=ACTION_NAMES)
 
 
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
@@ -165,6 +221,8 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     if required and not ignore_missing:
         raise InputError("input required-platforms goes with ignore-missing: true",
                          "without it every source must land anyway")
+    for note in plan.notes:
+        console.progress(f"note: {note}")
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
                       ignore_missing=ignore_missing, required=required)
@@ -173,8 +231,10 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
                       insecure_registries=[parse_insecure(line, "input insecure-registries")
                                            for line in inputs.text("insecure-registries").splitlines() if line.strip()])
     write_outputs(result)
-    if environ.get("GITHUB_STEP_SUMMARY"):
-        with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
-            f.write(summary_markdown(result))
+    append_summary(environ, summary_markdown(result))
+    if not result.pushed:
+        console.out(result.body.decode().rstrip())
+        console.out(f"dry run: nothing pushed (would have pushed {result.ref})")
+        return 0
     console.out(f"{result.ref}")
     return 0

@@ -33,14 +33,17 @@ def registry_credentials(environ: Mapping[str, str]) -> dict[str, Credential]:
 
 
 def dotenv_lines(result: Result) -> list[str]:
-    """MULTIARCH_DIGEST, MULTIARCH_REF and MULTIARCH_TAGS (full refs, space separated)."""
+    """MULTIARCH_PUSHED, then MULTIARCH_DIGEST, MULTIARCH_REF and MULTIARCH_TAGS (full refs, space separated)
+    after a real push only: a dry run names nothing that does not exist."""
+    if not result.pushed:
+        return ["MULTIARCH_PUSHED=false"]
     tags = " ".join(f"{result.target.name}:{t}" for t in result.tags)
     pairs = (("MULTIARCH_DIGEST", str(result.digest)), ("MULTIARCH_REF", result.ref), ("MULTIARCH_TAGS", tags))
     for key, value in pairs:
         if not _DOTENV_VALUE.fullmatch(value):  # built from validated parts: a hole, never written
             raise MultiarchError(f"dotenv {key}: refusing to write {clean(value)!r}",
                                  "a value may hold letters, digits and . _ : / @ [ ] + - and spaces")
-    return [f"{key}={value}" for key, value in pairs]
+    return ["MULTIARCH_PUSHED=true"] + [f"{key}={value}" for key, value in pairs]
 
 
 def write_dotenv(path: str, result: Result) -> None:

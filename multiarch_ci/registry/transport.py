@@ -145,6 +145,10 @@ class Transport:
         except RegistryError as e:
             if isinstance(e, TLSFailure) and e.certificate:
                 raise  # the server speaks TLS; its certificate is not trusted: never downgrade to HTTP
+            if any(s in e.message for s in _NO_SUCH_HOST):  # DNS: no scheme or TLS setting can help
+                raise RegistryError(f"cannot resolve registry host {host}: {e.message}",
+                                    f"check the registry name {registry}; a reference without one means Docker Hub "
+                                    "(docker.io)", ref=registry) from None
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
                                     f"for a plain-HTTP or self-signed registry pass --insecure-registry {host}; "
@@ -278,6 +282,12 @@ class Transport:
     def backoff(self, attempt: int) -> None:
         """Sleep before another try of a whole step (e.g. a fresh upload session)."""
         self.policy.sleep(self._delay(attempt, None))
+
+
+# How a failed name lookup reads (glibc, musl, macOS, Windows): the host does not exist for us.
+_NO_SUCH_HOST = ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution",
+                 "No address associated with hostname", "getaddrinfo failed", "Name does not resolve")
+
 
 
 class TLSFailure(RegistryError):

@@ -23,7 +23,8 @@ from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, requests_sinc
 from multiarch_ci.ci.github import Inputs, credentials
 from multiarch_ci.errors import InputError
 
-OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing"}
+OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
+                "planned-digest"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -43,6 +44,12 @@ def summary_rows(summary: str) -> dict[str, tuple[str, int, str]]:
     return rows
 
 
+def failure_summary(run) -> str:
+    """The step summary of a failed run: it says what failed, in the words of the one annotation."""
+    assert len(run.errors) == 1, run.out
+    return f"### multiarch-manifest: failed\n\n{run.errors[0]}\n\nNothing was tagged.\n"
+
+
 def assert_pushed(run, reg, repo: str, tags: list[str], images: dict[str, str], media_type: str) -> dict:
     """Every output, the stored index, the tags and the step summary agree; returns the index doc."""
     assert run.code == 0, run.out + run.err
@@ -53,6 +60,7 @@ def assert_pushed(run, reg, repo: str, tags: list[str], images: dict[str, str], 
 
     digest = out["digest"]
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    assert out["pushed"] == "true" and out["planned-digest"] == digest
     body, doc, stored_digest = mm_images.stored_index(reg, repo, digest)
     assert stored_digest == digest == sha256(body)
 
@@ -215,7 +223,8 @@ def test_annotations_force_an_oci_index(registry, repo_name):
                                   "org.opencontainers.image.description": "a=b c"}
 
 
-def test_dry_run_pushes_nothing_but_outputs_the_digest(registry, repo_name):
+def test_dry_run_outputs_name_nothing_that_does_not_exist(registry, repo_name):
+    """A deploy job reading digest/ref/tags after a dry run must find them empty, not a ghost digest."""
     amd = mm_images.push_image(registry, f"{repo_name}-amd64", "v1", arch="amd64")
     arm = mm_images.push_image(registry, f"{repo_name}-arm64", "v1", arch="arm64")
     mark = log_mark(registry)
@@ -224,17 +233,26 @@ def test_dry_run_pushes_nothing_but_outputs_the_digest(registry, repo_name):
     assert run.code == 0, run.out + run.err
     assert set(run.outputs) == OUTPUT_NAMES
     out = run.outputs
+    assert out["pushed"] == "false"
+    assert out["digest"] == out["ref"] == out["tags"] == ""
     manifest = out["manifest"]
-    assert out["digest"] in (sha256(manifest.encode()), sha256(manifest.encode() + b"\n"))
-    assert out["ref"] == f"{registry.host}/{repo_name}@{out['digest']}"
-    assert out["tags"].split("\n") == [f"{registry.host}/{repo_name}:v1", f"{registry.host}/{repo_name}:latest"]
+    planned = out["planned-digest"]
+    assert planned in (sha256(manifest.encode()), sha256(manifest.encode() + b"\n"))
     assert json.loads(out["platforms"]) == image_map(amd, arm)
     assert out["media-type"] == json.loads(manifest)["mediaType"] == mm_images.DOCKER_LIST
     assert "dry run" in run.summary and set(summary_rows(run.summary)) == {"linux/amd64", "linux/arm64"}
+    # the log says so and shows the index JSON
+    assert f"dry run: nothing pushed (would have pushed {registry.host}/{repo_name}@{planned})" in run.out_lines
+    assert manifest.rstrip("\n") in run.out
     # nothing was written: no index, no children, no tags in the target repository
     assert writes_since(registry, mark, repo_name) == []
-    assert not mm_images.manifest_exists(registry, repo_name, out["digest"])
+    assert not mm_images.manifest_exists(registry, repo_name, planned)
     assert mm_images.list_tags(registry, repo_name) == []
+    # the real push stores exactly what the dry run planned, and says it pushed
+    real = run_action({"target": f"{registry.host}/{repo_name}:v1", "tags": "latest",
+                       "sources": f"{amd['ref']}\n{arm['ref']}"})
+    assert real.outputs["pushed"] == "true"
+    assert real.outputs["digest"] == real.outputs["planned-digest"] == planned
 
 
 def test_wait_timeout_waits_for_a_late_source_and_the_summary_shows_it(registry, repo_name):
@@ -323,7 +341,7 @@ def test_bad_input_exits_2_with_one_annotation_and_sends_nothing(registry, sourc
     others = [line for line in run.out_lines if not line.startswith(("::error", "::add-mask::"))]
     assert others == [], run.out
     assert "Traceback" not in run.out + run.err
-    assert run.output_text == "" and run.summary == ""
+    assert run.output_text == "" and run.summary == failure_summary(run)
     # an input error is found before any request: the registry saw nothing (no ping, no source, no target)
     assert requests_since(registry, mark, "t/github-action-bad-input") == []
     assert requests_since(registry, mark, "t/github-action-bad-input-source") == []
@@ -339,7 +357,7 @@ def test_missing_source_is_a_runtime_failure_naming_the_ref(registry, repo_name)
     assert len(run.errors) == 1 and ghost in run.errors[0], run.out
     assert "not found" in run.errors[0]
     assert "Traceback" not in run.out + run.err
-    assert run.output_text == "" and run.summary == ""
+    assert run.output_text == "" and run.summary == failure_summary(run)
     assert writes_since(registry, mark, repo_name) == [] and mm_images.list_tags(registry, repo_name) == []
 
 
@@ -434,3 +452,13 @@ def test_credentials_need_both_username_and_password(env):
         credentials(Inputs(env))
     assert e.value.exit_code == 2
     assert "s3cret" not in str(e.value)
+
+
+def test_action_yml_declares_every_output_the_action_writes(registry, source_image):
+    import yaml
+    from pathlib import Path
+    declared = yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text())["outputs"]
+    run = run_action({"target": f"{registry.host}/t/outputs-declared:v1", "sources": source_image["ref"],
+                      "dry-run": "true"})
+    assert run.code == 0, run.out + run.err
+    assert set(run.outputs) == set(declared) == OUTPUT_NAMES

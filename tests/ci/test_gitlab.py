@@ -59,8 +59,10 @@ def b64(text: str) -> str:
 def assert_dotenv_matches_registry(path, reg, repo: str, tags: list[str]) -> str:
     lines = path.read_text().splitlines()
     assert path.read_text().endswith("\n")
-    assert [line.split("=", 1)[0] for line in lines] == ["MULTIARCH_DIGEST", "MULTIARCH_REF", "MULTIARCH_TAGS"]
+    assert [line.split("=", 1)[0] for line in lines] == ["MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF",
+                                                         "MULTIARCH_TAGS"]
     values = dict(line.split("=", 1) for line in lines)
+    assert values["MULTIARCH_PUSHED"] == "true"
     body, doc, digest = mm_images.stored_index(reg, repo, tags[0])
     assert values["MULTIARCH_DIGEST"] == digest
     assert values["MULTIARCH_REF"] == f"{reg.host}/{repo}@{digest}"
@@ -139,15 +141,17 @@ def test_username_password_stdin_wins_over_docker_config_and_ci_registry(tls_reg
     assert reg.password not in r.out + r.err
 
 
-def test_dry_run_with_dotenv_writes_no_file(tls_registry, repo_name, tmp_path):
+def test_dry_run_with_dotenv_says_nothing_was_pushed(tls_registry, repo_name, tmp_path):
+    """A later job reading the report must not deploy a digest that was never pushed."""
     reg = tls_registry
     seed(reg, repo_name)
     dotenv = tmp_path / "merge.env"
     mark = log_mark(reg)
     r = run_cli(*push_args(reg, repo_name, dotenv, "--dry-run"), env=gitlab_env(reg))
     assert r.code == 0, r.err
-    assert not dotenv.exists()
-    assert list(tmp_path.iterdir()) == []
+    assert dotenv.read_text() == "MULTIARCH_PUSHED=false\n"
+    assert "dry run: nothing pushed" in r.err
+    assert list(tmp_path.iterdir()) == [dotenv]
     assert writes_since(reg, mark, repo_name) == []
     assert mm_images.list_tags(reg, repo_name) == []
 
@@ -195,6 +199,7 @@ def test_dotenv_lines():
     result = _result()
     digest = str(Digest.of(result.body))
     assert dotenv_lines(result) == [
+        "MULTIARCH_PUSHED=true",
         f"MULTIARCH_DIGEST={digest}",
         f"MULTIARCH_REF=registry.gitlab.example.com:5050/group/app@{digest}",
         "MULTIARCH_TAGS=registry.gitlab.example.com:5050/group/app:v1 registry.gitlab.example.com:5050/group/app:latest",
@@ -204,8 +209,12 @@ def test_dotenv_lines():
 def test_dotenv_lines_single_tag_and_docker_hub():
     result = _result(tags=("1.0",), registry="docker.io")
     lines = dotenv_lines(result)
-    assert lines[1] == f"MULTIARCH_REF=docker.io/group/app@{result.digest}"
-    assert lines[2] == "MULTIARCH_TAGS=docker.io/group/app:1.0"
+    assert lines[2] == f"MULTIARCH_REF=docker.io/group/app@{result.digest}"
+    assert lines[3] == "MULTIARCH_TAGS=docker.io/group/app:1.0"
+
+
+def test_dotenv_lines_of_a_dry_run_name_nothing():
+    assert dotenv_lines(_result(pushed=False)) == ["MULTIARCH_PUSHED=false"]
 
 
 def test_write_dotenv_replaces_a_file_atomically(tmp_path):

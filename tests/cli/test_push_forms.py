@@ -264,8 +264,14 @@ def test_dry_run_pushes_nothing(registry, repo_name, tmp_path):
     assert not mm_images.manifest_exists(reg, repo_name, amd["digest"])
     assert not mm_images.blob_exists(reg, repo_name, amd["config_digest"])
 
+    assert "dry run: nothing pushed" in run.err
     dry_json = run_cli("push", "from-spec", str(spec), "--dry-run", "--json")
     ok(dry_json)
+    planned = dry_json.json()
+    # nothing exists under a ref or a tag yet: null, and pushed false; planned* say what a push writes
+    assert planned["pushed"] is False and planned["ref"] is None and planned["tags"] is None
+    assert planned["plannedRef"] == f"{reg.host}/{repo_name}@{planned['digest']}"
+    assert planned["plannedTags"] == [f"{reg.host}/{repo_name}:v1", f"{reg.host}/{repo_name}:extra"]
     assert not mm_images.manifest_exists(reg, repo_name, "v1")
     assert writes_to(reg, repo_name, mark) == []
 

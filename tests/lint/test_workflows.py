@@ -125,7 +125,8 @@ def test_broken_copy_is_rejected(tmp_path: Path, source: Path, mutate, linters: 
 INPUTS = {"target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
           "wait-timeout", "format", "annotations", "username", "password", "token", "insecure", "dry-run",
           "semver", "insecure-registries", "ignore-missing", "required-platforms"}
-OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing"}
+OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
+           "planned-digest"}
 
 
 def test_action_contract():

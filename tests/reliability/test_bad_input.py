@@ -544,7 +544,9 @@ def test_bad_input_is_refused_with_exit_2_and_nothing_sent(registry, repo_name, 
         others = [line for line in run.out_lines if not line.startswith(("::error", "::add-mask::"))]
         assert others == [], shown
         assert run.err.strip() == "", shown
-        assert run.output_text == "" and run.summary == "", run.all_text
+        assert run.output_text == "", run.all_text
+        # the step summary says what failed, in the annotation's words
+        assert run.summary == f"### multiarch-manifest: failed\n\n{run.errors[0]}\n\nNothing was tagged.\n"
         line = run.errors[0]
     else:
         shown = f"exit {run.code}\nstdout: {run.out!r}\nstderr: {run.err!r}"

@@ -1,0 +1,69 @@
+"""The scripts a new user runs first: each installs only what its command needs, says so before it does,
+and ends with something useful (a next command, how long the suite took)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import mm_registry
+from mm_cli import ROOT
+
+FAKE = '#!/bin/sh\necho "$(basename "$0") $*" >> "$SETUP_LOG"\n'
+
+
+def _fake_checkout(tmp_path):
+    """A copy of setup.sh's inputs with a .venv python and npm that only record how they are called."""
+    for name in ("scripts/setup.sh", "pyproject.toml", "package-lock.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    bin_dir = tmp_path / "fakebin"
+    for path in (tmp_path / ".venv/bin/python", bin_dir / "npm", bin_dir / "apt-get"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(FAKE)
+        path.chmod(0o755)
+    (tmp_path / "node_modules").mkdir()   # what npm ci would create
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SETUP_LOG": str(tmp_path / "log")}
+
+
+def test_setup_runtime_installs_the_cli_only_and_test_adds_the_test_tools(tmp_path):
+    env = _fake_checkout(tmp_path)
+    run = subprocess.run(["bash", "scripts/setup.sh", "runtime"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    log = (tmp_path / "log").read_text()
+    assert "python -m pip install -q --disable-pip-version-check -e .\n" in log
+    assert "check-jsonschema" not in log and "npm" not in log and "[test" not in log
+    assert "multiarch-manifest (editable)" in run.stderr
+
+    (tmp_path / "log").unlink()
+    run = subprocess.run(["bash", "scripts/setup.sh", "test"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    log = (tmp_path / "log").read_text()
+    assert "-e .[test,action]" in log and "check-jsonschema==" in log and "npm ci" in log
+
+    bad = subprocess.run(["bash", "scripts/setup.sh", "everything"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "usage: scripts/setup.sh [runtime|test]" in bad.stderr
+
+
+def test_quickstart_says_what_it_installs_first_and_ends_with_a_command_to_try(tmp_path):
+    run = subprocess.run(["bash", "scripts/quickstart.sh"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=mm_registry.loopback_env())
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("== installing what is missing: Debian packages docker-registry")
+    cli = ROOT / ".venv/bin/multiarch-manifest"
+    assert lines[-2] == f"== try it yourself: the CLI is {cli} (the sample registry stops now); next:"
+    assert lines[-1].split("#")[0].strip() == f"{cli} push from-args --help"
+    assert subprocess.run([str(cli), "push", "from-args", "--help"], capture_output=True).returncode == 0
+
+
+def test_test_sh_shows_each_file_and_how_long_the_suite_took():
+    run = subprocess.run(["bash", "scripts/test.sh", "tests/unit/test_figures.py"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, env=mm_registry.loopback_env())
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert any(line.startswith("tests/unit/test_figures.py ..") for line in run.stdout.splitlines()), run.stdout
+    assert "one line per test file" in run.stderr
+    assert "test.sh: the suite took 0 min" in run.stderr and "(exit 0)" in run.stderr
