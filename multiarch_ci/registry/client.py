@@ -17,6 +17,8 @@ from multiarch_ci.errors import DigestMismatch, InputError, RegistryError
 from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.auth import Authenticator
+from multiarch_ci.registry.hosted_errors import hosted_hint
+from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
 from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 
 CHUNK = 8 * 1024 * 1024
@@ -55,7 +57,7 @@ def registry_error(resp: requests.Response, what: str, ref: str) -> RegistryErro
             code, message = errors[0].get("code"), errors[0].get("message")
     except (ValueError, AttributeError, TypeError, requests.RequestException):
         pass
-    hint = {401: "check the credentials (docker login, --username/--password-stdin)",
+    hint = hosted_hint(resp.status_code, code, message, resp.headers, ref) or {401: "check the credentials (docker login, --username/--password-stdin)",
             403: "the credentials lack permission for this repository",
             404: "check that the image was pushed and the name is right",
             429: "the registry is rate limiting; try again later"}.get(resp.status_code)
@@ -177,11 +179,12 @@ class RegistryClient:
         path = f"blobs/uploads/?mount={quote(str(digest))}&from={quote(source.repository)}"
         resp = self._request("POST", target, path, (push(target), pull(source)), what="mount blob")
         resp.close()
-        if resp.status_code == 201:
+        outcome = mount_outcome(resp.status_code, resp.headers.get("Location"))
+        if outcome == MOUNTED:
             return None
-        if resp.status_code == 202:
+        if outcome == SESSION:
             return self._location(resp, target)
-        if resp.status_code in (401, 403, 404):
+        if outcome == UPLOAD:
             return self.start_upload(target)
         raise registry_error(resp, "mount blob", str(target.with_digest(digest)))
 

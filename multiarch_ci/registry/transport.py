@@ -19,6 +19,7 @@ import requests
 import urllib3
 
 from multiarch_ci.errors import RegistryError
+from multiarch_ci.registry.rate_limits import quota_spent
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MANIFEST_CAP = 4 * 1024 * 1024
@@ -155,7 +156,8 @@ class Transport:
                 self._backoff(attempt, None)
                 continue
             self.debug(f"{method} {url} -> {resp.status_code} ({(time.monotonic() - started) * 1000:.0f} ms)")
-            if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
+            if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable \
+                    and not quota_spent(resp.headers):  # a spent quota will not clear within a backoff
                 wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
                 if wait is not None and wait > p.retry_after_max:
                     return resp
