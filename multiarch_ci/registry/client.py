@@ -19,6 +19,7 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.auth import Authenticator
 from multiarch_ci.registry.hosted_errors import hosted_hint
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
+from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
 from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 
 CHUNK = 8 * 1024 * 1024
@@ -62,7 +63,8 @@ def registry_error(resp: requests.Response, what: str, ref: str) -> RegistryErro
             404: "check that the image was pushed and the name is right",
             429: "the registry is rate limiting; try again later"}.get(resp.status_code)
     detail = f"{code}: {message}" if code else (message or resp.reason or "")
-    return RegistryError(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
+    kind = QuotaSpent if resp.status_code == 429 and quota_spent(resp.headers) else RegistryError
+    return kind(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
                          status=resp.status_code, code=code, ref=ref)
 
 

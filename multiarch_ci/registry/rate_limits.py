@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from multiarch_ci.errors import RegistryError
+
 _VALUE = re.compile(r"\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?")
 
 
@@ -49,3 +51,7 @@ def window_text(seconds: int | None) -> str:
     if not seconds:
         return "the registry's window"
     return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds} s"
+
+
+class QuotaSpent(RegistryError):
+    """A 429 whose RateLimit-Remaining is 0: no use retrying or waiting within this run."""
