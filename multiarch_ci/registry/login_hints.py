@@ -18,6 +18,6 @@ def login_hint(cred: Credential | None) -> str:
     if user == "oauth2accesstoken":
         return "; the password is an access token (gcloud auth print-access-token) and expires after 1 h"
     if cred and cred.identity_token:
-        return ("; the config.json identitytoken (az acr login --expose-token) has expired or was revoked: "
+        return ("; the config.json identitytoken (a refresh token written by az acr login) has expired or was revoked: "
                 "log in again in this job")
     return ""

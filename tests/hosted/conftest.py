@@ -55,3 +55,4 @@ class Hosted:
 @pytest.fixture
 def hosted():
     return Hosted
+

@@ -242,3 +242,13 @@ class HttpsFront:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def token_registry_for(tmp_path_factory, name: str, username: str, password: str):
+    """A registry with bearer tokens whose issuer accepts exactly ``username``/``password`` (hosted
+    registries' special user names: robot$…, _json_key, 00000000-…)."""
+    from mm_registry import start_registry
+    reg = start_registry(tmp_path_factory.mktemp(name), auth="token")
+    reg.token_issuer.username, reg.token_issuer.password = username, password
+    reg.username, reg.password = username, password
+    return reg
