@@ -16,7 +16,8 @@ def test_mount_answered_with_an_upload_session_is_used_without_extra_round_trips
     https://github.com/aws/containers-roadmap/issues/1459). The upload goes into that same session:
     one POST per blob, no second POST to open another."""
     images = hosted.seed(registry, repo_name)
-    proxy.add_rule(method="POST", path=r"/blobs/uploads/\?.*mount=", fault=mm_hosted.mount_answered_with_upload_session())
+    proxy.add_rule(method="POST", path=r"/blobs/uploads/\?.*mount=",
+                   fault=mm_hosted.mount_answered_with_upload_session())
     run, _ = hosted.push(proxy.host, repo_name)
     out = hosted.ok(run)
     blobs = {d for i in images for d in [i["config_digest"], *i["layer_digests"]]}

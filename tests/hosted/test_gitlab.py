@@ -32,7 +32,8 @@ def test_realm_on_another_host_over_https_with_ci_registry_login(gitlab, repo_na
     reg, proxy, front = gitlab
     hosted.seed(reg, repo_name)
     env = {"GITLAB_CI": "true", "CI": "true", "CI_REGISTRY": proxy.host, "CI_REGISTRY_USER": reg.username,
-           "CI_REGISTRY_PASSWORD": reg.password, "SSL_CERT_FILE": str(front.ca_file), "REQUESTS_CA_BUNDLE": str(front.ca_file)}
+           "CI_REGISTRY_PASSWORD": reg.password,
+           "SSL_CERT_FILE": str(front.ca_file), "REQUESTS_CA_BUNDLE": str(front.ca_file)}
     run, _ = hosted.push(proxy.host, repo_name, env=env)
     out = hosted.ok(run)
     assert mm_images.stored_index(reg, repo_name, "v1")[2] == out["digest"]

@@ -12,7 +12,8 @@ from mm_cli import run_cli
 from mm_runner import run_action
 
 KEY = json.dumps({"type": "service_account", "project_id": "mm-test", "private_key_id": "0123abcd",
-                  "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+                  "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+                                 "-----END PRIVATE KEY-----\n",
                   "client_email": "pusher@mm-test.iam.gserviceaccount.com"}, indent=2)
 
 

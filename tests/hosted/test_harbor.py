@@ -36,7 +36,8 @@ def test_robot_account_name_keeps_its_dollar(harbor, repo_name, tmp_path, path):
     mm_images.push_image(harbor, f"{repo_name}-src", "amd64", arch="amd64")
     auth = base64.b64encode(f"{ROBOT}:{harbor.password}".encode()).decode()
     args, stdin, env = {
-        "config.json": ((), None, {"DOCKER_CONFIG": str(docker_config(tmp_path / "dc", {harbor.host: {"auth": auth}}))}),
+        "config.json": ((), None, {"DOCKER_CONFIG": str(docker_config(tmp_path / "dc",
+                                                                      {harbor.host: {"auth": auth}}))}),
         "--username": (("--username", ROBOT, "--password-stdin"), harbor.password + "\n", {}),
         "gitlab-env": ((), None, {"GITLAB_CI": "true", "CI_REGISTRY": harbor.host, "CI_REGISTRY_USER": ROBOT,
                                   "CI_REGISTRY_PASSWORD": harbor.password}),
@@ -78,7 +79,8 @@ def test_push_into_a_missing_project_says_harbor_does_not_create_projects(regist
     or the account may not push (https://github.com/goharbor/harbor/issues/13988, #20544: "You need to
     create a namespace(project) before pushing")."""
     hosted.seed(registry, repo_name)
-    proxy.add_rule(method=("POST", "PUT"), path=rf"^/v2/{repo_name}/", fault=mm_hosted.harbor_project_missing(repo_name))
+    proxy.add_rule(method=("POST", "PUT"), path=rf"^/v2/{repo_name}/",
+                   fault=mm_hosted.harbor_project_missing(repo_name))
     run, _ = hosted.push(proxy.host, repo_name)
     line = hosted.one_error(run)
     assert "HTTP 401 UNAUTHORIZED: unauthorized to access repository" in line
