@@ -37,16 +37,20 @@ def _ecr_immutable_tag(status, code, message, _headers, _ref):
             "repository to IMMUTABLE_WITH_EXCLUSION with exclusion filters for the floating tags")
 
 
-def _ghcr_write_package(status, code, message, _headers, _ref):
+def _ghcr_write_package(status, code, message, _headers, ref):
     """GHCR 403 "denied: permission_denied: write_package" / "installation not allowed to Write
-    organization package" (danger/danger-js#1414, tuna-os/tunaOS#642, macbre/push-to-ghcr#31)."""
+    organization package" (danger/danger-js#1414, tuna-os/tunaOS#642, macbre/push-to-ghcr#31), or a bare
+    403 from ghcr.io (int128/docker-manifest-create-action#158); some were transient
+    (docker/build-push-action#463)."""
     low = message.lower()
-    if status != 403 or not ("write_package" in low or "not allowed to write organization package" in low
-                             or "not allowed to create organization package" in low):
+    worded = ("write_package" in low or "not allowed to write organization package" in low
+              or "not allowed to create organization package" in low)
+    if status != 403 or not (worded or ref.startswith("ghcr.io/")):
         return None
     return ("GHCR refused to write the package: give the job `permissions: packages: write`, and in the "
             "package's settings under 'Manage Actions access' give this repository the Write role (a package "
-            "first pushed by hand or from another repository does not grant it)")
+            "first pushed by hand or from another repository does not grant it); if both are set, GHCR has "
+            "also answered passing 403s: rerunning is safe")
 
 
 def _hub_rate_limit(status, code, message, headers, _ref):

@@ -33,6 +33,12 @@ def test_hosted_hint(status, code, message, headers, says):
     assert says in hosted_hint(status, code, message, headers)
 
 
+def test_bare_403_from_ghcr_gets_the_ghcr_hint():
+    """int128/docker-manifest-create-action#158: the index PUT answered a bare 403 Forbidden."""
+    assert "Manage Actions access" in hosted_hint(403, None, None, {}, "ghcr.io/o/app:v1")
+    assert hosted_hint(403, None, None, {}, "quay.io/o/app:v1") is None
+
+
 @pytest.mark.parametrize("status, code, message, headers", [
     (404, "MANIFEST_UNKNOWN", "manifest unknown", {}),
     (400, "TAG_INVALID", "manifest tag did not match URI", {}),
