@@ -17,6 +17,7 @@ from multiarch_ci.model import Descriptor, ImageIndex
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
+from multiarch_ci.registry.index_format import put_index
 from multiarch_ci.registry.transport import BodyBroken
 from multiarch_ci.resolve import Child, Resolver
 from multiarch_ci.sources import PushPlan
@@ -156,7 +157,8 @@ class Publisher:
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change)
         self._copy_children(plan.target, children, resolver.configs)
-        self.client.put_manifest(plan.target, str(digest), body, index.media_type)
+        index = put_index(self.client, plan.target, index, o.fmt, self.log)  # may fall back to a Docker list
+        body, digest = index.to_bytes(), Digest.of(index.to_bytes())
         decisions = self._write_tags(plan, digest, body, index.media_type)
         return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
                       held=_held(decisions), missing=tuple(missing), changes=tuple(changes))

@@ -15,6 +15,7 @@ from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import Fetched, RegistryClient
+from multiarch_ci.registry.rate_limits import QuotaSpent
 from multiarch_ci.registry.transport import RETRY_STATUSES, DeadlinePassed
 from multiarch_ci.sources import SourceSpec
 from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Landed, Probe
@@ -53,8 +54,8 @@ class Resolver:
             return Probe(STALE, f"stale: {spec.ref.tag} is {current.digest.short}… expected {spec.digest.short}…")
         except DeadlinePassed:
             return Probe(BUSY, "no answer before the wait timed out")
-        except AuthError:
-            raise  # a login that fails is not a source that has not landed yet
+        except (AuthError, QuotaSpent):
+            raise  # a login that fails (or a spent pull quota) is not a source that has not landed yet
         except RegistryError as e:
             if e.status == 404:
                 looked = "" if spec.ref.tag or spec.digest else "; no tag given, so latest was looked for"

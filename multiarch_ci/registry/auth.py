@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from multiarch_ci.errors import AuthError, RegistryError
 from multiarch_ci.registry.credentials import Credential, CredentialStore
 from multiarch_ci.registry.hosts import Origin
+from multiarch_ci.registry.login_hints import login_hint
 from multiarch_ci.registry.scopes import ScopeGroups
 from multiarch_ci.registry.transport import TOKEN_CAP, Transport, read_capped
 
@@ -182,7 +183,7 @@ class Authenticator:
         if resp.status_code in (401, 403):
             raise AuthError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
                                 "check the username and password or token"
-                                + (f" (from {cred.source})" if cred else "; no credentials were found"),
+                                + (f" (from {cred.source})" if cred else "; no credentials were found") + login_hint(cred),
                                 status=resp.status_code, code="UNAUTHORIZED", ref=registry)
         if not resp.ok:
             raise AuthError(f"{what}: token service answered HTTP {resp.status_code}",

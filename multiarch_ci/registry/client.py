@@ -20,6 +20,9 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.auth import Authenticator
 from multiarch_ci.registry.bodies import is_encoded, iter_raw
 from multiarch_ci.registry.hosts import Origin
+from multiarch_ci.registry.hosted_errors import hosted_hint
+from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
+from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
 from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 
 CHUNK = 8 * 1024 * 1024
@@ -60,13 +63,15 @@ def registry_error(resp: requests.Response, what: str, ref: str) -> RegistryErro
             code, message = errors[0].get("code"), errors[0].get("message")
     except (ValueError, AttributeError, TypeError, RecursionError, requests.RequestException):
         pass
-    hint = {401: "check the credentials (docker login, --username/--password-stdin)",
-            403: "the credentials lack permission for this repository",
-            404: "check that the image was pushed and the name is right",
-            429: "the registry is rate limiting; try again later"}.get(resp.status_code)
+    hint = hosted_hint(resp.status_code, code, message, resp.headers, ref) or {
+        401: "check the credentials (docker login, --username/--password-stdin)",
+        403: "the credentials lack permission for this repository",
+        404: "check that the image was pushed and the name is right",
+        429: "the registry is rate limiting; try again later"}.get(resp.status_code)
     detail = f"{code}: {message}" if code else (message or resp.reason or "")
-    return RegistryError(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
-                         status=resp.status_code, code=code, ref=ref)
+    kind = QuotaSpent if resp.status_code == 429 and quota_spent(resp.headers) else RegistryError
+    return kind(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
+                status=resp.status_code, code=code, ref=ref)
 
 
 class RegistryClient:
@@ -194,11 +199,12 @@ class RegistryClient:
         path = f"blobs/uploads/?mount={quote(str(digest))}&from={quote(source.repository)}"
         resp = self._request("POST", target, path, (push(target), pull(source)), what="mount blob")
         resp.close()
-        if resp.status_code == 201:
+        outcome = mount_outcome(resp.status_code, resp.headers.get("Location"))
+        if outcome == MOUNTED:
             return None
-        if resp.status_code == 202:
+        if outcome == SESSION:
             return self._location(resp, target)
-        if resp.status_code in (401, 403, 404):
+        if outcome == UPLOAD:
             return self.start_upload(target)
         raise registry_error(resp, "mount blob", str(target.with_digest(digest)))
 

@@ -28,6 +28,7 @@ from multiarch_ci.registry.deadline import WATCHDOG, Ticket, watch_pools
 from multiarch_ci.registry.hosts import HostPolicy, Origin, is_loopback
 
 __all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback"]
+from multiarch_ci.registry.rate_limits import quota_spent
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -182,7 +183,8 @@ class Transport:
                     resp = self._follow(method, url, headers, data, ticket, allow_redirects, what)
                     ms = (time.monotonic() - started) * 1000
                     self.debug(f"{method} {url} -> {resp.status_code} ({ms:.0f} ms)")
-                    if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable:
+                    if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts and replayable \
+                            and not quota_spent(resp.headers):  # a spent quota will not clear within a backoff
                         wait = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
                         delay = self._delay(attempt, wait)
                         if (wait is None or wait <= p.retry_after_max) and self._fits(delay):

@@ -103,7 +103,9 @@ def test_action_error_annotation_holds_no_escape_and_no_second_command(proxy, re
     assert injected(run.out, run.err) == []
     [message] = run.errors
     assert "HTTP 400" in message and "pwned" in message
-    assert run.output_text == "" and run.summary == ""
+    assert run.output_text == ""
+    # the failure is in the step summary too (issue 11), escaped like every other way out
+    assert run.summary.startswith("### multiarch-manifest: failed") and injected(run.summary) == []
 
 
 # -- manifest and config fields ----------------------------------------------------------------------
@@ -133,7 +135,9 @@ def test_config_platform_with_a_newline_is_refused_by_the_action_and_nothing_is_
     assert "bad architecture 'arm64\\n'" in message and f"{repo_name}:arm64" in message
     assert injected(run.out, run.err) == []
     assert writes_since(registry, mark, repo_name) == []
-    assert run.output_text == "" and run.summary == ""
+    assert run.output_text == ""
+    # the failure is in the step summary too (issue 11), escaped like every other way out
+    assert run.summary.startswith("### multiarch-manifest: failed") and injected(run.summary) == []
 
 
 @pytest.mark.hostile("config-platform-workflow-command")
@@ -223,4 +227,4 @@ def test_dotenv_values_cannot_add_a_variable(tmp_path, tag):
     assert not path.exists() and os.listdir(tmp_path) == []
     gitlab.write_dotenv(str(path), _result(Platform("linux", "amd64")))
     assert [line.split("=")[0] for line in path.read_text().splitlines()] == [
-        "MULTIARCH_DIGEST", "MULTIARCH_REF", "MULTIARCH_TAGS"]
+        "MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF", "MULTIARCH_TAGS"]

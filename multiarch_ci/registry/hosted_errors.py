@@ -1,0 +1,93 @@
+"""A hosted registry's refusal (status, error code, message, headers) -> a hint naming the fix.
+
+Each rule matches the registry's own wording, so it fires wherever that registry answers
+(including behind a mirror or proxy), and cites where the wording comes from.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from multiarch_ci.registry.rate_limits import rate_limit, window_text
+
+Rule = Callable[[int, str, str, Mapping[str, str], str], "str | None"]
+
+
+def _ecr_missing_repository(status, code, message, _headers, _ref):
+    """ECR does not create repositories on push: 404 NAME_UNKNOWN "The repository with name 'x'
+    does not exist in the registry with id '…'" (actions/starter-workflows#2647, moby/moby#24473)."""
+    m = re.search(r"repository with name '([^']+)' does not exist in the registry with id", message)
+    if status != 404 or not m:
+        return None
+    name = m[1]
+    uri = "; give the repository's name, not its URI" if "/" in name and "." in name.split("/")[0] else ""
+    return (f"Amazon ECR does not create repositories on push: create {name!r} first "
+            f"(aws ecr create-repository --repository-name {name}){uri}")
+
+
+def _ecr_immutable_tag(status, code, message, _headers, _ref):
+    """ECR immutable tags: TAG_INVALID "The image tag 'latest' already exists in the 'x' repository and
+    cannot be overwritten because the repository is immutable." (aws/containers-roadmap#862)."""
+    if code != "TAG_INVALID" or "immutable" not in message.lower():
+        return None
+    m = re.search(r"image tag '([^']+)'", message)
+    tag = repr(m[1]) if m else "this tag"
+    return (f"the ECR repository has immutable tags: {tag} already names another image and cannot move, "
+            "so floating tags (latest, 1, 1.4) can never move either; push a new version tag, or set the "
+            "repository to IMMUTABLE_WITH_EXCLUSION with exclusion filters for the floating tags")
+
+
+def _ghcr_write_package(status, code, message, _headers, ref):
+    """GHCR 403 "denied: permission_denied: write_package" / "installation not allowed to Write
+    organization package" (danger/danger-js#1414, tuna-os/tunaOS#642, macbre/push-to-ghcr#31), or a bare
+    403 from ghcr.io (int128/docker-manifest-create-action#158); some were transient
+    (docker/build-push-action#463)."""
+    low = message.lower()
+    worded = ("write_package" in low or "not allowed to write organization package" in low
+              or "not allowed to create organization package" in low)
+    if status != 403 or not (worded or ref.startswith("ghcr.io/")):
+        return None
+    return ("GHCR refused to write the package: give the job `permissions: packages: write`, and in the "
+            "package's settings under 'Manage Actions access' give this repository the Write role (a package "
+            "first pushed by hand or from another repository does not grant it); if both are set, GHCR has "
+            "also answered passing 403s: rerunning is safe")
+
+
+def _hub_rate_limit(status, code, message, headers, _ref):
+    """Docker Hub 429 TOOMANYREQUESTS with RateLimit-Limit / RateLimit-Remaining: 0;w=21600
+    (https://docs.docker.com/docker-hub/usage/pulls/)."""
+    if status != 429:
+        return None
+    rl = rate_limit(headers)
+    if rl is None:
+        return None
+    where = f" for {rl.source}" if rl.source else ""
+    return (f"pull rate limit reached{where}: {rl.remaining if rl.remaining is not None else '?'} of "
+            f"{rl.limit if rl.limit is not None else '?'} pulls left per {window_text(rl.window)}; log in "
+            "(an authenticated or paid Docker account has a higher limit) or rerun once the window "
+            f"has passed (at most {window_text(rl.window)})")
+
+
+def _harbor_project(status, code, message, _headers, _ref):
+    """Harbor: "unauthorized to access repository: p/app, action: push" when the project does not exist
+    or the account may not push there (goharbor/harbor#13988, #966, #20544)."""
+    m = re.search(r"unauthorized to access repository: ([^,]+), action: (\w+)", message)
+    if status not in (401, 403) or not m:
+        return None
+    project = m[1].split("/")[0]
+    return (f"Harbor does not create projects on push: the project {project!r} must exist, and the account "
+            f"(a robot account is robot$…+name) must have {m[2]} permission on it")
+
+
+RULES: tuple[Rule, ...] = (_ecr_missing_repository, _ecr_immutable_tag, _ghcr_write_package, _hub_rate_limit,
+                           _harbor_project)
+
+
+def hosted_hint(status: int, code: str | None, message: str | None, headers: Mapping[str, str],
+                ref: str = "") -> str | None:
+    """The first registry-specific hint for this refusal, or None."""
+    for rule in RULES:
+        hint = rule(status, code or "", message or "", headers, ref)
+        if hint:
+            return hint
+    return None
