@@ -94,18 +94,20 @@ def compose(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[t
             verify_platform: bool = True, existing: ImageIndex | None = None) -> ImageIndex:
     """Build the index: images sorted by platform, then their attestations in the same order (rule 8)."""
     entries: list[tuple[Platform, Descriptor, tuple[Descriptor, ...], str]] = []
+    seen: dict[tuple, int] = {}   # platform identity -> its entry: one look per candidate, not one per pair
     for c in candidates:
         platform = platform_of(c, verify_platform)
-        for other_platform, other, _, other_origin in entries:
-            if other_platform.same_as(platform):
-                if other.digest == c.descriptor.digest:
-                    raise CompositionError(f"{c.origin}: the same image {c.descriptor.digest.short} is given twice")
-                raise CompositionError(f"two images for {platform}: {other_origin} and {c.origin}",
-                                       "each platform may appear once; drop one or fix its platform")
+        clash = seen.setdefault(platform.identity(), len(entries))
+        if clash != len(entries):
+            _, other, _, other_origin = entries[clash]
+            if other.digest == c.descriptor.digest:
+                raise CompositionError(f"{c.origin}: the same image {c.descriptor.digest.short} is given twice")
+            raise CompositionError(f"two images for {platform}: {other_origin} and {c.origin}",
+                                   "each platform may appear once; drop one or fix its platform")
         d = c.descriptor
         entries.append((platform, Descriptor(d.media_type, d.digest, d.size, platform), c.attestations, c.origin))
     if existing is not None:
-        entries += _kept_from(existing, [e[0] for e in entries])
+        entries += _kept_from(existing, set(seen))
     entries.sort(key=lambda e: e[0].sort_key())
     images = [e[1] for e in entries]
     attestations = [a for e in entries for a in e[2]]
@@ -114,7 +116,7 @@ def compose(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[t
                       annotations if media_type == MediaType.OCI_INDEX else ())
 
 
-def _kept_from(existing: ImageIndex, replaced: list[Platform]) -> list:
+def _kept_from(existing: ImageIndex, replaced: set[tuple]) -> list:
     """--append: the existing index's images (and their attestations) whose platform is not replaced."""
     by_image: dict[str, list[Descriptor]] = {}
     for d in existing.manifests:
@@ -122,7 +124,7 @@ def _kept_from(existing: ImageIndex, replaced: list[Platform]) -> list:
             by_image.setdefault(str(d.attests), []).append(d)
     kept = []
     for d in existing.images:
-        if d.platform is None or any(d.platform.same_as(p) for p in replaced):
+        if d.platform is None or d.platform.identity() in replaced:
             continue
         kept.append((d.platform, d, tuple(by_image.get(str(d.digest), ())), "existing index"))
     return kept

@@ -99,14 +99,13 @@ def _platform_list(value, where: str) -> tuple[Platform, ...]:
     elif not isinstance(value, str):
         raise InputError(f"{where}: platforms must be a list of os/arch[/variant] strings, got {kind_of(value)}",
                          "e.g. platforms: [linux/amd64, linux/arm64]")
-    out: list[Platform] = []
+    out: dict[tuple, Platform] = {}   # by identity: the first spelling of each platform, in order
     for text in _split(value):
         p = _at(where, Platform.parse, text)
-        if not any(p.same_as(q) for q in out):
-            out.append(p)
+        out.setdefault(p.identity(), p)
     if not out:
         raise InputError(f"{where}: platforms is empty", "list the platforms to keep, or drop the key")
-    return tuple(out)
+    return tuple(out.values())
 
 
 def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
@@ -203,6 +202,8 @@ def sources_from_template(platforms: str | list[str], template: str, platforms_l
         raise InputError(f"{template_label} {template!r} has no ARCH placeholder",
                          "every platform would give the same image; e.g. ghcr.io/o/app:v1-OS-ARCHVARIANT")
     out: list[SourceSpec] = []
+    by_platform: dict[tuple, Platform] = {}
+    by_ref: dict[ImageRef, Platform] = {}
     for text in texts:
         origin = f"{template_label} {text}"
         platform = _at(f"{platforms_label} {text}", Platform.parse, text)
@@ -210,12 +211,12 @@ def sources_from_template(platforms: str | list[str], template: str, platforms_l
         os_name, arch, variant = re.sub(r"\(.*\)", "", parts[0]), parts[1], parts[2] if len(parts) > 2 else ""
         ref_text = template.replace("OS", os_name).replace("ARCH", arch).replace("VARIANT", variant)
         ref = _at(origin, ImageRef.parse, ref_text)
-        for seen in out:
-            if seen.platform.same_as(platform):
-                raise InputError(f"{platforms_label} lists {platform} twice", "give each platform once")
-            if seen.ref == ref:
-                raise InputError(f"{template_label} gives {ref} for both {seen.platform} and {platform}",
-                                 "add VARIANT (or OS) to the template so each platform names its own image")
+        if by_platform.setdefault(platform.identity(), platform) is not platform:
+            raise InputError(f"{platforms_label} lists {platform} twice", "give each platform once")
+        seen = by_ref.setdefault(ref, platform)
+        if seen is not platform:
+            raise InputError(f"{template_label} gives {ref} for both {seen} and {platform}",
+                             "add VARIANT (or OS) to the template so each platform names its own image")
         out.append(SourceSpec(ref, ref.digest, platform, (), origin))
     return tuple(out)
 
