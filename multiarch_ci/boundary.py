@@ -1,0 +1,35 @@
+"""The error boundary: the one place errors become exit codes, under both the CLI and the CI adapters."""
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+from multiarch_ci.errors import MultiarchError
+from multiarch_ci.output import Console
+
+PROG = "multiarch-manifest"
+
+
+def guarded(body: Callable[[], int], console: Console, debug: bool,
+            report: Callable[[str], None] | None = None) -> int:
+    """Run `body`; input errors exit 2, runtime errors 1, an interrupt 130.
+
+    `report` shows the one error message (default: "multiarch-manifest: error: …" on stderr);
+    tracebacks only with `debug`.
+    """
+    report = report or (lambda message: console.err(f"{PROG}: error: {message}"))
+    try:
+        return body()
+    except MultiarchError as e:
+        if debug:
+            console.err(traceback.format_exc().rstrip())
+        report(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        report("interrupted")
+        return 130
+    except Exception as e:  # a bug: still one line unless --debug
+        if debug:
+            console.err(traceback.format_exc().rstrip())
+        report(f"internal error: {type(e).__name__}: {e} (rerun with debug output on and report it)")
+        return 1
