@@ -128,3 +128,22 @@ def _kept_from(existing: ImageIndex, replaced: set[tuple]) -> list:
             continue
         kept.append((d.platform, d, tuple(by_image.get(str(d.digest), ())), "existing index"))
     return kept
+
+
+class PlatformSeen:
+    """Rule 6 as each platform becomes known: the second entry for a platform is an error at once, so
+    a run can stop before writing more (not thread-safe: callers lock). `where` orders entries as the
+    input does, so the message names the two sources as `compose` would."""
+
+    def __init__(self):
+        self._seen: dict[tuple, tuple[tuple, str, Descriptor]] = {}
+
+    def add(self, where: tuple, platform: Platform, origin: str, descriptor: Descriptor) -> None:
+        other = self._seen.setdefault(platform.identity(), (where, origin, descriptor))
+        if other[0] == where:
+            return
+        (_, first, _), (_, second, d) = sorted([other, (where, origin, descriptor)], key=lambda e: e[0])
+        if other[2].digest == descriptor.digest:
+            raise CompositionError(f"{second}: the same image {d.digest.short} is given twice")
+        raise CompositionError(f"two images for {platform}: {first} and {second}",
+                               "each platform may appear once; drop one or fix its platform")
