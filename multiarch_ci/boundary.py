@@ -1,7 +1,6 @@
 """The error boundary: the one place errors become exit codes, under both the CLI and the CI adapters."""
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 
 from multiarch_ci.errors import MultiarchError
@@ -18,11 +17,16 @@ def guarded(body: Callable[[], int], console: Console, debug: bool,
     tracebacks only with `debug`.
     """
     report = report or (lambda message: console.err(f"{PROG}: error: {message}"))
+
+    def show_traceback() -> None:
+        import traceback   # only with debug output on: not worth its import at every start
+        console.err(traceback.format_exc().rstrip())
+
     try:
         return body()
     except MultiarchError as e:
         if debug:
-            console.err(traceback.format_exc().rstrip())
+            show_traceback()
         report(str(e))
         return e.exit_code
     except KeyboardInterrupt:
@@ -30,6 +34,6 @@ def guarded(body: Callable[[], int], console: Console, debug: bool,
         return 130
     except Exception as e:  # a bug: still one line unless --debug
         if debug:
-            console.err(traceback.format_exc().rstrip())
+            show_traceback()
         report(f"internal error: {type(e).__name__}: {e} (rerun with debug output on and report it)")
         return 1
