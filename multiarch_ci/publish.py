@@ -129,9 +129,13 @@ class Publisher:
 
     def _run(self, plan: PushPlan) -> Result:
         o = self.options
-        resolver = Resolver(self.client, self.log, o.verify_platform)
+        label = getattr(self._local, "label", "")   # chains log from their own threads: bind the label here
+
+        def log(line: str) -> None:
+            self._log(label + line)
+        resolver = Resolver(self.client, log, o.verify_platform)
         stop = threading.Event()
-        copier = None if o.dry_run else Copier(self.client, plan.target, stop, self.log, resolver.configs)
+        copier = None if o.dry_run else Copier(self.client, plan.target, stop, log, resolver.configs)
         chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
                         annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
