@@ -206,7 +206,10 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
     print(text)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "issue15.md").write_text(text)
-    (Path(args.out) / "issue15.json").write_text(json.dumps(out, indent=1, default=str))
+    for name, recs in out["cells"].items():   # every request's times for the 100 ms cells; counts elsewhere
+        for r in recs if "100ms" not in name else ():
+            r.pop("requests_timeline", None)
+    (Path(args.out) / "issue15.json").write_text(json.dumps(out, separators=(",", ":"), default=str))
 
 
 if __name__ == "__main__":
