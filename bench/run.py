@@ -961,6 +961,9 @@ def main(argv=None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):   # SIGINT too: even if started with it ignored
         signal.signal(sig, _on_term)
+    # compiled once, as an installed package is: with PYTHONDONTWRITEBYTECODE set a checkout is otherwise
+    # compiled from source on every run
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "multiarch_ci")], check=False)
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="mm-bench."))
     results: list[dict] = []
