@@ -13,7 +13,7 @@
 * `Host` is passed through unchanged (so the registry builds upload URLs for the proxy's address);
   absolute `Location` headers that still name the upstream are rewritten to the proxy.
 * `--log FILE`: one line per request, written before the response is sent: `<unix-time> <METHOD> <path>
-  <status>`, and `<unix-time> TLS - 400` for TLS probes. The bench reads it to count what the registry
+  <status> <arrival unix-time>`, and `<unix-time> TLS - 400 <arrival>` for TLS probes. The bench reads it to count what the registry
   never sees (TLS probes) and to cross-check the registry's access log.
 
 Only loopback addresses are accepted for --listen and --upstream.
@@ -60,10 +60,12 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         host, port = self.server_address[:2]
         self.public = f"{host}:{port}"
 
-    def log_line(self, method: str, path: str, status: int) -> None:
+    def log_line(self, method: str, path: str, status: int, arrived: float | None = None) -> None:
+        """`<answered> <METHOD> <path> <status> <arrived>`: unix times; the last field is when the request
+        (or the TLS handshake) reached the proxy, for per-request timelines."""
         if self.log_file:
             with self.log_lock:
-                self.log_file.write(f"{time.time():.6f} {method} {path} {status}\n")
+                self.log_file.write(f"{time.time():.6f} {method} {path} {status} {arrived or time.time():.6f}\n")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -81,8 +83,9 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             return
         if first == b"\x16":  # TLS ClientHello on a plain port
+            arrived = time.time()
             time.sleep(self.server.latency)
-            self.server.log_line("TLS", "-", 400)
+            self.server.log_line("TLS", "-", 400, arrived)
             try:
                 self.connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             except OSError:
@@ -143,6 +146,7 @@ class Handler(BaseHTTPRequestHandler):
         return None, (0 if length is not None else None)
 
     def _forward(self):
+        self.arrived = time.time()
         time.sleep(self.server.latency)
         body, length = self._body_chunks()
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
@@ -178,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             resp = self._forward()
         except Exception as e:  # upstream down or broken: 502 and close
-            self.server.log_line(self.command, self.path, 502)
+            self.server.log_line(self.command, self.path, 502, getattr(self, "arrived", None))
             msg = f"latency proxy: upstream error: {e}\n".encode()
             self.send_response(502)
             self.send_header("Content-Length", str(len(msg)))
@@ -187,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(msg)
             self.close_connection = True
             return
-        self.server.log_line(self.command, self.path, resp.status)
+        self.server.log_line(self.command, self.path, resp.status, self.arrived)
         no_body = self.command == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200
         upstream_len = resp.getheader("Content-Length")
         chunked_out = not no_body and upstream_len is None

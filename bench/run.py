@@ -246,7 +246,7 @@ RUSAGE_WRAPPER = ("import resource,subprocess,sys;r=subprocess.run(sys.argv[2:])
 
 def run_cmds(cmds: list[list[str]], env: dict, work: Path, timeout: float = 600) -> dict:
     """Run commands one after another (stop at the first failure); wall for all, peak RSS of any."""
-    rss_kb, rc, out, err, failed = 0, 0, "", "", None
+    rss_kb, cpu, rc, out, err, failed = 0, 0.0, 0, "", "", None
     tfile = work / "time.out"
     started = time.monotonic()
     for cmd in cmds:
@@ -254,14 +254,16 @@ def run_cmds(cmds: list[list[str]], env: dict, work: Path, timeout: float = 600)
                                                                        str(tfile)]) + cmd
         p = subprocess.run(wrapped, env=env, cwd=work, capture_output=True, text=True, timeout=timeout)
         out, err, rc = p.stdout, p.stderr, p.returncode
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tfile.read_text() if tfile.exists() else "")
+        report = tfile.read_text() if tfile.exists() else ""
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
         if m:
             rss_kb = max(rss_kb, int(m.group(1)))
+        cpu += sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", report))
         if rc != 0:
             failed = cmd
             break
     wall = time.monotonic() - started
-    return {"wall": wall, "rss_mb": rss_kb / 1024, "rc": rc, "stdout": out, "stderr": err,
+    return {"wall": wall, "rss_mb": rss_kb / 1024, "cpu_s": cpu, "rc": rc, "stdout": out, "stderr": err,
             "failed_cmd": " ".join(failed[:4]) + " …" if failed else None, "commands": len(cmds)}
 
 
@@ -522,7 +524,7 @@ def run_one(ctx: Ctx, sc: Scenario, n: int, items: list[dict], tool: str, rep: i
     access, tls, forwarded = ctx.reg.since(mark)
     shutil.rmtree(rundir, ignore_errors=True)
     rec = {"scenario": sc.name, "n": n, "tool": tool, "rep": rep + 1, "target": repo, "wall": r["wall"],
-           "rss_mb": r["rss_mb"], "rc": r["rc"], "commands": r["commands"], "requests": len(access),
+           "rss_mb": r["rss_mb"], "cpu_s": r["cpu_s"], "rc": r["rc"], "commands": r["commands"], "requests": len(access),
            "kinds": count_kinds(access), "tls_probes": tls, "proxy_forwarded": forwarded,
            "errors_4xx5xx": sum(1 for _, _, s in access if s >= 400)}
     if tool == "ours":
@@ -959,6 +961,9 @@ def main(argv=None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):   # SIGINT too: even if started with it ignored
         signal.signal(sig, _on_term)
+    # compiled once, as an installed package is: with PYTHONDONTWRITEBYTECODE set a checkout is otherwise
+    # compiled from source on every run
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "multiarch_ci")], check=False)
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="mm-bench."))
     results: list[dict] = []

@@ -1,19 +1,18 @@
-"""Command line: argparse -> PushPlan -> Publisher; `main` is the one place errors become exit codes."""
+"""Command line: argparse -> PushPlan -> Publisher; `main` runs it inside boundary.guarded (exit codes)."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from multiarch_ci import __version__
+from multiarch_ci.boundary import PROG, guarded  # noqa: F401  (cli.guarded stays importable)
 from multiarch_ci.errors import CompositionError, InputError, MultiarchError
 from multiarch_ci.output import Console, inspect_table
 from multiarch_ci.text import is_clean
 
-PROG = "multiarch-manifest"
 # How the CLI names the settings errors mention (errors.setting); unlisted ones are --NAME.
 CLI_NAMES = {"platform-filter": "--platform-filter or the entry's platforms"}
 
@@ -134,31 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
     _connection(p, who="REF's registry")
     return ap
-
-
-def guarded(body: Callable[[], int], console: Console, debug: bool,
-            report: Callable[[str], None] | None = None, names: Mapping[str, str] | None = None) -> int:
-    """The one place errors become exit codes: input 2, runtime 1, interrupt 130.
-
-    `report` shows the one error message (default: "multiarch-manifest: error: …" on stderr), its settings
-    named as `names` says (errors.setting; default: CLI flags); tracebacks only with `debug`.
-    """
-    report = report or (lambda message: console.err(f"{PROG}: error: {message}"))
-    try:
-        return body()
-    except MultiarchError as e:
-        if debug:
-            console.err(traceback.format_exc().rstrip())
-        report(e.render(names))
-        return e.exit_code
-    except KeyboardInterrupt:
-        report("interrupted")
-        return 130
-    except Exception as e:  # a bug: still one line unless --debug
-        if debug:
-            console.err(traceback.format_exc().rstrip())
-        report(f"internal error: {type(e).__name__}: {e} (rerun with debug output on and report it)")
-        return 1
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -130,14 +130,16 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
     entries (a digests folder has no order). Returns the changes made.
     """
     entries: list[Entry] = []
+    seen: dict[tuple, int] = {}   # platform identity -> its entry: one look per candidate, not one per pair
     for c in candidates:
         platform = platform_of(c, verify_platform)
-        for other_platform, other, _, other_origin in entries:
-            if other_platform.same_as(platform):
-                if other.digest == c.descriptor.digest:
-                    raise CompositionError(f"{c.origin}: the same image {c.descriptor.digest.short} is given twice")
-                raise CompositionError(f"two images for {platform}: {other_origin} and {c.origin}",
-                                       "each platform may appear once; drop one or fix its platform")
+        clash = seen.setdefault(platform.identity(), len(entries))
+        if clash != len(entries):
+            _, other, _, other_origin = entries[clash]
+            if other.digest == c.descriptor.digest:
+                raise CompositionError(f"{c.origin}: the same image {c.descriptor.digest.short} is given twice")
+            raise CompositionError(f"two images for {platform}: {other_origin} and {c.origin}",
+                                   "each platform may appear once; drop one or fix its platform")
         d = c.descriptor
         entries.append((platform, Descriptor(d.media_type, d.digest, d.size, platform), c.attestations, c.origin))
     if by_platform:  # a digests folder: no order was given, so one that does not depend on digests
@@ -145,8 +147,9 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
     changes: list[Change] = []
     if existing is not None:
         kept = existing_entries(existing, remove)
+        still = {str(e[1].digest) for e in kept}
         gone = [Change(str(d.platform), str(d.digest)) for d in existing.images
-                if d.platform and all(e[1].digest != d.digest for e in kept)]
+                if d.platform and str(d.digest) not in still]
         entries, changes = merge(kept, entries)
         changes = gone + changes
         if fmt != "docker":  # a Docker list asked for cannot keep them
@@ -159,3 +162,22 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
                                    existing.media_type if existing is not None else None)
     return ImageIndex(media_type, tuple(images + attestations),
                       annotations if media_type == MediaType.OCI_INDEX else ()), changes
+
+
+class PlatformSeen:
+    """Rule 6 as each platform becomes known: the second entry for a platform is an error at once, so
+    a run can stop before writing more (not thread-safe: callers lock). `where` orders entries as the
+    input does, so the message names the two sources as `compose` would."""
+
+    def __init__(self):
+        self._seen: dict[tuple, tuple[tuple, str, Descriptor]] = {}
+
+    def add(self, where: tuple, platform: Platform, origin: str, descriptor: Descriptor) -> None:
+        other = self._seen.setdefault(platform.identity(), (where, origin, descriptor))
+        if other[0] == where:
+            return
+        (_, first, _), (_, second, d) = sorted([other, (where, origin, descriptor)], key=lambda e: e[0])
+        if other[2].digest == descriptor.digest:
+            raise CompositionError(f"{second}: the same image {d.digest.short} is given twice")
+        raise CompositionError(f"two images for {platform}: {first} and {second}",
+                               "each platform may appear once; drop one or fix its platform")

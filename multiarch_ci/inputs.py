@@ -16,7 +16,7 @@ from multiarch_ci.errors import InputError
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
-from multiarch_ci import sources
+from multiarch_ci import sources, specfile
 from multiarch_ci import tags as tags_rules
 from multiarch_ci.compose import FORMATS
 
@@ -208,7 +208,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     said: tuple[str, ...] = tuple(filter(None, [target_ref and hub_note(target, target_ref, labels.target)]))
     if form.kind == "spec":
         text, name = read_text(form.value)
-        spec = sources.parse_spec(text, name)
+        spec = specfile.parse_spec(text, name)
         target_ref = target_ref or spec.target
         srcs, extra_tags, notes = spec.sources, spec.tags + extra_tags, spec.annotations + notes
     else:

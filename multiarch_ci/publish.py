@@ -1,25 +1,29 @@
-"""Orchestration: wait -> resolve -> compose -> copy children -> push index by digest -> tags -> verify.
+"""Orchestration: one chain per source (wait, resolve, copy its children) -> compose -> push the index
+by digest -> tags -> verify.
 
-Every phase runs its requests concurrently in one bounded pool; data only moves forward.
+The chains (chain.py) run concurrently; nothing is written before every source has resolved and passed
+the composition checks, and the index PUT waits only for the last chain. Copying lives in children.py;
+this module keeps the order of things and the tags.
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from multiarch_ci.chain import Chains
+from multiarch_ci.children import Copier
 from multiarch_ci.compose import compose_update
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
-from multiarch_ci.model import Descriptor, ImageIndex
+from multiarch_ci.model import ImageIndex
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
 from multiarch_ci.registry.index_format import put_index
-from multiarch_ci.registry.transport import BodyBroken
-from multiarch_ci.resolve import Child, Resolver
+from multiarch_ci.resolve import Resolver
 from multiarch_ci.sources import PushPlan
 from multiarch_ci.tags import Decision, decide, parse_version
 from multiarch_ci.update import Change, Diff, diff, require_platforms
@@ -92,10 +96,22 @@ class Publisher:
                  log: Callable[[str], None] = lambda _m: None):
         self.client, self.options, self._log = client, options, log
         self._local = threading.local()
-        self.pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="mm")
+        workers = max(1, options.workers)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
+        self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
 
-    def _map(self, fn, items: Iterable) -> list:
-        return list(self.pool.map(fn, list(items)))
+    def _fan_out(self, fn, items: Iterable) -> list:
+        """A chain's parallel requests: the first inline, the rest on the request pool (whose tasks never
+        wait on a pool, so this cannot deadlock); every one finishes before this returns."""
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        rest = [self.pool.submit(fn, i) for i in items[1:]]
+        try:
+            first = fn(items[0])
+        finally:
+            wait(rest)
+        return [first] + [f.result() for f in rest]
 
     def run(self, plan: PushPlan) -> Result:
         outcome = self.run_all([plan])[0]
@@ -113,6 +129,7 @@ class Publisher:
                                     thread_name_prefix="mm-plan") as outer:
                 return [f.result() for f in [outer.submit(self._run_one, p, len(plans) > 1) for p in plans]]
         finally:
+            self.chains.shutdown(wait=True)
             self.pool.shutdown(wait=True)
 
     def _run_one(self, plan: PushPlan, labelled: bool) -> Result | MultiarchError:
@@ -127,15 +144,24 @@ class Publisher:
 
     def _run(self, plan: PushPlan) -> Result:
         o = self.options
-        resolver = Resolver(self.client, self._map, self.log, o.verify_platform)
+        label = getattr(self._local, "label", "")   # chains log from their own threads: bind the label here
+
+        def log(line: str) -> None:
+            self._log(label + line)
+        resolver = Resolver(self.client, log, o.verify_platform)
+        stop = threading.Event()
+        copier = None if o.dry_run else Copier(self.client, plan.target, stop, log, resolver.configs)
+        chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
+                        annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
-                          on_progress=self.log, map_fn=self._map, partial=o.ignore_missing,
+                          on_progress=self.log, map_fn=chains.read, partial=o.ignore_missing,
                           bound=self.client.transport.bounded)
         missing = describe_missing(plan.sources, landed)
         for line in missing:
             self.log(f"warning: skipped (--ignore-missing): {line}")
-        candidates, children, waited = resolver.expand(landed)
-        candidates = resolver.read_configs(candidates, children)
+        done = [w.value for w in landed]
+        candidates = [c for d in done for c in d.candidates]
+        waited = tuple((str(c.descriptor.digest), d.seconds) for d in done for c in d.candidates)
         updating = o.append or bool(o.remove)
         current = self._existing(plan, updating) if updating or o.dry_run else None
         index, changes = compose_update(candidates, o.fmt, plan.annotations, o.verify_platform,
@@ -143,6 +169,9 @@ class Publisher:
         require_platforms(index, o.required, missing)
         for change in changes:
             self.log(f"{change}")
+        chains.write(done)   # composed first: a composition error writes nothing
+        if copier is not None and copier.summary():
+            self.log(copier.summary())
         body = index.to_bytes()
         digest = Digest.of(body)
         self.log(f"composed {index.kind} {digest} with "
@@ -156,7 +185,6 @@ class Publisher:
                      + "".join(f"; {t} held ({n} is newer)" for t, n in _held(decisions)))
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change)
-        self._copy_children(plan.target, children, resolver.configs)
         index = put_index(self.client, plan.target, index, o.fmt, self.log)  # may fall back to a Docker list
         body, digest = index.to_bytes(), Digest.of(index.to_bytes())
         decisions = self._write_tags(plan, digest, body, index.media_type)
@@ -196,46 +224,6 @@ class Publisher:
         if updating:
             self.log(f"updating {ref} ({len(current.manifest.images)} image(s), {current.manifest.kind})")
         return current.manifest
-
-    def _copy_children(self, target: ImageRef, children: list[Child], known: dict[str, bytes]) -> None:
-        """Rule 4: blobs first (mount, else stream), then each child manifest PUT by digest; never tagged."""
-        foreign = {str(c.fetched.digest): c for c in children if not c.repo.in_repository(target)}.values()
-        blobs: dict[str, tuple[ImageRef, Descriptor]] = {}
-        for c in foreign:
-            for b in c.fetched.manifest.blobs:
-                blobs.setdefault(str(b.digest), (c.repo, b))
-        copied = sum(self._map(lambda rb: self._copy_blob(target, *rb, known.get(str(rb[1].digest))),
-                               blobs.values()))
-        self._map(lambda c: self.client.put_manifest(target, str(c.fetched.digest), c.fetched.body,
-                                                     c.fetched.media_type), foreign)
-        if foreign:
-            self.log(f"made {len(foreign)} child manifest(s) present in {target.name} "
-                     f"({len(blobs) - copied} blob(s) mounted, {copied} copied)")
-
-    def _copy_blob(self, target: ImageRef, source: ImageRef, blob: Descriptor, known: bytes | None = None) -> int:
-        """Mount, else stream (or upload `known` bytes already read and verified, e.g. a config);
-        a stream broken mid-way starts over with a fresh upload (3 tries)."""
-        for attempt in range(3):
-            try:
-                return self._copy_blob_once(target, source, blob, known)
-            except BodyBroken as e:
-                if attempt == 2:
-                    raise
-                self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
-        raise AssertionError("unreachable")
-
-    def _copy_blob_once(self, target: ImageRef, source: ImageRef, blob: Descriptor, known: bytes | None) -> int:
-        if source.registry == target.registry:
-            location = self.client.mount_blob(target, blob.digest, source)
-            if location is None:
-                return 0
-        else:
-            if self.client.blob_exists(target, blob.digest):
-                return 0
-            location = self.client.start_upload(target)
-        chunks = iter([known]) if known is not None else self.client.stream_blob(source, blob.digest, blob.size)
-        self.client.upload_blob(target, location, blob.digest, chunks, source=source.name)
-        return 1
 
     def _floating(self, plan: PushPlan) -> list[Decision]:
         """Which floating tags may move: read the repository's tags now (rule 9's forward-only)."""

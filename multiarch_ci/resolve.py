@@ -1,7 +1,8 @@
 """Resolution: what each landed source holds, flattened to image candidates and the children to copy.
 
-One look per source while waiting (GET by the expected digest, so a moved tag cannot stand in); then
-index sources are flattened, their children fetched and verified, and image configs read for platforms.
+One look per source while waiting (GET by the expected digest, so a moved tag cannot stand in); then,
+in the same source's chain, an index source is flattened, its children fetched and verified, and image
+configs read for platforms.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from multiarch_ci.registry.client import Fetched, RegistryClient
 from multiarch_ci.registry.rate_limits import QuotaSpent
 from multiarch_ci.registry.transport import RETRY_STATUSES, DeadlinePassed
 from multiarch_ci.sources import SourceSpec
-from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Landed, Probe
+from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Probe
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +31,10 @@ class Child:
 
 
 class Resolver:
-    """Reads sources through a client; `map` runs requests concurrently (the publisher's pool)."""
+    """Reads sources through a client, one source at a time (each source's chain calls it)."""
 
-    def __init__(self, client: RegistryClient, map_fn: Callable, log: Callable[[str], None],
-                 verify_platform: bool = True):
-        self.client, self.map, self.log, self.verify_platform = client, map_fn, log, verify_platform
+    def __init__(self, client: RegistryClient, log: Callable[[str], None], verify_platform: bool = True):
+        self.client, self.log, self.verify_platform = client, log, verify_platform
         self.configs: dict[str, bytes] = {}   # config blobs read (and verified), by digest
         self.filters: dict[str, SourceSpec] = {}   # single-image sources with a platform filter, by digest
 
@@ -64,44 +64,29 @@ class Resolver:
                 return Probe(BUSY, f"registry busy: HTTP {e.status}")
             raise
 
-    def expand(self, landed: list[Landed]) -> tuple[list[Candidate], list[Child], tuple[tuple[str, float], ...]]:
-        """Per source: an image is one candidate; an index is flattened into its images + attestations."""
-        candidates: list[Candidate] = []
-        children: list[Child] = []
-        waited: list[tuple[str, float]] = []
-        wanted: list[tuple[ImageRef, Descriptor]] = []
-        plans = []
-        for w in landed:
-            spec, top = w.spec, w.value
-            repo = spec.ref.with_tag(None)
-            origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
-            self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
-            if isinstance(top.manifest, ImageManifest):  # kept in its place: entries follow the input order
-                if spec.platform_filter:
-                    self.filters[str(top.digest)] = spec
-                plans.append((Candidate(top.descriptor, origin, spec.platform), Child(repo, top)))
-                waited.append((str(top.digest), w.seconds))
-                continue
+    def resolve(self, spec: SourceSpec, top: Fetched, fan_out: Callable) -> tuple[list[Candidate], list[Child]]:
+        """One landed source: an image is one candidate; an index is flattened into its images and
+        their attestations (fetched and verified); then each image's config is read for its platform.
+        `fan_out(fn, items)` runs this source's parallel requests (never on the caller's own pool)."""
+        repo = spec.ref.with_tag(None)
+        origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
+        self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
+        if isinstance(top.manifest, ImageManifest):
+            if spec.platform_filter:
+                self.filters[str(top.digest)] = spec
+            candidates, children = [Candidate(top.descriptor, origin, spec.platform)], [Child(repo, top)]
+        else:
             keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
             images, attestations = flatten(top.manifest.manifests, keep, origin)
-            plans.append((repo, origin, images, attestations))
-            waited += [(str(d.digest), w.seconds) for d in images]
-            wanted += [(repo, d) for d in images] + [(repo, a) for d in images
-                                                     for a in attestations.get(str(d.digest), ())]
-        fetched = dict(zip([(r.name, str(d.digest)) for r, d in wanted],
-                           self.map(lambda rd: self._child(*rd), wanted)))
-        for planned in plans:
-            if len(planned) == 2:
-                candidates.append(planned[0])
-                children.append(planned[1])
-                continue
-            repo, origin, images, attestations = planned
+            wanted = [x for d in images for x in (d, *attestations.get(str(d.digest), ()))]
+            fetched = dict(zip([str(d.digest) for d in wanted], fan_out(lambda d: self._child(repo, d), wanted)))
+            candidates, children = [], []
             for d in images:
                 atts = tuple(attestations.get(str(d.digest), ()))
                 candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size), origin, d.platform,
                                             attestations=atts))
-                children += [Child(repo, fetched[(repo.name, str(x.digest))]) for x in (d, *atts)]
-        return candidates, children, tuple(waited)
+                children += [Child(repo, fetched[str(x.digest)]) for x in (d, *atts)]
+        return self._read_configs(candidates, children, fan_out), children
 
     def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
         f = self.client.get_manifest(repo.with_digest(d.digest))
@@ -112,7 +97,8 @@ class Resolver:
                                    f"index entry's {d.size}")
         return f
 
-    def read_configs(self, candidates: list[Candidate], children: list[Child]) -> list[Candidate]:
+    def _read_configs(self, candidates: list[Candidate], children: list[Child], fan_out: Callable
+                      ) -> list[Candidate]:
         """Rule 6: read each image's config platform unless it is declared and verification is off."""
         by_digest = {str(c.fetched.digest): c for c in children}
         todo = [c for c in candidates if self.verify_platform or c.declared is None]
@@ -124,10 +110,11 @@ class Resolver:
             try:
                 return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
             except (ValueError, InputError, RecursionError) as e:
-                raise CompositionError(f"{c.origin}: cannot read the platform from the image config: "
-                                       f"{'nested too deeply' if isinstance(e, RecursionError) else e}",
+                why = ("nested too deeply" if isinstance(e, RecursionError)
+                       else e.message if isinstance(e, InputError) else str(e))   # one hint, not two
+                raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {why}",
                                        "declare the platform and pass --no-verify-platform") from None
-        platforms = dict(zip([id(c) for c in todo], self.map(config_platform, todo)))
+        platforms = dict(zip([id(c) for c in todo], fan_out(config_platform, todo)))
         out = [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
         for c in out:  # a filter on a single image is a claim about it, not a keep-list to ignore
             spec = self.filters.get(str(c.descriptor.digest))

@@ -1,4 +1,4 @@
-"""Where the per-arch images come from: spec files, matrices, templates, digest folders, plain refs.
+"""Where the per-arch images come from: matrices, templates, digest folders, plain refs (spec files: specfile.py).
 
 Pure: the CLI reads files and folders and passes their text and listings in. Every bad input raises
 `InputError` (exit 2) with one line saying what and where (`FILE:LINE: ...` for YAML/JSON) and a hint.
@@ -26,14 +26,6 @@ class SourceSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class SpecFile:
-    target: ImageRef
-    tags: tuple[str, ...]
-    sources: tuple[SourceSpec, ...]
-    annotations: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
 class PushPlan:
     target: ImageRef
     tags: tuple[str, ...]
@@ -45,17 +37,16 @@ class PushPlan:
     notes: tuple[str, ...] = ()            # what the input was read as, when that differs from what was written
 
 
-_SPEC_KEYS = ("image", "tags", "manifests", "annotations")
 _ENTRY_KEYS = ("image", "platform", "digest", "platforms")
 _PLATFORM_KEYS = ("architecture", "os", "variant", "features", "osversion", "osfeatures",
                   "os.version", "os.features")
 # fullmatch only: `$` would accept a file name or key ending in "\n".
 _DIGEST_NAME = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
-_ANNOTATION_KEY = re.compile(r"[^\s\x00-\x1f\x7f]+")
+ANNOTATION_KEY = re.compile(r"[^\s\x00-\x1f\x7f]+")
 MAX_SOURCES = 1000
 
 
-def _at(where: str, fn, *args):
+def at(where: str, fn, *args):
     """Call fn; re-raise its InputError prefixed with where."""
     try:
         return fn(*args)
@@ -63,7 +54,7 @@ def _at(where: str, fn, *args):
         raise InputError(f"{where}: {e.message}", e.hint) from None
 
 
-def _string(node: YMap, key: str, filename: str, what: str) -> str:
+def string(node: YMap, key: str, filename: str, what: str) -> str:
     value = node[key]
     if not isinstance(value, str):
         raise InputError(f"{filename}:{node.value_line(key)}: {key} in {what} must be a string, got {kind_of(value)}",
@@ -80,7 +71,7 @@ def _split(items, seps: str = r"[,\n]") -> list[str]:
 
 def _platform(value, where: str) -> Platform:
     if isinstance(value, str):
-        return _at(where, Platform.parse, value)
+        return at(where, Platform.parse, value)
     if not isinstance(value, YMap):
         raise InputError(f"{where}: platform must be a mapping or os/arch[/variant], got {kind_of(value)}",
                          "e.g. platform: {os: linux, architecture: arm64, variant: v8}")
@@ -95,7 +86,7 @@ def _platform(value, where: str) -> Platform:
             raise InputError(f"{filename}:{value.value_line(key)}: platform {key} must be {want}, "
                              f"got {kind_of(item)}", f"e.g. {key}: [win32k]" if "features" in key
                              else f"e.g. {key}: \"10.0.17763.1879\"" if "version" in key else "quote the value")
-    return _at(f"{filename}:{value.line}", Platform.from_dict, dict(value), "platform")
+    return at(f"{filename}:{value.line}", Platform.from_dict, dict(value), "platform")
 
 
 def _platform_list(value, where: str) -> tuple[Platform, ...]:
@@ -104,20 +95,19 @@ def _platform_list(value, where: str) -> tuple[Platform, ...]:
     elif not isinstance(value, str):
         raise InputError(f"{where}: platforms must be a list of os/arch[/variant] strings, got {kind_of(value)}",
                          "e.g. platforms: [linux/amd64, linux/arm64]")
-    out: list[Platform] = []
+    out: dict[tuple, Platform] = {}   # by identity: the first spelling of each platform, in order
     for text in _split(value):
-        p = _at(where, Platform.parse, text)
-        if not any(p.same_as(q) for q in out):
-            out.append(p)
+        p = at(where, Platform.parse, text)
+        out.setdefault(p.identity(), p)
     if not out:
         raise InputError(f"{where}: platforms is empty", "list the platforms to keep, or drop the key")
-    return tuple(out)
+    return tuple(out.values())
 
 
 def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
     origin = f"{filename}:{line}"
     if isinstance(value, str):
-        ref = _at(origin, ImageRef.parse, value)
+        ref = at(origin, ImageRef.parse, value)
         return SourceSpec(ref, ref.digest, origin=origin)
     if not isinstance(value, YMap):
         raise InputError(f"{origin}: each {what} entry must be a mapping with an image, got {kind_of(value)}",
@@ -125,12 +115,12 @@ def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
     check_keys(value, _ENTRY_KEYS, filename, f"{what} entry")
     if "image" not in value:
         raise InputError(f"{origin}: {what} entry has no image", "add image: REGISTRY/REPOSITORY:TAG")
-    image = _string(value, "image", filename, f"{what} entry")
-    ref = _at(f"{filename}:{value.value_line('image')}", ImageRef.parse, image)
+    image = string(value, "image", filename, f"{what} entry")
+    ref = at(f"{filename}:{value.value_line('image')}", ImageRef.parse, image)
     digest = None
     if "digest" in value:
         where = f"{filename}:{value.value_line('digest')}"
-        digest = _at(where, Digest.parse, _string(value, "digest", filename, f"{what} entry"))
+        digest = at(where, Digest.parse, string(value, "digest", filename, f"{what} entry"))
         if ref.digest and ref.digest != digest:
             raise InputError(f"{where}: digest {digest} disagrees with the reference's @{ref.digest}",
                              "give the digest once, or make both the same")
@@ -145,57 +135,8 @@ def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
     return SourceSpec(ref, digest or ref.digest, platform, filters or (), origin)
 
 
-def _entries(items: YList, filename: str, what: str) -> tuple[SourceSpec, ...]:
+def entries(items: YList, filename: str, what: str) -> tuple[SourceSpec, ...]:
     return tuple(_entry(item, filename, items.item_line(i), what) for i, item in enumerate(items))
-
-
-def parse_spec(text: str, filename: str) -> SpecFile:
-    """A manifest-tool `push from-spec` YAML file, plus `annotations` and per-entry `digest`/`platforms`."""
-    doc = load_yaml(text, filename, "spec")
-    if not isinstance(doc, YMap):
-        raise InputError(f"{filename}:{line_of(doc)}: the spec must be a mapping, got {kind_of(doc)}",
-                         "start with image: REGISTRY/REPOSITORY:TAG and manifests: [...]")
-    check_keys(doc, _SPEC_KEYS, filename, "the spec")
-    for key in ("image", "manifests"):
-        if key not in doc:
-            raise InputError(f"{filename}:{doc.line}: the spec has no {key}",
-                             "a spec needs image: (the target) and manifests: (the per-arch sources)")
-    where = f"{filename}:{doc.value_line('image')}"
-    target = _at(where, ImageRef.parse, _string(doc, "image", filename, "the spec"))
-    if target.digest:
-        raise InputError(f"{where}: the target image may not carry a digest", "a target is a repository and tags")
-    tags: tuple[str, ...] = ()
-    if "tags" in doc:
-        value, where = doc["tags"], f"{filename}:{doc.value_line('tags')}"
-        if not isinstance(value, (YList, str)):
-            raise InputError(f"{where}: tags must be a list or a comma-separated string, got {kind_of(value)}",
-                             "e.g. tags: ['1.0', latest]")
-        found: list[str] = []
-        for i, item in enumerate(value if isinstance(value, YList) else [value]):
-            line = value.item_line(i) if isinstance(value, YList) else doc.value_line("tags")
-            if not isinstance(item, str):
-                raise InputError(f"{filename}:{line}: tags must be strings, got {kind_of(item)}", "quote the tag")
-            found += _at(f"{filename}:{line}", parse_tags, item)
-        tags = tuple(dict.fromkeys(found))
-    manifests = doc["manifests"]
-    if not isinstance(manifests, YList):
-        raise InputError(f"{filename}:{doc.value_line('manifests')}: manifests must be a list, "
-                         f"got {kind_of(manifests)}", "e.g. manifests: [{image: REF, platform: {...}}]")
-    if not manifests:
-        raise InputError(f"{filename}:{doc.value_line('manifests')}: manifests is empty",
-                         "list at least one per-arch image")
-    annotations: list[tuple[str, str]] = []
-    if "annotations" in doc:
-        value = doc["annotations"]
-        if not isinstance(value, YMap):
-            raise InputError(f"{filename}:{doc.value_line('annotations')}: annotations must be a mapping, "
-                             f"got {kind_of(value)}", "e.g. annotations: {org.opencontainers.image.source: URL}")
-        for key, item in value.items():
-            if not isinstance(key, str) or not _ANNOTATION_KEY.fullmatch(key) or not isinstance(item, str):
-                raise InputError(f"{filename}:{value.key_line(key)}: annotation {key!r} must be a key "
-                                 f"without spaces and a string value", "quote the value")
-            annotations.append((key, item))
-    return SpecFile(target, tags, _entries(manifests, filename, "manifests"), tuple(annotations))
 
 
 def sources_from_template(platforms: str | list[str], template: str, platforms_label: str = "--platforms",
@@ -208,19 +149,21 @@ def sources_from_template(platforms: str | list[str], template: str, platforms_l
         raise InputError(f"{template_label} {template!r} has no ARCH placeholder",
                          "every platform would give the same image; e.g. ghcr.io/o/app:v1-OS-ARCHVARIANT")
     out: list[SourceSpec] = []
+    by_platform: dict[tuple, Platform] = {}
+    by_ref: dict[ImageRef, Platform] = {}
     for text in texts:
         origin = f"{template_label} {text}"
-        platform = _at(f"{platforms_label} {text}", Platform.parse, text)
+        platform = at(f"{platforms_label} {text}", Platform.parse, text)
         # filled with the normalised names: Linux/AMD64 and linux/x86_64 both give linux, amd64
         os_name, arch, variant = platform.os, platform.architecture, platform.variant or ""
         ref_text = template.replace("OS", os_name).replace("ARCH", arch).replace("VARIANT", variant)
-        ref = _at(origin, ImageRef.parse, ref_text)
-        for seen in out:
-            if seen.platform.same_as(platform):
-                raise InputError(f"{platforms_label} lists {platform} twice", "give each platform once")
-            if seen.ref == ref:
-                raise InputError(f"{template_label} gives {ref} for both {seen.platform} and {platform}",
-                                 "add VARIANT (or OS) to the template so each platform names its own image")
+        ref = at(origin, ImageRef.parse, ref_text)
+        if by_platform.setdefault(platform.identity(), platform) is not platform:
+            raise InputError(f"{platforms_label} lists {platform} twice", "give each platform once")
+        seen = by_ref.setdefault(ref, platform)
+        if seen is not platform:
+            raise InputError(f"{template_label} gives {ref} for both {seen} and {platform}",
+                             "add VARIANT (or OS) to the template so each platform names its own image")
         out.append(SourceSpec(ref, ref.digest, platform, (), origin))
     return tuple(out)
 
@@ -240,7 +183,7 @@ def parse_matrix(text: str, filename: str, allow_empty: bool = False) -> tuple[S
                          f"legs, got {kind_of(doc)}", '[{"image": "REF", "platform": "linux/amd64"}, ...]')
     if not doc and not allow_empty:
         raise InputError(f"{filename}:{doc.line}: the matrix has no entries", "list at least one per-arch image")
-    return _entries(doc, filename, "matrix")
+    return entries(doc, filename, "matrix")
 
 
 def sources_from_digests(entries: list[tuple[str, str]], repo: ImageRef, dirname: str) -> tuple[SourceSpec, ...]:
@@ -297,8 +240,8 @@ def parse_refs(lines: list[str] | str, *, where: str = "") -> tuple[SourceSpec, 
         platform = None
         if "=" in text:
             ptext, _, text = text.partition("=")
-            platform = _at(label, Platform.parse, ptext)
-        ref = _at(label, ImageRef.parse, text)
+            platform = at(label, Platform.parse, ptext)
+        ref = at(label, ImageRef.parse, text)
         out.append(SourceSpec(ref, ref.digest, platform, (), origin))
     return tuple(out)
 
@@ -310,7 +253,7 @@ def parse_annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
-        if not sep or not key or not _ANNOTATION_KEY.fullmatch(key):
+        if not sep or not key or not ANNOTATION_KEY.fullmatch(key):
             raise InputError(f"invalid annotation {item!r}: expected KEY=VALUE with a non-empty key without spaces",
                              "e.g. --annotation org.opencontainers.image.source=https://github.com/o/app")
         if key in out:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import semver
+from typing import TYPE_CHECKING
 
 from multiarch_ci.errors import InputError
+
+if TYPE_CHECKING:   # semver is imported where a version is parsed, not at start-up
+    import semver
 
 LATEST_MODES = ("auto", "always", "never")
 
@@ -34,6 +36,7 @@ class Decision:
 
 def parse_version(text: str) -> semver.Version:
     """Accept 1.4.2, v1.4.2 and refs/tags/v1.4.2; refuse anything else and build metadata."""
+    import semver
     raw = (text or "").strip()
     bare = raw.removeprefix("refs/tags/")
     bare = bare[1:] if bare[:1] in ("v", "V") else bare
@@ -66,6 +69,7 @@ def tag_set(version: semver.Version, latest: str = "auto", floating: bool = True
 
 def stable_versions(tags: Iterable[str]) -> list[semver.Version]:
     """The stable versions among a repository's tags, v-prefixed or bare; everything else ignored."""
+    import semver
     found = []
     for tag in tags:
         bare = tag[1:] if tag[:1] in ("v", "V") else tag

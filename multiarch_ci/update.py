@@ -105,8 +105,9 @@ def merge(kept: list[Entry], new: list[Entry]) -> tuple[list[Entry], list[Change
     """New entries replace kept ones of the same platform in place, else go at the end."""
     out = list(kept)
     changes: list[Change] = []
+    where = {e[0].identity(): i for i, e in enumerate(out) if e[3] == "existing index"}  # one look per entry
     for entry in new:
-        at = next((i for i, e in enumerate(out) if e[0].same_as(entry[0]) and e[3] == "existing index"), None)
+        at = where.get(entry[0].identity())
         if at is None:
             out.append(entry)
             changes.append(Change(str(entry[0]), None, str(entry[1].digest)))

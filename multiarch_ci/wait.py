@@ -87,7 +87,8 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
         if elapsed >= timeout:
             raise WaitTimeout(f"{len(waiting)} of {len(specs)} source(s) did not land"
                               + (f" within {timeout:g} s" if timeout else "") + f": {names}",
-                              f"nothing was pushed; check that every build leg pushed, or raise {setting('wait-timeout')}"
+                              "no index was pushed and nothing was tagged; check that every build leg "
+                              f"pushed, or raise {setting('wait-timeout')}"
                               + ("" if partial else f" ({setting('ignore-missing')} pushes what landed, like manifest-tool's)"))
         on_progress(f"{len(specs) - len(waiting)}/{len(specs)} landed ({elapsed:.0f} s); waiting for {names}")
         sleep(max(0.0, min(delay * (0.5 + rand() / 2), timeout - elapsed)))

@@ -3,7 +3,9 @@
 # a latency proxy (default +20 ms per request). See bench/README.md.
 #   bash scripts/bench.sh            full run (N = 2, 8, 32, 64; a few minutes) -> bench/results/latest.{md,json}
 #   bash scripts/bench.sh --quick    N = 2 and 8 only (under 2 minutes)   -> bench/results/latest-quick.{md,json}
-# Other options go to bench/run.py (--reps, --latency-ms, --full, --only, --keep; see --help).
+#   bash scripts/bench.sh --chain [--before DIR]   only issue 15's targets (bench/chain_targets.py)
+# Other options go to bench/run.py (--reps, --latency-ms, --full, --only, --keep; see --help). Every run
+# ends with bench/chain_targets.py (issue 15: ratios to docker, the 100 ms floor, N up to 256, timelines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,4 +25,12 @@ fi
 
 export NO_PROXY='*' no_proxy='*'
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
-exec .venv/bin/python bench/run.py "$@"
+if [ "${1:-}" = "--chain" ]; then
+  shift
+  exec .venv/bin/python bench/chain_targets.py "$@"
+fi
+.venv/bin/python bench/run.py "$@"
+case " $* " in
+  *" --quick "*) exec .venv/bin/python bench/chain_targets.py --quick ;;
+  *) exec .venv/bin/python bench/chain_targets.py ;;
+esac

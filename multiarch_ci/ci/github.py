@@ -179,8 +179,8 @@ def annotate_error(message: str) -> None:
 
 
 def main(environ: Mapping[str, str]) -> int:
-    """Entry point of the docker action; returns the exit code (cli.guarded maps errors)."""
-    from multiarch_ci.cli import guarded
+    """Entry point of the docker action; returns the exit code (boundary.guarded maps errors)."""
+    from multiarch_ci.boundary import guarded
 
     inputs = Inputs(environ)
     console = Console(sys.stdout, sys.stderr)

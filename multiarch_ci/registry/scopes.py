@@ -31,20 +31,37 @@ class ScopeGroups:
     def __init__(self, limit: int = MAX_RESOURCES):
         self.limit = limit
         self.groups: list[dict[str, set[str]]] = []
+        self._holding: dict[str, list[int]] = {}   # resource -> the groups (by position) that list it
+        self._open: list[int] = []                 # groups with room for another resource
 
     def place(self, scopes: Iterable[str]) -> frozenset[str]:
         """The scope set a request needing `scopes` should use: one that covers it, else the fullest
-        one it fits in (merged), else a new one. Returns that set's scope strings (the token key)."""
+        one it fits in (merged), else a new one. Returns that set's scope strings (the token key).
+
+        Only the groups holding one of the needed resources, and those with room, are looked at, so a
+        run's requests cost time linear in their number, not in requests x groups."""
         need = parse_scopes(scopes)
-        for group in self.groups:
+        if need:   # a group covering the request holds all its resources: look where the rarest one is
+            holding = min((self._holding.get(r, ()) for r in need), key=len)
+        else:
+            holding = range(len(self.groups))
+        for i in holding:
+            group = self.groups[i]
             if all(r in group and a <= group[r] for r, a in need.items()):
                 return scope_strings(group)
-        fits = [g for g in self.groups if len(set(g) | set(need)) <= self.limit]
+        candidates = dict.fromkeys([*holding, *self._open])
+        fits = [i for i in candidates if len(set(self.groups[i]) | set(need)) <= self.limit]
         if fits:
-            group = max(fits, key=lambda g: (sum(r in g for r in need), len(g)))
+            i = max(fits, key=lambda j: (sum(r in self.groups[j] for r in need), len(self.groups[j]), -j))
         else:
-            group = {}
-            self.groups.append(group)
+            i = len(self.groups)
+            self.groups.append({})
+            self._open.append(i)
+        group = self.groups[i]
         for resource, actions in need.items():
+            if resource not in group:
+                self._holding.setdefault(resource, []).append(i)
             group.setdefault(resource, set()).update(actions)
+        if len(group) >= self.limit and i in self._open:
+            self._open.remove(i)
         return scope_strings(group)

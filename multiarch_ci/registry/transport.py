@@ -26,9 +26,10 @@ from multiarch_ci.registry.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, r
                                           read_raw)
 from multiarch_ci.registry.deadline import WATCHDOG, Ticket, watch_pools
 from multiarch_ci.registry.hosts import HostPolicy, Origin, is_loopback
+from multiarch_ci.registry.proxies import ProxySession, speaks_tls
+from multiarch_ci.registry.rate_limits import quota_spent
 
 __all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback"]
-from multiarch_ci.registry.rate_limits import quota_spent
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -103,14 +104,15 @@ class Transport:
         self.hosts = policy.hosts
         self.debug = debug or (lambda _msg: None)
         env = os.environ if environ is None else environ
-        self.session = requests.Session()
+        self.session = ProxySession()
         adapter = _Adapter(pool_connections=8, pool_maxsize=policy.pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
         if policy.hosts.insecure:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self.ca: bool | str = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or True
+        self.ca: bool | str = (env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or env.get("CURL_CA_BUNDLE")
+                               or True)   # CURL_CA_BUNDLE: as requests' trust_env read it
         self._bases: dict[str, str] = {}
         self._lock = threading.Lock()
         self._bound = threading.local()
@@ -138,7 +140,14 @@ class Transport:
         """GET /v2/ to learn the scheme and the auth challenge; HTTPS first, HTTP only when allowed."""
         host = api_host(registry)
         allow_http = self.hosts.cleartext_ok(host)
+        # HTTPS first; on loopback without a proxy, a bare TLS hello tells a plain-HTTP registry apart
+        # without building a verifying TLS context (the CA bundle costs 35-90 ms) just to be refused
+        plain = is_loopback(host) and not self.session.proxies_for(f"https://{host}/") \
+            and speaks_tls(host, self.policy.connect_timeout) is False
         try:
+            if plain:
+                self.debug(f"TLS hello to https://{host}/v2/ -> answered in plain HTTP: not TLS")
+                raise RegistryError(f"ping {registry}: {host} does not speak TLS")
             resp = self.send("GET", f"https://{host}/v2/", what=f"ping {registry}", retries=1)
             scheme = "https"
         except DeadlinePassed:
@@ -242,6 +251,7 @@ class Transport:
             left = max(ticket.remaining(), 0.001)
             try:
                 resp = self.session.request(method, url, headers=h, data=data, stream=True,
+                                            proxies=self.session.proxies_for(url),
                                             timeout=(min(self.policy.connect_timeout, left), left),
                                             verify=self.verify_for(url), auth=_no_netrc, allow_redirects=False)
             except requests.exceptions.SSLError as e:

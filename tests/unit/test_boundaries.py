@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "multiarch_ci"
-PURE = ["errors.py", "digest.py", "reference.py", "platform.py", "model.py", "sources.py", "compose.py",
-        "yamlsource.py"]
+PURE = ["errors.py", "digest.py", "reference.py", "platform.py", "model.py", "sources.py", "specfile.py", "compose.py",
+        "yamlsource.py", "yamlload.py"]
 
 
 def imports_of(path: Path) -> tuple[set[str], bool]:
@@ -45,3 +45,11 @@ def test_only_registry_does_http_and_only_ci_imports_actions_toolkit():
 def test_modules_stay_small():
     for path in PKG.rglob("*.py"):
         assert len(path.read_text().splitlines()) <= 360, f"{path.name} is growing past ~300 lines: split it"
+
+
+def test_ci_adapters_and_the_cli_share_the_error_boundary_below_both():
+    for path in (PKG / "ci").glob("*.py"):
+        names, _ = imports_of(path)
+        assert not any(n == "multiarch_ci.cli" or n.startswith("multiarch_ci.cli.") for n in names), path.name
+    names, _ = imports_of(PKG / "boundary.py")
+    assert not any(n.startswith(("multiarch_ci.cli", "multiarch_ci.ci")) for n in names)

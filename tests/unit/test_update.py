@@ -8,7 +8,8 @@ from multiarch_ci.errors import CompositionError, InputError, WaitTimeout
 from multiarch_ci.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
-from multiarch_ci.sources import SourceSpec, make_plan, parse_spec
+from multiarch_ci.sources import SourceSpec, make_plan
+from multiarch_ci.specfile import parse_spec
 from multiarch_ci.update import diff, require_platforms
 from multiarch_ci.wait import LANDED, MISSING, Probe, describe_missing, wait_for
 
