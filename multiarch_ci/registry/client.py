@@ -243,6 +243,12 @@ class RegistryClient:
             raise registry_error(resp, "get blob", str(source.with_digest(digest)))
         return _chunks(resp, str(source.with_digest(digest)))
 
+    def get_bounded(self, repo: ImageRef, path: str, *, what: str, accept: str | None = None,
+                    url: str | None = None) -> requests.Response:
+        """A GET under /v2/<repo>/ (or a Link `url`), body capped like a manifest; the status is the caller's."""
+        return self._request("GET", repo, path, (pull(repo),), what=what, url=url, body_cap=MANIFEST_CAP,
+                             headers={"Accept": accept} if accept else None)
+
     # -- tags -------------------------------------------------------------------------------
     def list_tags(self, repo: ImageRef, page_size: int | None = None) -> list[str]:
         """All tags of a repository, following Link pagination."""
