@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install what the project needs on a Debian machine (as root): Debian packages, then a venv with the
 # project and its test extras. Idempotent: packages already present are not fetched again.
-#   scripts/setup.sh            runtime + test packages (docker-registry skopeo apache2-utils, docker CLI)
+#   scripts/setup.sh            runtime + test packages (docker-registry skopeo buildah apache2-utils, docker CLI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
+command -v buildah >/dev/null || need+=(buildah)          # tests: OCI layouts written by buildah
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v docker >/dev/null || need+=(docker.io)          # only its CLI is used: `docker manifest inspect`

@@ -12,12 +12,12 @@ import tempfile
 from collections.abc import Iterable
 
 from multiarch_ci.digest import Digest
-from multiarch_ci.errors import DigestMismatch, InputError
+from multiarch_ci.errors import CompositionError, DigestMismatch, InputError
 from multiarch_ci.layout import index as ix
 from multiarch_ci.layout.files import DirFiles
 from multiarch_ci.layout.reader import OciLayout
 from multiarch_ci.location import LayoutRef
-from multiarch_ci.model import Descriptor, parse_manifest
+from multiarch_ci.model import Descriptor, MediaType, parse_manifest
 from multiarch_ci.reference import check_tag
 
 
@@ -73,6 +73,10 @@ class WritableLayout(OciLayout):
         self.put_blob(ref, ours, [body])
         if not reference.startswith(f"{ours.algorithm}:"):
             check_tag(reference)
+            if manifest.media_type not in (MediaType.OCI_INDEX, MediaType.OCI_MANIFEST):
+                raise CompositionError(f"tag {reference} in {ref.name}: a layout tags only OCI manifests and "
+                                       f"indexes, this is {manifest.media_type}",
+                                       "skopeo and containers/image find nothing else by tag; use --format oci")
             self.tag(ref, Descriptor(manifest.media_type, ours, len(body)), reference)
         return ours
 

@@ -14,7 +14,7 @@ import pytest
 
 import mm_images
 from multiarch_ci.digest import Digest
-from multiarch_ci.errors import DigestMismatch, InputError
+from multiarch_ci.errors import CompositionError, DigestMismatch, InputError
 from multiarch_ci.layout.reader import OciLayout
 from multiarch_ci.layout.writer import WritableLayout
 from multiarch_ci.location import LayoutRef
@@ -295,3 +295,48 @@ def test_a_target_that_is_not_a_layout_is_refused(tmp_path):
 def test_tags_of_an_index_entry(annotations, tags):
     from multiarch_ci.layout.index import entry_tags
     assert entry_tags({"annotations": annotations}) == tags
+
+
+def test_docker_children_under_an_oci_index_push_back_unchanged_but_a_docker_list_is_not_tagged(registry, repo_name,
+                                                                                                 tmp_path):
+    """skopeo (containers/image) finds only OCI types by tag in index.json: a Docker list is refused up front."""
+    images = [mm_images.push_image(registry, repo_name, fmt="docker", arch=a) for a in ("amd64", "arm64")]
+    entries = [{"mediaType": i["media_type"], "digest": i["digest"], "size": i["size"], "platform": i["platform"]}
+               for i in images]
+    for media_type, tag in ((mm_images.OCI_INDEX, "oci"), (mm_images.DOCKER_LIST, "docker")):
+        body = mm_images.canonical_json({"schemaVersion": 2, "mediaType": media_type, "manifests": entries})
+        mm_images.client(registry).push_manifest(repo_name, body, media_type, tag)
+    client = connect(environ={})
+    out = tmp_path / "oci"
+    layout = WritableLayout(str(out))
+    oci = copy_into_layout(client, ImageRef.parse(f"{registry.host}/{repo_name}:oci"), layout, ref(out), "oci")
+    skopeo("copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
+           f"oci:{out}:oci", f"docker://{registry.host}/{repo_name}-back:oci")
+    body, _, header = mm_images.get_manifest(registry, f"{repo_name}-back", "oci")
+    assert header == oci == mm_images.sha256_digest(body)
+    with pytest.raises(CompositionError, match="only OCI manifests and indexes") as e:
+        copy_into_layout(client, ImageRef.parse(f"{registry.host}/{repo_name}:docker"), layout, ref(out), "docker")
+    assert "--format oci" in e.value.hint and layout.list_tags() == ["oci"]
+
+
+def test_concurrent_writers_lose_no_tag(registry, repo_name, tmp_path):
+    import threading
+    image = mm_images.push_image(registry, repo_name, "v1", fmt="oci")
+    body, content_type, _ = mm_images.get_manifest(registry, repo_name, "v1")
+    out = tmp_path / "oci"
+    WritableLayout(str(out))
+    errors = []
+
+    def write(n):
+        try:
+            WritableLayout(str(out)).put_manifest(ref(out), f"t{n}", body, content_type)
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert OciLayout(str(out)).list_tags() == sorted(f"t{n}" for n in range(16))
+    assert OciLayout(str(out)).get_manifest(ref(out, "t7")).digest == Digest.parse(image["digest"])
