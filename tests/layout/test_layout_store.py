@@ -340,3 +340,22 @@ def test_concurrent_writers_lose_no_tag(registry, repo_name, tmp_path):
     assert not errors
     assert OciLayout(str(out)).list_tags() == sorted(f"t{n}" for n in range(16))
     assert OciLayout(str(out)).get_manifest(ref(out, "t7")).digest == Digest.parse(image["digest"])
+
+
+@pytest.mark.hostile("layout oversized or special files")
+def test_oversized_manifests_and_fifos_are_refused_without_reading_them_whole(tmp_path):
+    out = tmp_path / "oci"
+    layout = WritableLayout(str(out))
+    big = b"{" + b" " * (4 * 1024 * 1024) + b"}"
+    digest = Digest.of(big)
+    layout.put_blob(ref(out), digest, [big])
+    index = {"schemaVersion": 2, "manifests": [{"mediaType": MediaType.OCI_MANIFEST, "digest": str(digest),
+                                                 "size": len(big), "annotations": {
+                                                     "org.opencontainers.image.ref.name": "big"}}]}
+    (out / "index.json").write_text(json.dumps(index))
+    with pytest.raises(InputError, match="larger than 4 MiB"):
+        OciLayout(str(out)).get_manifest(ref(out, "big"))
+    fifo_digest = Digest("sha256", "f" * 64)
+    os.mkfifo(out / "blobs" / "sha256" / fifo_digest.hex)
+    with pytest.raises(InputError, match="not a regular file"):
+        list(OciLayout(str(out)).stream_blob(ref(out), fifo_digest))
