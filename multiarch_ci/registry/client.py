@@ -236,6 +236,12 @@ class RegistryClient:
                                  "the source registry or a proxy altered it; nothing was tagged", ref=ref)
         return _chunks(resp, ref, size)
 
+    def get_bounded(self, repo: ImageRef, path: str, *, what: str, accept: str | None = None,
+                    url: str | None = None) -> requests.Response:
+        """A GET under /v2/<repo>/ (or a Link `url`), body capped like a manifest; the status is the caller's."""
+        return self._request("GET", repo, path, (pull(repo),), what=what, url=url, body_cap=MANIFEST_CAP,
+                             headers={"Accept": accept} if accept else None)
+
     # -- tags -------------------------------------------------------------------------------
     def list_tags(self, repo: ImageRef, page_size: int | None = None, max_pages: int = MAX_TAG_PAGES) -> list[str]:
         """All tags of a repository, following Link pagination: same origin only, no page twice, at most

@@ -1,0 +1,108 @@
+"""Find the artifacts that refer to an image, and keep a target's referrers tag in step when copying them.
+
+Discovery: the OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`, Link-paginated); where it
+answers 404 (distribution 2.8), the referrers tag schema (`sha256-<hex>` holding an OCI index); and
+cosign's `sha256-<hex>.sig/.att/.sbom` tags. Spec:
+https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-referrers
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, urljoin
+
+from multiarch_ci.digest import Digest
+from multiarch_ci.errors import CompositionError, RegistryError
+from multiarch_ci.model import MediaType
+from multiarch_ci.reference import ImageRef
+from multiarch_ci.referrers import (Referrer, cosign_tags, fallback_index, merge, next_link, only_type,
+                                    parse_referrers, referrers_tag)
+from multiarch_ci.registry.client import RegistryClient, registry_error
+
+MAX_PAGES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What refers to a subject, and whether the repository's registry has the referrers API."""
+
+    referrers: tuple[Referrer, ...]
+    api: bool
+
+
+def list_referrers(client: RegistryClient, repo: ImageRef, subject: Digest, artifact_type: str | None = None,
+                   *, cosign: bool = True) -> Found:
+    """Everything that refers to `subject` in `repo`: API (or the tag schema where it is absent) + cosign tags."""
+    found, api = _from_api(client, repo, subject, artifact_type)
+    if found is None:
+        found = _from_tag_schema(client, repo, subject)
+    tagged = _from_cosign_tags(client, repo, subject) if cosign else []
+    return Found(tuple(only_type(merge(found, tagged), artifact_type)), api)
+
+
+def _from_api(client: RegistryClient, repo: ImageRef, subject: Digest,
+              artifact_type: str | None) -> tuple[list[Referrer] | None, bool]:
+    """The API's pages; (None, False) when the registry has no referrers API (404)."""
+    path = f"referrers/{subject}" + (f"?artifactType={quote(artifact_type, safe='')}" if artifact_type else "")
+    where = f"referrers of {repo.with_digest(subject)}"
+    found: list[Referrer] = []
+    url = None
+    for _ in range(MAX_PAGES):
+        resp = client.get_bounded(repo, path, what="list referrers", accept=MediaType.OCI_INDEX, url=url)
+        if resp.status_code == 404 and url is None:
+            resp.close()
+            return None, False
+        if resp.status_code != 200:
+            raise registry_error(resp, "list referrers", str(repo.with_digest(subject)))
+        found.extend(parse_referrers(resp.content, where))
+        link = next_link(resp.headers.get("Link"))
+        if not link:
+            return found, True
+        url = urljoin(client.transport.base_url(repo.registry) + "/", link)
+    raise RegistryError(f"{where}: more than {MAX_PAGES} pages", "the registry keeps answering rel=next",
+                        ref=str(repo.with_digest(subject)))
+
+
+def _from_tag_schema(client: RegistryClient, repo: ImageRef, subject: Digest) -> list[Referrer]:
+    body = _tag_index(client, repo, subject)
+    if body is None:
+        return []
+    try:
+        return parse_referrers(body, f"{repo.with_tag(referrers_tag(subject))}")
+    except CompositionError:
+        return []  # not a valid index: the spec says to assume there are no referrers
+
+
+def _tag_index(client: RegistryClient, repo: ImageRef, subject: Digest) -> bytes | None:
+    try:
+        return client.get_manifest(repo.with_tag(referrers_tag(subject))).body
+    except CompositionError:
+        return b""
+    except RegistryError as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def _from_cosign_tags(client: RegistryClient, repo: ImageRef, subject: Digest) -> list[Referrer]:
+    out = []
+    for tag in cosign_tags(subject):
+        desc = client.head_manifest(repo.with_tag(tag))
+        if desc is not None:
+            out.append(Referrer(desc.media_type, desc.digest, desc.size, None, (), tag))
+    return out
+
+
+def update_tag_schema(client: RegistryClient, target: ImageRef, subject: Digest,
+                      copied: list[Referrer]) -> Digest | None:
+    """After copying referrers of `subject` into `target`, list them in its `sha256-<hex>` index where the
+    registry has no referrers API (what the index held is kept, the rest appended in digest order).
+
+    Returns the index digest PUT, or None when nothing needed writing (API present, or all listed already).
+    """
+    wanted = [r for r in copied if r.tag is None]  # cosign-tagged artifacts are found by their own tag
+    if not wanted or _from_api(client, target, subject, None)[1]:
+        return None
+    body = fallback_index(_tag_index(client, target, subject), wanted)
+    if body is None:
+        return None
+    return client.put_manifest(target, referrers_tag(subject), body, MediaType.OCI_INDEX)

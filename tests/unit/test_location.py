@@ -1,0 +1,63 @@
+"""oci-layout:// references: strict parse, printed back as parsed, one clear error for each malformed form."""
+import pytest
+
+from multiarch_ci.digest import Digest
+from multiarch_ci.errors import InputError
+from multiarch_ci.location import LayoutRef, parse_location
+from multiarch_ci.reference import ImageRef
+
+HEX = "a" * 64
+
+
+@pytest.mark.parametrize("text,path,tag,digest", [
+    ("oci-layout://out", "out", None, None),
+    ("oci-layout://./out:v1", "./out", "v1", None),
+    ("oci-layout:///abs/dir:1.2.3", "/abs/dir", "1.2.3", None),
+    (f"oci-layout://out@sha256:{HEX}", "out", None, f"sha256:{HEX}"),
+    ("oci-layout://host:5000/dir", "host:5000/dir", None, None),          # ':' before the last '/' is path
+    ("oci-layout://C:/work/out:latest", "C:/work/out", "latest", None),
+    ("oci-layout://a@b/out:v2", "a@b/out", "v2", None),                   # '@' followed by a '/' is path
+    ("oci-layout://out.tar:amd64", "out.tar", "amd64", None),
+    ("  oci-layout://out:v1  ", "out", "v1", None),
+], ids=["bare", "tag", "abs", "digest", "colon-in-dir", "drive", "at-in-dir", "tar", "spaces"])
+def test_parse_and_print_back(text, path, tag, digest):
+    ref = LayoutRef.parse(text)
+    assert (ref.path, ref.tag, str(ref.digest) if ref.digest else None) == (path, tag, digest)
+    assert str(ref) == text.strip()
+    assert LayoutRef.parse(str(ref)) == ref
+    assert parse_location(text) == ref
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("oci-layout://", "no path"),
+    ("oci-layout://:v1", "no path"),
+    ("oci-layout://@sha256:" + HEX, "no path"),
+    ("oci-layout://out:", "invalid tag ''"),
+    ("oci-layout://out:-bad", "invalid tag '-bad'"),
+    ("oci-layout://out:a b", "invalid tag 'a b'"),
+    ("oci-layout://out:" + "x" * 129, "invalid tag"),
+    ("oci-layout://out@sha256:abc", "sha256 takes 64"),
+    ("oci-layout://out@md5:" + HEX, "unsupported algorithm"),
+    (f"oci-layout://out:v1@sha256:{HEX}", "not both"),
+    ("oci-layout://o\x00ut", "control character"),
+    ("docker://out", "invalid reference"),
+], ids=["empty", "tag-only", "digest-only", "empty-tag", "dash-tag", "space-tag", "long-tag", "short-digest",
+        "bad-alg", "tag-and-digest", "nul", "other-scheme"])
+def test_malformed_is_an_input_error(text, fragment):
+    with pytest.raises(InputError) as e:
+        parse_location(text)
+    assert fragment in e.value.message
+    assert e.value.exit_code == 2 and e.value.hint
+    assert "\n" not in str(e.value)
+
+
+def test_registry_references_pass_through():
+    assert parse_location("127.0.0.1:5000/app:v1") == ImageRef("127.0.0.1:5000", "app", "v1")
+
+
+def test_reference_and_rewrites():
+    ref = LayoutRef.parse("oci-layout://out:v1")
+    assert ref.reference == "v1" and LayoutRef.parse("oci-layout://out").reference is None
+    pinned = ref.with_digest(Digest("sha256", HEX))
+    assert pinned.tag is None and pinned.reference == f"sha256:{HEX}"
+    assert str(pinned.with_tag("v2")) == "oci-layout://out:v2"
