@@ -8,10 +8,8 @@ followed here, hop by hop, so Authorization never reaches another origin and ~/.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,11 +23,13 @@ from multiarch_ci.errors import RegistryError
 from multiarch_ci.registry.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, read_capped, read_message,
                                           read_raw)
 from multiarch_ci.registry.deadline import WATCHDOG, Ticket, watch_pools
+from multiarch_ci.registry.failures import NO_SUCH_HOST, retry_after_seconds, short_reason
 from multiarch_ci.registry.hosts import HostPolicy, Origin, is_loopback
 from multiarch_ci.registry.proxies import ProxySession, speaks_tls
 from multiarch_ci.registry.rate_limits import quota_spent
 
-__all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback"]
+__all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback", "retry_after_seconds",
+           "short_reason"]
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -59,20 +59,6 @@ class Policy:
 def _no_netrc(r):
     """An auth hook that adds nothing, so requests never picks credentials from ~/.netrc."""
     return r
-
-
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """Parse Retry-After: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def api_host(registry: str) -> str:
@@ -155,7 +141,7 @@ class Transport:
         except RegistryError as e:
             if isinstance(e, TLSFailure) and e.certificate:
                 raise  # the server speaks TLS; its certificate is not trusted: never downgrade to HTTP
-            if any(s in e.message for s in _NO_SUCH_HOST):  # DNS: no scheme or TLS setting can help
+            if any(s in e.message for s in NO_SUCH_HOST):  # DNS: no scheme or TLS setting can help
                 raise RegistryError(f"cannot resolve registry host {host}: {e.message}",
                                     f"check the registry name {registry}; a reference without one means Docker Hub "
                                     "(docker.io)", ref=registry) from None
@@ -296,30 +282,9 @@ class Transport:
         self.policy.sleep(self._delay(attempt, None))
 
 
-# How a failed name lookup reads (glibc, musl, macOS, Windows): the host does not exist for us.
-_NO_SUCH_HOST = ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution",
-                 "No address associated with hostname", "getaddrinfo failed", "Name does not resolve")
-
-
-
 class TLSFailure(RegistryError):
     """A TLS handshake failed; `certificate` when the server's certificate was not trusted."""
 
     def __init__(self, message: str, hint: str | None = None, *, certificate: bool = False):
         super().__init__(message, hint)
         self.certificate = certificate
-
-
-_REASONS = (r"\[SSL: [A-Z_]+\][^'\")(]*", r"\[Errno -?\d+\][^'\")]*", r"Read timed out", r"timed out",
-            r"Connection reset by peer", r"RemoteDisconnected\('[^']*'\)", r"IncompleteRead\([^)]*\)",
-            r"Connection aborted")
-
-
-def short_reason(e: Exception) -> str:
-    """The reason inside urllib3's wrapping ('[SSL: CERTIFICATE_VERIFY_FAILED] …', '[Errno 111] …')."""
-    text = str(e)
-    for pattern in _REASONS:
-        m = re.search(pattern, text)
-        if m:
-            return m.group(0).strip(" .,")
-    return text if len(text) < 200 else text[:200] + "…"
