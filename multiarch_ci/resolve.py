@@ -113,7 +113,7 @@ class Resolver:
                 why = ("nested too deeply" if isinstance(e, RecursionError)
                        else e.message if isinstance(e, InputError) else str(e))   # one hint, not two
                 raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {why}",
-                                       "declare the platform and pass --no-verify-platform") from None
+                                       f"declare the platform and pass {setting('no-verify-platform')}") from None
         platforms = dict(zip([id(c) for c in todo], fan_out(config_platform, todo)))
         out = [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
         for c in out:  # a filter on a single image is a claim about it, not a keep-list to ignore

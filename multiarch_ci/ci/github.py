@@ -34,7 +34,8 @@ from multiarch_ci.text import clean, escape_controls, md_cell
 
 # How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
 ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
-                "insecure": "input insecure", "format": "input format"}
+                "insecure": "input insecure", "format": "input format", "ignore-missing": "input ignore-missing",
+                "insecure-registry": "input insecure-registries"}
 
 FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
          ("template", "template"))

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from multiarch_ci.errors import AuthError, RegistryError
+from multiarch_ci.errors import AuthError, RegistryError, setting
 from multiarch_ci.registry.credentials import Credential, CredentialStore
 from multiarch_ci.registry.hosts import Origin
 from multiarch_ci.registry.login_hints import login_hint
@@ -136,11 +136,11 @@ class Authenticator:
         if base.scheme == "https" and not hosts.is_insecure(base.hostport):
             raise AuthError(f"registry {registry} is HTTPS but its token realm {shown} is plain HTTP: refusing to "
                             "send credentials or take a token there", "if that registry really is served so, "
-                            f"mark it with --insecure-registry {base.netloc}", ref=registry)
+                            f"mark it with {setting('insecure-registry')} {base.netloc}", ref=registry)
         if not hosts.cleartext_ok(where.hostport):
             raise AuthError(f"registry {registry}: token realm {shown} is plain HTTP on a host not marked insecure: "
                             "refusing to send credentials in clear text",
-                            f"mark it with --insecure-registry {where.netloc} if that is intended", ref=registry)
+                            f"mark it with {setting('insecure-registry')} {where.netloc} if that is intended", ref=registry)
 
     def secrets(self) -> set[str]:
         """Every credential and token this run has handled, for masking output."""

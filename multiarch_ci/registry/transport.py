@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import requests
 import urllib3
 
-from multiarch_ci.errors import RegistryError
+from multiarch_ci.errors import RegistryError, setting
 from multiarch_ci.registry.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, read_capped, read_message,
                                           read_raw)
 from multiarch_ci.registry.deadline import WATCHDOG, Ticket, watch_pools
@@ -147,7 +147,7 @@ class Transport:
                                     "(docker.io)", ref=registry) from None
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
-                                    f"for a plain-HTTP or self-signed registry pass --insecure-registry {host}; "
+                                    f"for a plain-HTTP or self-signed registry pass {setting('insecure-registry')} {host}; "
                                     "for a private CA set SSL_CERT_FILE or REQUESTS_CA_BUNDLE", ref=registry) from None
             resp = self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")
             scheme = "http"
@@ -197,7 +197,7 @@ class Transport:
                 self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
                 host = getattr(e, "hop", url).split('/')[2]  # the host that failed, also after a redirect
                 raise TLSFailure(f"{what}: TLS error talking to {host}: {short_reason(e)}",
-                                 f"pass --insecure-registry {host} for a self-signed registry, or set SSL_CERT_FILE "
+                                 f"pass {setting('insecure-registry')} {host} for a self-signed registry, or set SSL_CERT_FILE "
                                  "or REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
                                  or "hostname" in str(e)) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
@@ -231,7 +231,7 @@ class Transport:
             here = Origin.of(url)
             if here.scheme == "http" and not self.hosts.cleartext_ok(here.hostport):
                 raise RegistryError(f"{what}: refusing plain HTTP to {here.netloc}",
-                                    "only loopback and hosts given with --insecure-registry may use plain HTTP")
+                                    f"only loopback and hosts given with {setting('insecure-registry')} may use plain HTTP")
             if here != origin:
                 h = {k: v for k, v in h.items() if k.lower() not in _CREDENTIAL_HEADERS}
             left = max(ticket.remaining(), 0.001)
