@@ -18,25 +18,13 @@ import yaml
 
 import mm_clients
 import mm_images
-from mm_cli import run_cli
+from mm_cli import one_error, run_cli, succeeded
 from mm_images import DOCKER_LIST, OCI_INDEX, stored_index
 from mm_runner import run_action
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "manifest-tool"
 VERSION = "v2.1.7"
 WIN = {"win2019": "10.0.17763.6054", "win2016": "10.0.14393.7159"}
-
-
-def ok(run) -> None:
-    assert run.code == 0, f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
-
-
-def error_line(run, code: int) -> str:
-    assert run.code == code, f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
-    assert "Traceback" not in run.err
-    lines = [line for line in run.err.splitlines() if line.startswith("multiarch-manifest: error: ")]
-    assert len(lines) == 1, run.err
-    return lines[0]
 
 
 def release_spec(reg, name: str, repo: str, tmp_path: Path) -> tuple[Path, dict]:
@@ -73,7 +61,7 @@ def test_manifest_tool_release_spec_pushes_and_skopeo_picks_each_platform(regist
     spec, doc = release_spec(registry, name, repo_name, tmp_path)
     images = seed(registry, repo_name, doc)
     run = run_cli("push", "from-spec", str(spec), "--json")
-    ok(run)
+    succeeded(run)
     body, index, digest = stored_index(registry, repo_name, VERSION)
     assert run.json()["digest"] == digest and index["mediaType"] == DOCKER_LIST   # manifest-tool's default
     # the order given, Windows os.version read from each config (the declared platforms were equal)
@@ -124,7 +112,7 @@ def test_buildah_built_windows_images_in_a_manifest_tool_spec(registry, repo_nam
         f"  -\n    image: {refs[n]}\n    platform:\n      architecture: {a}\n      os: {o}\n"
         for n, o, a in (("arm64", "linux", "arm64"), ("w2019", "windows", "amd64"), ("w2016", "windows", "amd64"))))
     run = run_cli("push", "--type", "oci", "from-spec", str(spec), "--json")   # manifest-tool's flag position
-    ok(run)
+    succeeded(run)
     index = mm_clients.skopeo_inspect(registry, f"{registry.host}/{repo_name}:multi", raw=True)
     assert index["mediaType"] == OCI_INDEX
     assert [e["platform"] for e in index["manifests"]] == [
@@ -143,14 +131,14 @@ def test_features_are_cpu_features_in_a_docker_list_and_refused_for_oci(registry
     spec.write_text(f"image: {registry.host}/{repo_name}:v1\nmanifests:\n"
                     f"  - image: {amd['ref']}\n    platform: {{os: linux, architecture: amd64, features: [sse4]}}\n"
                     f"  - image: {win['ref']}\n    platform: {{os: windows, architecture: amd64, osfeatures: [win32k]}}\n")
-    ok(run_cli("push", "from-spec", str(spec)))
+    succeeded(run_cli("push", "from-spec", str(spec)))
     index = mm_clients.skopeo_inspect(registry, f"{registry.host}/{repo_name}:v1", raw=True)
     assert index["mediaType"] == DOCKER_LIST
     assert index["manifests"][0]["platform"] == {"architecture": "amd64", "os": "linux", "features": ["sse4"]}
     assert index["manifests"][1]["platform"] == {"architecture": "amd64", "os": "windows",
                                                  "os.version": WIN["win2019"], "os.features": ["win32k"]}
     spec.write_text(spec.read_text().replace(":v1", ":v2"))
-    line = error_line(run_cli("push", "from-spec", str(spec), "--type", "oci"), 2)
+    line = one_error(run_cli("push", "from-spec", str(spec), "--type", "oci"), 2)
     assert "OCI image-index spec reserves platform.features" in line and "osfeatures" in line, line
     assert not mm_images.manifest_exists(registry, repo_name, "v2")
 
@@ -160,10 +148,10 @@ def test_osversion_contradicting_the_config_says_what_manifest_tool_did(registry
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"image: {registry.host}/{repo_name}:v1\nmanifests:\n  - image: {win['ref']}\n"
                     f"    platform: {{os: windows, architecture: amd64, osversion: 10.0.20348.1}}\n")
-    line = error_line(run_cli("push", "from-spec", str(spec)), 1)
+    line = one_error(run_cli("push", "from-spec", str(spec)), 1)
     assert "declared os.version 10.0.20348.1 but the image config says" in line
     assert "manifest-tool writes the declared platform" in line and "--no-verify-platform" in line
-    ok(run_cli("push", "from-spec", str(spec), "--no-verify-platform"))
+    succeeded(run_cli("push", "from-spec", str(spec), "--no-verify-platform"))
     _, index, _ = stored_index(registry, repo_name, "v1")
     assert index["manifests"][0]["platform"]["os.version"] == "10.0.20348.1"
 
@@ -174,17 +162,17 @@ def test_from_args_with_manifest_tool_spellings_and_ignore_missing(registry, rep
     target = f"{registry.host}/{repo_name}:v1"
     args = ["push", "from-args", "--platforms", "linux/arm64,linux/s390x,linux/amd64",
             "--template", f"{registry.host}/{repo_name}:v1-ARCH", "--target", target, "--wait-timeout", "0"]
-    line = error_line(run_cli(*args), 1)
+    line = one_error(run_cli(*args), 1)
     assert "s390x" in line and "--ignore-missing" in line, line
     assert not mm_images.manifest_exists(registry, repo_name, "v1")
 
-    line = error_line(run_cli(*args, "--ignore-missing", "--require", "linux/amd64,linux/s390x"), 1)
+    line = one_error(run_cli(*args, "--ignore-missing", "--require", "linux/amd64,linux/s390x"), 1)
     assert "required platform(s) linux/s390x not in the index" in line, line
     assert not mm_images.manifest_exists(registry, repo_name, "v1")
 
     run = run_cli(*args, "--ignore-missing", "--require", "linux/amd64", "--annotations", "org.example=1",
                   "--type", "oci", "--json")
-    ok(run)
+    succeeded(run)
     assert run.json()["missing"] == [f"linux/s390x {registry.host}/{repo_name}:v1-s390x"]
     assert re.search(r"warning: skipped \(--ignore-missing\): linux/s390x ", run.err), run.err
     _, index, _ = stored_index(registry, repo_name, "v1")

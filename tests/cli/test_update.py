@@ -5,20 +5,8 @@ from __future__ import annotations
 import json
 
 import mm_images
-from mm_cli import run_cli
+from mm_cli import one_error, run_cli, succeeded
 from mm_images import DOCKER_LIST, OCI_INDEX, stored_index
-
-
-def ok(run) -> None:
-    assert run.code == 0, f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
-
-
-def error_line(run, code: int) -> str:
-    assert run.code == code, f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
-    assert "Traceback" not in run.err
-    lines = [line for line in run.err.splitlines() if line.startswith("multiarch-manifest: error: ")]
-    assert len(lines) == 1, run.err
-    return lines[0]
 
 
 def matrix(reg, repo: str, images: list[dict], *args: str, tag: str = "v1"):
@@ -38,11 +26,11 @@ def test_append_keeps_annotations_and_media_type_and_reports_each_change(registr
     amd, arm, s390 = seed(reg, repo_name)
     run = matrix(reg, repo_name, [amd, arm], "--append", "--annotation", "org.example.a=1",
                  "--annotation", "org.example.b=old", "--format", "oci")
-    ok(run)
+    succeeded(run)
     assert f"{reg.host}/{repo_name}:v1 does not exist yet; creating the index" in run.err, run.err
     new_arm = mm_images.push_image(reg, repo_name, "arm64-2", fmt="oci", arch="arm64", variant="v8", salt="2")
     run = matrix(reg, repo_name, [s390, new_arm], "--append", "--annotation", "org.example.b=new", "--json")
-    ok(run)
+    succeeded(run)
     _, index, _ = stored_index(reg, repo_name, "v1")
     assert index["mediaType"] == OCI_INDEX       # kept although auto alone would choose it anyway for OCI children
     assert index["annotations"] == {"org.example.a": "1", "org.example.b": "new"}
@@ -58,8 +46,8 @@ def test_append_keeps_a_docker_list_a_docker_list(registry, repo_name):
     reg = registry
     amd = mm_images.push_image(reg, repo_name, "amd64", arch="amd64")
     arm = mm_images.push_image(reg, repo_name, "arm64", arch="arm64", variant="v8")
-    ok(matrix(reg, repo_name, [amd]))
-    ok(matrix(reg, repo_name, [arm], "--append"))
+    succeeded(matrix(reg, repo_name, [amd]))
+    succeeded(matrix(reg, repo_name, [arm], "--append"))
     _, index, _ = stored_index(reg, repo_name, "v1")
     assert index["mediaType"] == DOCKER_LIST
     assert [e["digest"] for e in index["manifests"]] == [amd["digest"], arm["digest"]]
@@ -68,30 +56,30 @@ def test_append_keeps_a_docker_list_a_docker_list(registry, repo_name):
 def test_remove_drops_platforms_and_names_what_is_there(registry, repo_name):
     reg = registry
     amd, arm, s390 = seed(reg, repo_name)
-    ok(matrix(reg, repo_name, [amd, arm, s390]))
+    succeeded(matrix(reg, repo_name, [amd, arm, s390]))
     _, _, before = stored_index(reg, repo_name, "v1")
-    line = error_line(matrix(reg, repo_name, [], "--remove", "linux/riscv64"), 2)
+    line = one_error(matrix(reg, repo_name, [], "--remove", "linux/riscv64"), 2)
     assert "--remove linux/riscv64: the index does not hold that platform (it holds linux/amd64, " \
            "linux/arm64/v8, linux/s390x)" in line, line
     assert stored_index(reg, repo_name, "v1")[2] == before
     run = matrix(reg, repo_name, [], "--remove", "linux/arm64", "--json")
-    ok(run)
+    succeeded(run)
     _, index, _ = stored_index(reg, repo_name, "v1")
     assert [e["digest"] for e in index["manifests"]] == [amd["digest"], s390["digest"]]
     assert run.json()["changes"] == [{"platform": "linux/arm64/v8", "old": arm["digest"], "new": None}]
     assert f"linux/arm64/v8 removed ({arm['digest']})" in run.err, run.err
-    line = error_line(matrix(reg, repo_name, [], "--remove", "linux/amd64", tag="nope"), 1)
+    line = one_error(matrix(reg, repo_name, [], "--remove", "linux/amd64", tag="nope"), 1)
     assert "nothing to remove from" in line
 
 
 def test_dry_run_shows_the_difference_and_pushes_nothing(registry, repo_name):
     reg = registry
     amd, arm, s390 = seed(reg, repo_name)
-    ok(matrix(reg, repo_name, [amd, arm], "--annotation", "org.example=1"))
+    succeeded(matrix(reg, repo_name, [amd, arm], "--annotation", "org.example=1"))
     _, _, before = stored_index(reg, repo_name, "v1")
     new_amd = mm_images.push_image(reg, repo_name, "amd64-2", fmt="oci", arch="amd64", salt="2")
     run = matrix(reg, repo_name, [new_amd, s390], "--dry-run", "--json", "--annotation", "org.example=2")
-    ok(run)
+    succeeded(run)
     assert stored_index(reg, repo_name, "v1")[2] == before
     diff = run.json()["diff"]
     assert diff["exists"] is True
@@ -101,6 +89,6 @@ def test_dry_run_shows_the_difference_and_pushes_nothing(registry, repo_name):
     assert diff["annotations"] == [{"key": "org.example", "old": "1", "new": "2"}]
     assert "dry run: tags that would move: v1" in run.err
     run = matrix(reg, repo_name, [amd], "--dry-run", tag="fresh")
-    ok(run)
+    succeeded(run)
     assert "dry run: the tag does not exist yet: the index would be created" in run.err
     assert not mm_images.manifest_exists(reg, repo_name, "fresh")

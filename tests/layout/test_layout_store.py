@@ -2,11 +2,9 @@
 
 Real tools against the real loopback registry; hostile tars and symlinks are refused before any byte is used.
 """
-import hashlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 

@@ -28,7 +28,7 @@ import pytest
 
 import mm_images
 import mm_registry
-from mm_cli import docker_config, run_cli
+from mm_cli import docker_config, one_error, run_cli
 from mm_faults import (Fault, FaultProxy, not_found_until, redirect, reset_before, reset_mid_body,
                        retry_after_date, slow, status, tamper, truncate)
 from mm_token_issuer import TokenIssuer
@@ -77,15 +77,6 @@ def ok(run) -> dict:
     assert run.code == 0, run.err
     assert "Traceback" not in run.err
     return run.json()
-
-
-def one_error(run) -> str:
-    """Exit 1 and exactly one error line (the last line of stderr); returns it."""
-    assert run.code == 1, (run.code, run.out, run.err)
-    assert "Traceback" not in run.err, run.err
-    errors = [line for line in run.err_lines if line.startswith(ERROR)]
-    assert len(errors) == 1 and run.err_lines[-1] == errors[0], run.err
-    return errors[0]
 
 
 def attempts(proxy, method: str, path_regex: str, since: int = 0) -> list[int | None]:

@@ -30,7 +30,7 @@ import pytest
 import mm_cli
 import mm_images
 import mm_registry
-from mm_cli import Run, docker_config, run_cli
+from mm_cli import Run, docker_config, one_error, run_cli
 from mm_faults import Fault, FaultProxy, slow, status
 
 MIB = 1024 * 1024
@@ -88,15 +88,6 @@ def run_measured(*args: str, env: dict | None = None, timeout: float = 90,
         err.seek(0)
         run = Run(proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
     return Measured(run, elapsed, usage.ru_maxrss * 1024, stopped)     # Linux: ru_maxrss in KiB
-
-
-def one_error(run: Run) -> str:
-    """Exit 1, no traceback, exactly one error line and it is the last line of stderr; returns it."""
-    assert run.code == 1, (run.code, run.out, run.err)
-    assert "Traceback" not in run.err, run.err
-    errors = [line for line in run.err_lines if line.startswith(ERROR)]
-    assert len(errors) == 1 and run.err_lines[-1] == errors[0], run.err
-    return errors[0]
 
 
 def writes_seen(proxy: FaultProxy, since: int = 0) -> list:

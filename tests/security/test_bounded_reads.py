@@ -14,7 +14,7 @@ import time
 import pytest
 
 import mm_images
-from mm_cli import run_cli
+from mm_cli import one_error, run_cli
 from mm_faults import Fault, FaultProxy
 from mm_hostile import Hostile, Request, content_encoded, drip
 
@@ -26,14 +26,6 @@ from multiarch_ci.reference import ImageRef
 
 ERROR = "multiarch-manifest: error: "
 LIMIT = 256 * 1024 * 1024          # an "endless" body ends here, far above every cap
-
-
-def one_error(run) -> str:
-    assert run.code == 1, run
-    errors = [line for line in run.err_lines if line.startswith(ERROR)]
-    assert len(errors) == 1 and run.err_lines[-1] == errors[0], run.err
-    assert "Traceback" not in run.err
-    return errors[0]
 
 
 def counted_endless(sent: list[int], status: int | None = None, headers: dict | None = None) -> Fault:

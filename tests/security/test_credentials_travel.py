@@ -15,7 +15,7 @@ import pytest
 import requests
 
 import mm_images
-from mm_cli import docker_config, run_cli
+from mm_cli import docker_config, one_error, run_cli
 from mm_faults import Fault, FaultProxy, redirect
 from mm_hostile import Hostile, Request, make_cert
 
@@ -31,15 +31,6 @@ def _no_ambient_ca_bundle(monkeypatch):
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def one_error(run) -> str:
-    """The run failed (exit 1) with exactly one error line, the last one (progress lines may precede it)."""
-    assert run.code == 1, run
-    errors = [line for line in run.err_lines if line.startswith(ERROR)]
-    assert len(errors) == 1 and run.err_lines[-1] == errors[0], run.err
-    assert "Traceback" not in run.err
-    return errors[0]
 
 
 def creds_for(tmp_path, host: str, reg) -> dict:

@@ -63,3 +63,19 @@ def later(seconds: float, fn, *args, **kw) -> threading.Thread:
     t = threading.Thread(target=go, daemon=True)
     t.start()
     return t
+
+
+ERROR = "multiarch-manifest: error: "
+
+
+def one_error(run: Run, code: int = 1) -> str:
+    """Exit `code`, no traceback, exactly one error line and it is the last line of stderr; returns it."""
+    assert run.code == code, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err, run.err
+    errors = [line for line in run.err_lines if line.startswith(ERROR)]
+    assert len(errors) == 1 and run.err_lines[-1] == errors[0], run.err
+    return errors[0]
+
+
+def succeeded(run: Run) -> None:
+    assert run.code == 0, f"exit {run.code}\nstdout:\n{run.out}\nstderr:\n{run.err}"
