@@ -84,6 +84,24 @@ def test_manifest_tool_release_spec_pushes_and_skopeo_picks_each_platform(regist
         assert (picked["Os"], picked["Architecture"]) == (p["os"], p["architecture"])
 
 
+def test_manifest_tool_readme_sample_spec_pushes_as_written(registry, tmp_path):
+    """manifest-tool's own README sample, byte for byte but for the registry host (origin in DATA/README.md)."""
+    text = (DATA / "readme-sample.yaml").read_text().replace("myprivreg:5000", registry.host)
+    spec = tmp_path / "someimage.yaml"
+    spec.write_text(text)
+    arm = mm_images.push_image(registry, "someimage", "arm64", os="linux", arch="arm64", variant="v8")
+    amd = mm_images.push_image(registry, "someimage", "amd64", os="linux", arch="amd64")
+    succeeded(run_cli("push", "from-spec", str(spec)))
+    body, index, digest = stored_index(registry, "someimage", "latest")
+    assert [e["digest"] for e in index["manifests"]] == [arm["digest"], amd["digest"]]   # the order written
+    assert index["mediaType"] == DOCKER_LIST
+    for tag in ("1.0.0", "1.0", "1"):
+        assert stored_index(registry, "someimage", tag)[2] == digest
+    picked = mm_clients.skopeo_inspect(registry, f"{registry.host}/someimage:1.0.0", raw=False,
+                                       override_os="linux", override_arch="arm64", override_variant=None)
+    assert picked["Layers"] == arm["layer_digests"]
+
+
 def _buildah(root: Path, *args: str) -> str:
     cmd = ["buildah", "--storage-driver", "vfs", "--root", str(root / "root"), "--runroot", str(root / "run"), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
