@@ -1,0 +1,100 @@
+"""Referrers follow their images: signatures, SBOMs and attestations of each child copied come with it.
+
+For every child copied into a target repository (another repository, another registry), the source
+repository is asked what refers to it (registry/referrers.py: the OCI 1.1 API, else the `sha256-<hex>`
+tag schema, and cosign's `sha256-<hex>.sig/.att/.sbom` tags); each referrer is then copied like a child
+(its blobs, its manifest PUT by digest), a cosign tag is recreated in the target (the scheme's own
+pointer, never one of our tags; a tag that already holds something else there is left alone), and the
+target's `sha256-<hex>` index lists what was copied where the target has no referrers API.
+A child already in the target repository needs none of this. Discovery that fails is a warning (the
+image itself is still pushed); a copy that fails is an error like any other.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from multiarch_ci.errors import CompositionError, RegistryError
+from multiarch_ci.model import ImageManifest
+from multiarch_ci.reference import ImageRef
+from multiarch_ci.referrers import Referrer
+from multiarch_ci.registry.client import Fetched, RegistryClient
+from multiarch_ci.registry.referrers import list_referrers, update_tag_schema
+from multiarch_ci.resolve import Child
+
+
+class ReferrersCopier:
+    """Wraps the run's copier (same interface): after a source's children, their referrers."""
+
+    def __init__(self, inner, client: RegistryClient, targets: tuple[ImageRef, ...], log: Callable[[str], None]):
+        self.inner, self.client, self.targets, self.log = inner, client, targets, log
+        self.stop = inner.stop
+        self.report: list[dict] = []      # one row per referrer copied (the report's `referrers`)
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        self.inner.check()
+
+    def summary(self) -> str | None:
+        return self.inner.summary()
+
+    def copy(self, children: list[Child], fan_out: Callable) -> None:
+        """The children (the inner copier), then what refers to each, copied into the same targets."""
+        todo = [c for c in children if self._where(c)]
+        found = fan_out(self._discover, todo) if todo else []
+        self.inner.copy(children, fan_out)
+        pairs = [(c, r) for c, refs in zip(todo, found) for r in refs]
+        if not pairs:
+            return
+        self.check()
+        fetched = fan_out(lambda p: self.client.get_manifest(p[0].repo.with_digest(p[1].digest)), pairs)
+        images = [(c, r, f) for (c, r), f in zip(pairs, fetched) if isinstance(f.manifest, ImageManifest)]
+        for (c, r), f in zip(pairs, fetched):
+            if not isinstance(f.manifest, ImageManifest):
+                self.log(f"warning: referrer {r.digest.short} of {c.fetched.digest.short} is an index; "
+                         "not copied (only image manifests are)")
+        self.inner.copy([Child(c.repo, f) for c, _, f in images], fan_out)
+        for c, r, f in images:
+            for target in self._where(c):
+                if r.tag:
+                    self._tag(target, r.tag, f)
+        for c in todo:
+            mine = [r for cc, r, _ in images if cc is c]
+            for target in self._where(c) if mine else ():
+                update_tag_schema(self.client, target, c.fetched.digest, mine)
+        rows = [_row(c, r, f, self._where(c)) for c, r, f in images]
+        for row in rows:
+            self.log(f"referrer {row['digest']} ({row['artifactType'] or row['tag'] or row['mediaType']}) of "
+                     f"{row['subject']} copied to {', '.join(row['targets'])}")
+        with self._lock:
+            self.report += rows
+
+    def _where(self, c: Child) -> list[ImageRef]:
+        return [t for t in self.targets if not c.repo.in_repository(t)]
+
+    def _discover(self, c: Child) -> list[Referrer]:
+        self.check()
+        try:
+            return [r for r in list_referrers(self.client, c.repo, c.fetched.digest).referrers
+                    if r.digest != c.fetched.digest]
+        except (RegistryError, CompositionError) as e:
+            self.log(f"warning: cannot list the referrers of {c.repo.with_digest(c.fetched.digest)}: {e.message}; "
+                     "they are not copied (--referrers none skips looking)")
+            return []
+
+    def _tag(self, target: ImageRef, tag: str, f: Fetched) -> None:
+        """Recreate a cosign tag; never move one that holds another artifact in the target."""
+        self.check()
+        there = self.client.head_manifest(target.with_tag(tag))
+        if there is not None and there.digest != f.digest:
+            self.log(f"warning: {target.name}:{tag} already holds {there.digest.short}; left as it is "
+                     f"(the copied {f.digest.short} is present by digest)")
+            return
+        if there is None:
+            self.client.put_manifest(target, tag, f.body, f.media_type)
+
+
+def _row(c: Child, r: Referrer, f: Fetched, targets: list[ImageRef]) -> dict:
+    return {"subject": str(c.fetched.digest), "digest": str(f.digest), "mediaType": f.media_type,
+            "artifactType": r.artifact_type, "tag": r.tag, "size": len(f.body),
+            "targets": [t.name for t in targets]}
