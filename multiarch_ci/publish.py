@@ -84,7 +84,7 @@ class Result:
         return {"digest": str(self.digest), "ref": self.ref if self.pushed else None,
                 "refs": self.refs if self.pushed else None, "referrers": list(self.referrers),
                 "mediaType": self.index.media_type, "tags": tags if self.pushed else None,
-                "plannedRef": self.ref, "plannedTags": tags, "pushed": self.pushed,
+                "plannedRef": self.ref, "plannedRefs": self.refs, "plannedTags": tags, "pushed": self.pushed,
                 "held": [{"tag": t, "newer": n} for t, n in self.held],
                 "manifests": manifest_rows(self.index), "missing": list(self.missing),
                 **({"changes": [c.to_json() for c in self.changes]} if self.changes else {}),

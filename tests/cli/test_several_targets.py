@@ -141,3 +141,34 @@ def test_bad_second_targets_are_refused_before_any_request(registry, repo_name, 
     assert r.code == 2 and len(r.err_lines) == 1 and message in r.err, r.err
     assert "Traceback" not in r.err
     assert registry.request_log()[mark:] == []
+
+
+def test_a_dry_run_plans_every_target_and_writes_nowhere(registry, registry2, repo_name):
+    images = seed(registry, repo_name)[:2]
+    marks = [len(registry.request_log()), len(registry2.request_log())]
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1",
+                "--target", f"{registry2.host}/{repo_name}", "--dry-run", "--json", stdin=matrix(registry.host, images))
+    assert r.code == 0, r.err
+    out = r.json()
+    assert out["refs"] is None and out["tags"] is None and out["pushed"] is False
+    assert out["plannedRefs"] == [f"{h}/{repo_name}@{out['digest']}" for h in (registry.host, registry2.host)]
+    assert out["plannedTags"] == [f"{registry.host}/{repo_name}:v1", f"{registry2.host}/{repo_name}:v1"]
+    writes = [e for reg, mark in zip((registry, registry2), marks) for e in reg.request_log()[mark:]
+              if e[0] in ("PUT", "POST", "PATCH", "DELETE")]
+    assert writes == []
+
+
+def test_from_spec_targets_replace_the_spec_image(registry, registry2, repo_name, tmp_path):
+    """With from-spec, --target (once or several times) names every target; the spec's `image` is the target
+    only when no --target is given, as with one --target before."""
+    images = seed(registry, repo_name)[:2]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"image: {registry.host}/{repo_name}-spec:v1\ntags: [latest]\nmanifests:\n" + "".join(
+        f"  - image: {registry.host}/{i['repo']}:v1\n" for i in images))
+    r = run_cli("push", "from-spec", str(spec), "--target", f"{registry.host}/{repo_name}:v2",
+                "--target", f"{registry2.host}/{repo_name}", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["tags"] == [f"{h}/{repo_name}:{t}" for h in (registry.host, registry2.host)
+                                for t in ("v2", "latest")]
+    assert mm_images.list_tags(registry, f"{repo_name}-spec") == []
+    assert set(mm_images.list_tags(registry2, repo_name)) == {"v2", "latest"}
