@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from multiarch_ci.errors import CompositionError, RegistryError
 from multiarch_ci.model import ImageManifest
@@ -41,8 +42,10 @@ class ReferrersCopier:
     def copy(self, children: list[Child], fan_out: Callable) -> None:
         """The children (the inner copier), then what refers to each, copied into the same targets."""
         todo = [c for c in children if self._where(c)]
-        found = fan_out(self._discover, todo) if todo else []
-        self.inner.copy(children, fan_out)
+        # discovery overlaps the copy: the copy runs inline (it fans out itself), the lookups on the
+        # request pool (which never wait on a pool), so nothing refers means no time added, only requests
+        jobs = [lambda: self.inner.copy(children, fan_out), *(partial(self._discover, c) for c in todo)]
+        found = fan_out(lambda job: job(), jobs)[1:]
         pairs = [(c, r) for c, refs in zip(todo, found) for r in refs]
         if not pairs:
             return
