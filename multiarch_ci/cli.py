@@ -202,7 +202,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
             console.progress(f"dry run: nothing pushed (would have pushed {result.ref})")
         else:
             console.out(inspect_table(result.to_json()["manifests"]))
-            console.out(result.ref)
+            console.out("\n".join(result.refs))   # one line per target, the first first
     if failures:
         raise MultiarchError(f"{len(failures)} of {len(plans)} pushes failed: " + "; ".join(
             f"{p.target.name}:{p.tags[0]}: {e}" for p, e in failures), "the others were pushed; rerunning is safe")

@@ -245,5 +245,5 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
         console.out(result.body.decode().rstrip())
         console.out(f"dry run: nothing pushed (would have pushed {result.ref})")
         return 0
-    console.out(f"{result.ref}")
+    console.out("\n".join(result.refs))
     return 0

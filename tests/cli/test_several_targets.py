@@ -172,3 +172,12 @@ def test_from_spec_targets_replace_the_spec_image(registry, registry2, repo_name
                                 for t in ("v2", "latest")]
     assert mm_images.list_tags(registry, f"{repo_name}-spec") == []
     assert set(mm_images.list_tags(registry2, repo_name)) == {"v2", "latest"}
+
+
+def test_the_plain_output_ends_with_every_target_ref(registry, registry2, repo_name):
+    images = seed(registry, repo_name)[:1]
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1",
+                "--target", f"{registry2.host}/{repo_name}", stdin=matrix(registry.host, images))
+    assert r.code == 0, r.err
+    digest = mm_images.get_manifest(registry2, repo_name, "v1")[2]
+    assert r.out.strip().splitlines()[-2:] == [f"{h}/{repo_name}@{digest}" for h in (registry.host, registry2.host)]
