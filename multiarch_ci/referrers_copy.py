@@ -18,10 +18,12 @@ from functools import partial
 from multiarch_ci.errors import CompositionError, RegistryError
 from multiarch_ci.model import ImageManifest
 from multiarch_ci.reference import ImageRef
-from multiarch_ci.referrers import Referrer
+from multiarch_ci.referrers import Referrer, subject_of
 from multiarch_ci.registry.client import Fetched, RegistryClient
 from multiarch_ci.registry.referrers import list_referrers, update_tag_schema
 from multiarch_ci.resolve import Child
+
+MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets the first 256 copied
 
 
 class ReferrersCopier:
@@ -50,10 +52,11 @@ class ReferrersCopier:
         if not pairs:
             return
         self.check()
-        fetched = fan_out(lambda p: self.client.get_manifest(p[0].repo.with_digest(p[1].digest)), pairs)
-        images = [(c, r, f) for (c, r), f in zip(pairs, fetched) if isinstance(f.manifest, ImageManifest)]
+        fetched = fan_out(self._fetch, pairs)
+        fetched = [f if f is None or self._refers(c, r, f) else None for (c, r), f in zip(pairs, fetched)]
+        images = [(c, r, f) for (c, r), f in zip(pairs, fetched) if f and isinstance(f.manifest, ImageManifest)]
         for (c, r), f in zip(pairs, fetched):
-            if not isinstance(f.manifest, ImageManifest):
+            if f and not isinstance(f.manifest, ImageManifest):
                 self.log(f"warning: referrer {r.digest.short} of {c.fetched.digest.short} is an index; "
                          "not copied (only image manifests are)")
         self.inner.copy([Child(c.repo, f) for c, _, f in images], fan_out)
@@ -78,12 +81,39 @@ class ReferrersCopier:
     def _discover(self, c: Child) -> list[Referrer]:
         self.check()
         try:
-            return [r for r in list_referrers(self.client, c.repo, c.fetched.digest).referrers
-                    if r.digest != c.fetched.digest]
+            found = [r for r in list_referrers(self.client, c.repo, c.fetched.digest).referrers
+                     if r.digest != c.fetched.digest]
         except (RegistryError, CompositionError) as e:
             self.log(f"warning: cannot list the referrers of {c.repo.with_digest(c.fetched.digest)}: {e.message}; "
                      "they are not copied (--referrers none skips looking)")
             return []
+        if len(found) > MAX_PER_IMAGE:
+            self.log(f"warning: {len(found)} referrers of {c.repo.with_digest(c.fetched.digest)}; copying the first "
+                     f"{MAX_PER_IMAGE} only")
+        return found[:MAX_PER_IMAGE]
+
+    def _fetch(self, pair: tuple[Child, Referrer]) -> Fetched | None:
+        """The referrer's manifest, verified; None (a warning) when the source lists one it no longer has
+        (a stale `sha256-<hex>` entry after a deletion)."""
+        c, r = pair
+        self.check()
+        try:
+            return self.client.get_manifest(c.repo.with_digest(r.digest))
+        except RegistryError as e:
+            if e.status != 404:
+                raise
+            self.log(f"warning: {c.repo.name} lists referrer {r.digest.short} of {c.fetched.digest.short}, but it "
+                     "is not there (HTTP 404); not copied")
+            return None
+
+    def _refers(self, c: Child, r: Referrer, f: Fetched) -> bool:
+        """A listed referrer must name the child as its subject (a cosign tag's artifact names none)."""
+        subject = subject_of(f.body)
+        if subject == c.fetched.digest or (subject is None and r.tag is not None):
+            return True
+        self.log(f"warning: {c.repo.name} lists {r.digest.short} as a referrer of {c.fetched.digest.short}, but its "
+                 f"subject is {subject.short if subject else 'missing'}; not copied")
+        return False
 
     def _tag(self, target: ImageRef, tag: str, f: Fetched) -> None:
         """Recreate a cosign tag; never move one that holds another artifact in the target."""

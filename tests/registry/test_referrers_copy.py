@@ -10,7 +10,7 @@ import mm_artifacts
 import mm_images
 from mm_cli import run_cli
 from mm_clients import skopeo_inspect
-from mm_faults import FaultProxy
+from mm_faults import FaultProxy, status
 
 ARCHES = [("amd64", None), ("arm64", "v8")]
 
@@ -118,7 +118,6 @@ def test_a_cosign_tag_holding_another_signature_in_the_target_is_left_alone(regi
 
 @pytest.mark.fault("referrers listing fails", "survived")
 def test_a_registry_that_cannot_list_referrers_still_gets_its_image_pushed(registry, registry2, repo_name):
-    from mm_faults import status
     sources = signed_sources(registry, repo_name)[:1]
     with FaultProxy(registry) as proxy:
         proxy.add_rule("GET", r"/referrers/", fault=status(403, body=b'{"errors":[{"code":"DENIED","message":"no"}]}'))
@@ -162,3 +161,27 @@ def test_found_through_the_api_and_not_indexed_where_the_target_has_it(registry,
         assert mm_images.manifest_exists(registry2, repo_name, s["sig"]["digest"])
         assert mm_images.manifest_exists(registry2, repo_name, s["sbom"]["digest"])
         assert not mm_images.manifest_exists(registry2, repo_name, s["image"]["digest"].replace(":", "-"))
+
+
+@pytest.mark.hostile("referrers listed that are not there or refer to another image")
+def test_stale_and_foreign_entries_are_skipped_not_copied(registry, registry2, repo_name):
+    src = f"{repo_name}-amd64"
+    image = mm_images.push_image(registry, src, "v1", fmt="oci", arch="amd64")
+    other = mm_images.push_image(registry, src, "other", fmt="oci", arch="amd64", salt="other")
+    sig = mm_artifacts.push_artifact(registry, src, image, mm_artifacts.SIG, b"the real one")
+    foreign = mm_artifacts.push_artifact(registry, src, other, mm_artifacts.SIG, b"signs another image")
+    gone = dict(sig["entry"], digest="sha256:" + "0" * 64)   # deleted since: distribution refuses to store
+    index = json.dumps({"schemaVersion": 2, "mediaType": mm_images.OCI_INDEX,   # such an index, so it is served
+                        "manifests": [sig["entry"], foreign["entry"], gone]}).encode()
+    with FaultProxy(registry) as proxy:
+        proxy.add_rule("GET", rf"/manifests/{image['digest'].replace(':', '-')}$",
+                       fault=status(200, {"Content-Type": mm_images.OCI_INDEX}, index))
+        r = run_cli("push", "from-matrix", "-", "--target", f"{registry2.host}/{repo_name}:v1", "--json",
+                    stdin=json.dumps([{"image": f"{proxy.host}/{src}:v1"}]))
+    assert r.code == 0, r.err
+    assert [row["digest"] for row in r.json()["referrers"]] == [sig["digest"]]
+    assert not mm_images.manifest_exists(registry2, repo_name, foreign["digest"])
+    listed = skopeo_inspect(registry2, f"{registry2.host}/{repo_name}:{image['digest'].replace(':', '-')}")
+    assert [e["digest"] for e in listed["manifests"]] == [sig["digest"]]
+    warnings = [line for line in r.err_lines if line.startswith("warning:")]
+    assert len(warnings) == 2 and any("HTTP 404" in w for w in warnings) and any("subject is" in w for w in warnings)
