@@ -19,9 +19,12 @@ CLI_NAMES = {"platform-filter": "--platform-filter or the entry's platforms"}
 
 def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
     if target == "required":
-        p.add_argument("--target", required=True, help="the index to push: REGISTRY/REPO[:TAG]")
+        p.add_argument("--target", required=True, action="append",
+                       help="the index to push: REGISTRY/REPO[:TAG]; repeat it to push to several targets, each "
+                            "getting every tag")
     elif target:
-        p.add_argument("--target", help="the index to push: REGISTRY/REPO[:TAG] (default: the spec's image)")
+        p.add_argument("--target", action="append", help="the index to push: REGISTRY/REPO[:TAG]; repeatable "
+                                                         "(default: the spec's image)")
     p.add_argument("--tags", action="append", default=[], help="more tags for the index (comma separated; repeatable)")
     p.add_argument("--format", "--type", dest="format", default="auto", choices=["auto", "docker", "oci"],
                    help="auto: Docker list when every child is a Docker manifest, else OCI index (--type: "
@@ -55,6 +58,9 @@ def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
                    help="with --semver: auto moves latest only forward")
     p.add_argument("--no-floating", action="store_true", help="with --semver: the version tag only")
     p.add_argument("--floating-major-zero", action="store_true", help="with --semver 0.x: also move the tag 0")
+    p.add_argument("--referrers", default="auto", choices=["auto", "none"],
+                   help="auto: signatures, SBOMs and other artifacts that refer to a copied child are copied "
+                        "with it; none: skip them")
     p.add_argument("--tags-page-size", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--workers", type=int, default=32, help=argparse.SUPPRESS)  # concurrent requests (bench)
     _connection(p)
@@ -177,7 +183,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
                       workers=max(1, min(64, args.workers)), ignore_missing=args.ignore_missing,
                       required=inputs.platform_list(args.require, "--require"),
-                      remove=inputs.platform_list(args.remove, "--remove"))
+                      remove=inputs.platform_list(args.remove, "--remove"), referrers=args.referrers)
     outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
                             fallback=gitlab.registry_credentials(environ), timeout=args.timeout,
                             insecure_registries=args.insecure_registry)
@@ -196,7 +202,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
             console.progress(f"dry run: nothing pushed (would have pushed {result.ref})")
         else:
             console.out(inspect_table(result.to_json()["manifests"]))
-            console.out(result.ref)
+            console.out("\n".join(result.refs))   # one line per target, the first first
     if failures:
         raise MultiarchError(f"{len(failures)} of {len(plans)} pushes failed: " + "; ".join(
             f"{p.target.name}:{p.tags[0]}: {e}" for p, e in failures), "the others were pushed; rerunning is safe")

@@ -16,7 +16,7 @@ from multiarch_ci.errors import InputError
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
-from multiarch_ci import sources, specfile
+from multiarch_ci import sources, specfile, targets
 from multiarch_ci import tags as tags_rules
 from multiarch_ci.compose import FORMATS
 
@@ -200,7 +200,9 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", "auto picks Docker or OCI by the children")
-    extra_tags = labelled(labels.tags, sources.parse_tags, tags)
+    target, more_texts = targets.split_targets(target, labels.target)   # --target repeated: several targets
+    more = targets.parse_more(more_texts, labels.target)
+    extra_tags = labelled(labels.tags, sources.parse_tags, [*([tags] if isinstance(tags, str) else tags), *(r.tag for r in more if r.tag)])
     notes = labelled(labels.annotations, sources.parse_annotations, annotations)
     if target is not None and not target.strip() and labels.target.startswith("--"):
         raise InputError(f"{labels.target} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
@@ -237,6 +239,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         exact, floating = tags_rules.tag_set(parsed, policy.latest, policy.floating, policy.major_zero)
         extra_tags, version = extra_tags + exact, str(parsed)
     plan = sources.make_plan(target_ref, extra_tags, srcs, notes, floating, version, allow_empty=removing)
+    said += tuple(filter(None, [hub_note(t, r, labels.target) for t, r in zip(more_texts, more)]))
+    plan = targets.with_more(plan, more, labels.target) if more else plan
     return replace(plan, by_platform=form.kind == "digests", notes=said)
 
 

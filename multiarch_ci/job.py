@@ -31,7 +31,8 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
     `insecure` (docker's --insecure) marks the registries the plans name, targets and sources, as
     insecure; never a host met later (a redirect or a token realm)."""
     registries = {p.target.registry for p in plans}
-    named = registries | {s.ref.registry for p in plans for s in p.sources} if insecure else set()
+    named = registries | {s.ref.registry for p in plans for s in p.sources} | \
+        {t.registry for p in plans for t in p.also} if insecure else set()   # explicit: the first target's only
     client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ,
                      debug=console.debug, fallback=fallback, timeout=timeout,
                      explicit={r: explicit for r in registries} if explicit else None, pool_size=options.workers)

@@ -11,10 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from multiarch_ci.chain import Chains
-from multiarch_ci.children import Copier
+from multiarch_ci.copy_targets import make_copier, put_everywhere
 from multiarch_ci.compose import compose_update
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
@@ -22,10 +22,10 @@ from multiarch_ci.model import ImageIndex
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
-from multiarch_ci.registry.index_format import put_index
 from multiarch_ci.resolve import Resolver
 from multiarch_ci.sources import PushPlan
 from multiarch_ci.tags import Decision, decide, parse_version
+from multiarch_ci.targets import targets_of
 from multiarch_ci.update import Change, Diff, diff, require_platforms
 from multiarch_ci.wait import describe_missing, wait_for
 
@@ -42,6 +42,7 @@ class Options:
     ignore_missing: bool = False              # skip sources that never landed (manifest-tool's flag)
     required: tuple[Platform, ...] = ()       # these platforms must be in the index all the same
     remove: tuple[Platform, ...] = ()         # drop these from the index the tag holds now
+    referrers: str = "auto"                   # auto: what refers to a copied child follows it; none
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
@@ -59,18 +60,31 @@ class Result:
     missing: tuple[str, ...] = ()                # sources skipped with --ignore-missing
     changes: tuple[Change, ...] = ()             # --append/--remove: what changed in the existing index
     diff: Diff | None = None                     # --dry-run: the change against what the tag holds now
+    also: tuple[tuple[ImageRef, tuple[str, ...]], ...] = ()   # the other targets and their tags
+    referrers: tuple[dict, ...] = ()             # referrers copied with the children (referrers_copy.py)
 
     @property
     def ref(self) -> str:
         return f"{self.target.name}@{self.digest}"
 
+    @property
+    def refs(self) -> list[str]:
+        """The index by digest in every target, the first first."""
+        return [self.ref] + [f"{t.name}@{self.digest}" for t, _ in self.also]
+
+    @property
+    def tag_refs(self) -> list[str]:
+        """Every tag written (or planned), as full references, target by target."""
+        return [f"{t.name}:{tag}" for t, tags in ((self.target, self.tags), *self.also) for tag in tags]
+
     def to_json(self) -> dict:
         """In a dry run `ref` and `tags` are null (nothing exists under them); `plannedRef`/`plannedTags`
         and `digest` (the bytes' digest) say what a push would write."""
-        tags = [f"{self.target.name}:{t}" for t in self.tags]
+        tags = self.tag_refs
         return {"digest": str(self.digest), "ref": self.ref if self.pushed else None,
+                "refs": self.refs if self.pushed else None, "referrers": list(self.referrers),
                 "mediaType": self.index.media_type, "tags": tags if self.pushed else None,
-                "plannedRef": self.ref, "plannedTags": tags, "pushed": self.pushed,
+                "plannedRef": self.ref, "plannedRefs": self.refs, "plannedTags": tags, "pushed": self.pushed,
                 "held": [{"tag": t, "newer": n} for t, n in self.held],
                 "manifests": manifest_rows(self.index), "missing": list(self.missing),
                 **({"changes": [c.to_json() for c in self.changes]} if self.changes else {}),
@@ -150,7 +164,8 @@ class Publisher:
             self._log(label + line)
         resolver = Resolver(self.client, log, o.verify_platform)
         stop = threading.Event()
-        copier = None if o.dry_run else Copier(self.client, plan.target, stop, log, resolver.configs)
+        targets = targets_of(plan)
+        copier = None if o.dry_run else make_copier(self.client, targets, stop, log, resolver.configs, o.referrers)
         chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
                         annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
@@ -183,13 +198,18 @@ class Publisher:
                 self.log(f"dry run: {line}")
             self.log(f"dry run: tags that would move: {', '.join(_tags(plan, decisions))}"
                      + "".join(f"; {t} held ({n} is newer)" for t, n in _held(decisions)))
+            also = tuple((t, _tags(plan, self._floating(replace(plan, target=t)))) for t in targets[1:])
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
-                          held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change)
-        index = put_index(self.client, plan.target, index, o.fmt, self.log)  # may fall back to a Docker list
+                          held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
+                          also=also)
+        index = put_everywhere(self.client, targets, index, o.fmt, self.log)  # may fall back to a Docker list
         body, digest = index.to_bytes(), Digest.of(index.to_bytes())
-        decisions = self._write_tags(plan, digest, body, index.media_type)
+        decisions = self._write_tags(plan, digest, body, index.media_type)   # only now: present in every target
+        also = tuple((t, _tags(plan, self._write_tags(replace(plan, target=t), digest, body, index.media_type)))
+                     for t in targets[1:])
         return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
-                      held=_held(decisions), missing=tuple(missing), changes=tuple(changes))
+                      held=_held(decisions), missing=tuple(missing), changes=tuple(changes), also=also,
+                      referrers=tuple(getattr(copier, "report", ())))
 
     def _plan_scopes(self, plan: PushPlan) -> None:
         """Scopes that are used together share a token: the target's with each same-registry source
@@ -199,6 +219,10 @@ class Publisher:
         for s in plan.sources:
             together = {target, pull(s.ref)} if s.ref.registry == plan.target.registry else {pull(s.ref)}
             self.client.auth.plan_scopes(s.ref.registry, together)
+        for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
+            scope = push(more) if not self.options.dry_run else pull(more)
+            self.client.auth.plan_scopes(more.registry, {scope, *(pull(s.ref) for s in plan.sources
+                                                                  if s.ref.registry == more.registry)})
 
     def _existing(self, plan: PushPlan, updating: bool) -> ImageIndex | None:
         """The index the first tag holds now (None if the tag does not exist yet): --append/--remove

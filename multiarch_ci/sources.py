@@ -35,6 +35,7 @@ class PushPlan:
     version: str | None = None             # the --semver version they follow
     by_platform: bool = False              # a digests folder has no order: entries sorted by platform
     notes: tuple[str, ...] = ()            # what the input was read as, when that differs from what was written
+    also: tuple[ImageRef, ...] = ()        # more targets (--target repeated): the same index and tags in each
 
 
 _ENTRY_KEYS = ("image", "platform", "digest", "platforms")

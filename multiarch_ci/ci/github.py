@@ -107,11 +107,11 @@ def credentials(inputs: Inputs) -> tuple[Credential | None, dict[str, Credential
     return explicit, fallback
 
 
-MULTILINE_OUTPUTS = ("tags", "manifest")
+MULTILINE_OUTPUTS = ("tags", "manifest", "refs")
 
 
 def set_output(name: str, value: str) -> None:
-    """One output; only `tags` and `manifest` may span lines (see the module docstring)."""
+    """One output; only `tags`, `refs` and `manifest` may span lines (see the module docstring)."""
     escaped = escape_controls(value, "\n" if name in MULTILINE_OUTPUTS else "")
     if escaped != value:  # every value is built from validated parts: this is a bug or a hole, not input
         raise MultiarchError(f"output {name}: refusing to write a value holding a control character: "
@@ -127,7 +127,9 @@ def write_outputs(result) -> None:
     set_output("planned-digest", str(result.digest))
     set_output("digest", str(result.digest) if result.pushed else "")
     set_output("ref", result.ref if result.pushed else "")
-    set_output("tags", "\n".join(f"{result.target.name}:{t}" for t in result.tags) if result.pushed else "")
+    set_output("refs", "\n".join(result.refs) if result.pushed else "")   # one per target (target: one per line)
+    set_output("tags", "\n".join(result.tag_refs) if result.pushed else "")
+    set_output("referrers", json.dumps(list(result.referrers)))
     set_output("platforms", json.dumps(images))
     set_output("media-type", result.index.media_type)
     set_output("manifest", result.body.decode().rstrip("\n"))
@@ -146,7 +148,10 @@ def summary_markdown(result) -> str:
         platform = row["platform"] + (" (attestation)" if "attestationFor" in row else "")
         wait = f"{waited[row['digest']]:.0f} s" if row["digest"] in waited else ""
         lines.append(f"| {md_cell(platform)} | `{md_cell(row['digest'])}` | {md_cell(row['size'])} | {wait} |")
-    lines += ["", "**Tags:** " + ", ".join(f"`{md_cell(f'{result.target.name}:{t}')}`" for t in result.tags)]
+    lines += ["", "**Tags:** " + ", ".join(f"`{md_cell(t)}`" for t in result.tag_refs)]
+    lines += [f"**Also pushed to:** `{md_cell(r)}`" for r in result.refs[1:] if result.pushed]
+    lines += [f"**Referrer copied:** `{md_cell(r['digest'])}` ({md_cell(r['artifactType'] or r['tag'] or '')}) "
+              f"of `{md_cell(r['subject'])}`" for r in result.referrers]
     lines += [f"**Held:** `{md_cell(t)}` stays: {md_cell(n)} is newer" for t, n in result.held]
     lines += [f"**Skipped (ignore-missing):** `{md_cell(m)}` did not land" for m in result.missing]
     lines.append("")
@@ -214,7 +219,7 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     secrets = {c.password for c in [explicit, *fallback.values()] if c and c.password}
     console.secrets = lambda: secrets
     fmt = inputs.text("format") or "auto"
-    plan = build_plan(source_form(inputs), target=inputs.text("target") or None,
+    plan = build_plan(source_form(inputs), target=inputs.text("target") or None,   # several: one per line
                       tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
                       fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
     required = platform_list(inputs.text("required-platforms"), "input required-platforms")
@@ -224,7 +229,11 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
                          "without it every source must land anyway")
     for note in plan.notes:
         console.progress(f"note: {note}")
-    options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"),
+    referrers = inputs.text("referrers") or "auto"
+    if referrers not in ("auto", "none"):
+        raise InputError(f"input referrers: {referrers!r} is not auto or none",
+                         "auto copies signatures and SBOMs with their images; none skips them")
+    options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"), referrers=referrers,
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
                       ignore_missing=ignore_missing, required=required)
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
@@ -237,5 +246,5 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
         console.out(result.body.decode().rstrip())
         console.out(f"dry run: nothing pushed (would have pushed {result.ref})")
         return 0
-    console.out(f"{result.ref}")
+    console.out("\n".join(result.refs))
     return 0

@@ -33,12 +33,14 @@ def registry_credentials(environ: Mapping[str, str]) -> dict[str, Credential]:
 
 
 def dotenv_lines(result: Result) -> list[str]:
-    """MULTIARCH_PUSHED, then MULTIARCH_DIGEST, MULTIARCH_REF and MULTIARCH_TAGS (full refs, space separated)
+    """MULTIARCH_PUSHED, then MULTIARCH_DIGEST, MULTIARCH_REF, MULTIARCH_TAGS and MULTIARCH_REFS (every target's
+    ref by digest) (full refs, space separated)
     after a real push only: a dry run names nothing that does not exist."""
     if not result.pushed:
         return ["MULTIARCH_PUSHED=false"]
-    tags = " ".join(f"{result.target.name}:{t}" for t in result.tags)
-    pairs = (("MULTIARCH_DIGEST", str(result.digest)), ("MULTIARCH_REF", result.ref), ("MULTIARCH_TAGS", tags))
+    tags = " ".join(result.tag_refs)
+    pairs = (("MULTIARCH_DIGEST", str(result.digest)), ("MULTIARCH_REF", result.ref), ("MULTIARCH_TAGS", tags),
+             ("MULTIARCH_REFS", " ".join(result.refs)))
     for key, value in pairs:
         if not _DOTENV_VALUE.fullmatch(value):  # built from validated parts: a hole, never written
             raise MultiarchError(f"dotenv {key}: refusing to write {clean(value)!r}",

@@ -24,7 +24,7 @@ from multiarch_ci.ci.github import Inputs, credentials
 from multiarch_ci.errors import InputError
 
 OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
-                "planned-digest"}
+                "planned-digest", "refs", "referrers"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------

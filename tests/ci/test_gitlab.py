@@ -60,13 +60,14 @@ def assert_dotenv_matches_registry(path, reg, repo: str, tags: list[str]) -> str
     lines = path.read_text().splitlines()
     assert path.read_text().endswith("\n")
     assert [line.split("=", 1)[0] for line in lines] == ["MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF",
-                                                         "MULTIARCH_TAGS"]
+                                                         "MULTIARCH_TAGS", "MULTIARCH_REFS"]
     values = dict(line.split("=", 1) for line in lines)
     assert values["MULTIARCH_PUSHED"] == "true"
     body, doc, digest = mm_images.stored_index(reg, repo, tags[0])
     assert values["MULTIARCH_DIGEST"] == digest
     assert values["MULTIARCH_REF"] == f"{reg.host}/{repo}@{digest}"
     assert values["MULTIARCH_TAGS"] == " ".join(f"{reg.host}/{repo}:{t}" for t in tags)
+    assert values["MULTIARCH_REFS"] == values["MULTIARCH_REF"]   # one target
     for tag in tags:
         assert mm_images.stored_index(reg, repo, tag)[2] == digest
     return digest
@@ -203,6 +204,7 @@ def test_dotenv_lines():
         f"MULTIARCH_DIGEST={digest}",
         f"MULTIARCH_REF=registry.gitlab.example.com:5050/group/app@{digest}",
         "MULTIARCH_TAGS=registry.gitlab.example.com:5050/group/app:v1 registry.gitlab.example.com:5050/group/app:latest",
+        f"MULTIARCH_REFS=registry.gitlab.example.com:5050/group/app@{digest}",
     ]
 
 

@@ -124,9 +124,9 @@ def test_broken_copy_is_rejected(tmp_path: Path, source: Path, mutate, linters: 
 
 INPUTS = {"target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
           "wait-timeout", "format", "annotations", "username", "password", "token", "insecure", "dry-run",
-          "semver", "insecure-registries", "ignore-missing", "required-platforms"}
+          "semver", "insecure-registries", "ignore-missing", "required-platforms", "referrers"}
 OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
-           "planned-digest"}
+           "planned-digest", "refs", "referrers"}
 
 
 def test_action_contract():
@@ -139,6 +139,7 @@ def test_action_contract():
     defaults = {k: v.get("default") for k, v in meta["inputs"].items()}
     assert defaults["wait-timeout"] == "300" and defaults["format"] == "auto"
     assert defaults["insecure"] == defaults["dry-run"] == "false"
+    assert defaults["referrers"] == "auto"
     assert defaults["token"] == "${{ github.token }}"
     assert meta["branding"]["icon"] and meta["branding"]["color"]
 

@@ -3,6 +3,9 @@
 Per child: 1 manifest GET, 1 config GET (0 with --no-verify-platform and a declared platform), 1 mount
 per blob, 1 child PUT; then 1 index PUT and 1 PUT per tag; the ping once per registry. Beyond the floor,
 by choice: 1 HEAD per tag, the read-back that proves each tag holds the index (rule 9).
+Referrers (default --referrers auto): each child copied from another repository costs 5 more reads
+while nothing refers to it (the referrers API GET, the `sha256-<hex>` tag GET where the API is absent,
+3 cosign tag HEADs); --referrers none is the floor without them.
 """
 import json
 import re
@@ -23,6 +26,8 @@ def kinds(seen) -> Counter:
         path = s.path.split("?")[0]
         if path == "/v2/":
             c["ping"] += 1
+        elif "/referrers/" in path:
+            c[f"referrers {s.method}"] += 1
         elif "/manifests/" in path:
             c[f"manifest {s.method}"] += 1
         elif "/blobs/uploads/" in path:
@@ -42,8 +47,12 @@ def push_through(proxy, args, stdin=None):
     return r.json()
 
 
+REFERRER_READS = Counter({"referrers GET": 1, "manifest GET": 1, "manifest HEAD": 3})  # per copied child
+
+
 @pytest.mark.parametrize("verify", [True, False], ids=["verify-platform", "no-verify-platform"])
-def test_cross_repo_floor(registry, repo_name, verify):
+@pytest.mark.parametrize("referrers", ["auto", "none"])
+def test_cross_repo_floor(registry, repo_name, verify, referrers):
     with FaultProxy(registry) as proxy:
         reg = proxy.registry
         imgs = [mm_images.push_image(registry, f"{repo_name}-{a}{v or ''}", "v1", arch=a, variant=v, layers=2)
@@ -51,12 +60,15 @@ def test_cross_repo_floor(registry, repo_name, verify):
         matrix = [{"image": f"{reg.host}/{repo_name}-{a}{v or ''}:v1",
                    "platform": f"linux/{a}" + (f"/{v}" if v else "")} for a, v in ARCHES]
         mark = len(proxy.seen)
-        push_through(proxy, ["from-matrix", "-", "--target", f"{reg.host}/{repo_name}:v1", "--tags", "latest"]
-                     + ([] if verify else ["--no-verify-platform"]), stdin=json.dumps(matrix))
+        push_through(proxy, ["from-matrix", "-", "--target", f"{reg.host}/{repo_name}:v1", "--tags", "latest",
+                             "--referrers", referrers] + ([] if verify else ["--no-verify-platform"]),
+                     stdin=json.dumps(matrix))
         got = kinds(proxy.seen[mark:])
     n, blobs, tags = len(imgs), sum(1 + 2 for _ in imgs), 2
-    assert got == Counter({"ping": 1, "manifest GET": n, "blob GET": n if verify else 0, "mount": blobs,
-                           "manifest PUT": n + 1 + tags, "manifest HEAD": tags}) - Counter(), got
+    floor = Counter({"ping": 1, "manifest GET": n, "blob GET": n if verify else 0, "mount": blobs,
+                     "manifest PUT": n + 1 + tags, "manifest HEAD": tags})
+    discovery = Counter({k: v * n for k, v in REFERRER_READS.items()}) if referrers == "auto" else Counter()
+    assert got == floor + discovery - Counter(), got
 
 
 def test_same_repo_needs_no_copy(registry, repo_name, tmp_path):
@@ -78,7 +90,8 @@ def test_attested_sources_floor(registry, repo_name):
         for a in ("amd64", "s390x"):
             mm_images.push_attested_index(registry, f"{repo_name}-{a}", "v1", platforms=[("linux", a)])
         mark = len(proxy.seen)
-        out = push_through(proxy, ["from-matrix", "-", "--target", f"{reg.host}/{repo_name}:v1"],
+        out = push_through(proxy, ["from-matrix", "-", "--target", f"{reg.host}/{repo_name}:v1",
+                                   "--referrers", "none"],
                            stdin=json.dumps([{"image": f"{reg.host}/{repo_name}-{a}:v1"} for a in ("amd64", "s390x")]))
         got = kinds(proxy.seen[mark:])
     assert len(out["manifests"]) == 4  # 2 images + 2 attestations

@@ -227,4 +227,4 @@ def test_dotenv_values_cannot_add_a_variable(tmp_path, tag):
     assert not path.exists() and os.listdir(tmp_path) == []
     gitlab.write_dotenv(str(path), _result(Platform("linux", "amd64")))
     assert [line.split("=")[0] for line in path.read_text().splitlines()] == [
-        "MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF", "MULTIARCH_TAGS"]
+        "MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF", "MULTIARCH_TAGS", "MULTIARCH_REFS"]
