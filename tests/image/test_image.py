@@ -204,7 +204,8 @@ def test_the_console_script_runs_the_gitlab_way_with_a_dotenv_report(image, tls_
     assert run.code == 0, run.log_tail
     assert reg.password not in run.out + run.err
     lines = (project / "merge.env").read_text().splitlines()
-    assert [line.split("=", 1)[0] for line in lines] == ["MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF", "MULTIARCH_TAGS"]
+    assert [line.split("=", 1)[0] for line in lines] == ["MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF",
+                                                         "MULTIARCH_TAGS", "MULTIARCH_REFS"]
     values = dict(line.split("=", 1) for line in lines)
     body, doc, digest = mm_images.stored_index(reg, repo_name, "v1")
     assert values["MULTIARCH_DIGEST"] == digest == mm_images.stored_index(reg, repo_name, "latest")[2]
