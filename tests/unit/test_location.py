@@ -61,3 +61,20 @@ def test_reference_and_rewrites():
     pinned = ref.with_digest(Digest("sha256", HEX))
     assert pinned.tag is None and pinned.reference == f"sha256:{HEX}"
     assert str(pinned.with_tag("v2")) == "oci-layout://out:v2"
+
+
+@pytest.mark.parametrize("a,b,same_repo,mountable", [
+    ("oci-layout://out:v1", "oci-layout://out:v2", True, False),
+    ("oci-layout://out", "oci-layout://other", False, False),
+    ("oci-layout://out", "127.0.0.1:5000/out", False, False),
+    ("127.0.0.1:5000/app:a", "oci-layout://127.0.0.1:5000/app", False, False),
+    ("127.0.0.1:5000/app:a", "127.0.0.1:5000/app:b", True, True),
+    ("127.0.0.1:5000/app:a", "127.0.0.1:5000/other:b", False, True),
+], ids=["one-layout", "two-layouts", "layout-vs-registry", "registry-vs-layout", "one-repo", "one-registry"])
+def test_a_layout_is_its_own_repository_and_never_mounted(a, b, same_repo, mountable):
+    from multiarch_ci.location import registry_of, same_registry
+
+    left, right = parse_location(a), parse_location(b)
+    assert left.in_repository(right) is same_repo and right.in_repository(left) is same_repo
+    assert same_registry(left, right) is mountable and same_registry(right, left) is mountable
+    assert (registry_of(left) is None) == isinstance(left, LayoutRef)
