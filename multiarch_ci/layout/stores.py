@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import InputError, RegistryError
+from multiarch_ci.layout.index import blob_path
 from multiarch_ci.location import LayoutRef
 from multiarch_ci.model import Descriptor
 from multiarch_ci.registry.client import CONFIG_CAP, Fetched, RegistryClient
@@ -60,13 +61,15 @@ class Stores:
     def _check_source(self, spec: SourceSpec) -> None:
         where = f"{spec.origin}: " if spec.origin else ""
         try:
-            desc = self.layout(spec.ref).resolve(spec.ref)
+            layout = self.layout(spec.ref)
+            desc = layout.resolve(spec.ref)
+            if spec.digest and desc.digest != spec.digest:
+                raise InputError(f"{spec.ref} holds {desc.digest}, not the expected {spec.digest}",
+                                 "the layout was rebuilt after the digest was recorded: hand over the matching "
+                                 "layout or drop the digest")
+            _check_complete(layout, spec.ref.with_digest(desc.digest))
         except InputError as e:
             raise InputError(f"{where}{e.message}", e.hint) from None
-        if spec.digest and desc.digest != spec.digest:
-            raise InputError(f"{where}{spec.ref} holds {desc.digest}, not the expected {spec.digest}",
-                             "the layout was rebuilt after the digest was recorded: hand over the matching layout "
-                             "or drop the digest")
 
     def _check_target(self, ref: LayoutRef) -> None:
         path = ref.path
@@ -167,6 +170,22 @@ class Stores:
         if not isinstance(repo, LayoutRef):
             return self.client.put_manifest(repo, reference, body, media_type)
         return self.writable(repo).put_manifest(repo, reference, body, media_type)
+
+
+def _check_complete(layout: OciLayout, ref: LayoutRef) -> None:
+    """Every manifest and blob the image (or each image of the index) names is in the layout at its size:
+    an incomplete layout is bad input found before the first request, not half way through the copy.
+    Contents are hashed when they are read (resolve, copy), where a mismatch stops the run untagged."""
+    top = layout.get_manifest(ref)
+    children = getattr(top.manifest, "manifests", None)
+    fetched = [top] if children is None else [layout.get_manifest(ref.with_digest(d.digest)) for d in children]
+    for f in fetched:
+        for blob in getattr(f.manifest, "blobs", ()):
+            path = blob_path(blob.digest)
+            there = layout.files.exists(path)
+            if not there or layout.files.size(path) != blob.size:
+                raise InputError(f"{f.ref}: blob {blob.digest} is {'the wrong size' if there else 'missing'} in "
+                                 "the layout", "the layout is incomplete; rebuild or re-copy it (skopeo copy --all)")
 
 
 def _key(path: str) -> str:

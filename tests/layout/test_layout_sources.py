@@ -167,3 +167,40 @@ def test_a_missing_layout_or_tag_is_bad_input_and_nothing_is_sent(registry, repo
     assert len(r.err_lines) == 1 and fragment in r.err and f"{matrix}:" in r.err and "hint:" in r.err, r.err
     assert requests_since(registry, mark) == []   # refused before any request: no tag, no blob, no ping
     assert mm_images.list_tags(registry, repo_name) == []
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("damage", ["layer-missing", "layer-truncated", "child-missing"])
+def test_an_incomplete_layout_is_bad_input_found_before_any_request(registry, repo_name, tmp_path, damage):
+    seed = f"{repo_name}-build"
+    attested = mm_images.push_attested_index(registry, seed, "multi",
+                                             platforms=(("linux", "amd64"), ("linux", "arm64")))
+    out = tmp_path / "oci"
+    to_layout(registry, seed, "multi", out, "app")
+    image = attested["images"][1]
+    victim = image["digest"] if damage == "child-missing" else image["layer_digests"][0]
+    path = out / "blobs" / "sha256" / victim.split(":")[1]
+    if damage == "layer-truncated":
+        path.write_bytes(path.read_bytes()[:-1])
+    else:
+        path.unlink()
+    mark = log_mark(registry)
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1",
+                stdin=json.dumps([{"image": f"oci-layout://{out}:app"}]))
+    assert r.code == 2 and len(r.err_lines) == 1 and victim in r.err and "hint:" in r.err, r.err
+    assert requests_since(registry, mark) == []
+
+
+@pytest.mark.hostile("altered layout blob")
+def test_a_layer_altered_in_the_layout_stops_the_run_untagged(registry, repo_name, arch_layouts):
+    images, dirs = arch_layouts
+    layer = dirs["arm64"] / "blobs" / "sha256" / images["arm64"]["layer_digests"][1].split(":")[1]
+    raw = bytearray(layer.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF   # same size: only hashing while streaming can tell
+    layer.write_bytes(bytes(raw))
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1", stdin=json.dumps([
+        {"image": f"oci-layout://{dirs['amd64']}"}, {"image": f"oci-layout://{dirs['arm64']}"}]))
+    assert r.code == 1 and "does not hash to its digest" in r.err_lines[-1], r.err
+    assert images["arm64"]["layer_digests"][1] in r.err_lines[-1]
+    assert mm_images.list_tags(registry, repo_name) == []
+    assert not mm_images.blob_exists(registry, repo_name, images["arm64"]["layer_digests"][1])
