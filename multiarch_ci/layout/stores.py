@@ -46,8 +46,10 @@ class Stores:
         self._targets: set[str] = set()       # layout paths this run writes (absent is empty, not an error)
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str):
-        return getattr(self.__dict__["client"], name)
+    def __getattr__(self, name: str):   # auth, transport, ...: the registry client's
+        if name == "client":
+            raise AttributeError(name)
+        return getattr(self.client, name)
 
     # -- before any request ------------------------------------------------------------------
     def check_plan(self, plan: PushPlan) -> None:

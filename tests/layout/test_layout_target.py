@@ -187,3 +187,21 @@ def test_append_adds_a_platform_to_the_index_a_layout_tag_holds(registry, repo_n
     assert layout_tags(out)["v1"] == r.json()["digest"]
     seen = json.loads(skopeo("inspect", "--override-arch", "riscv64", f"oci:{out}:v1").stdout)
     assert seen["Architecture"] == "riscv64" and seen["Layers"] == riscv["layer_digests"]
+
+
+def test_inspect_reviews_a_layout_before_it_goes_out(registry, repo_name, sources, tmp_path):
+    attested, riscv = sources
+    out = tmp_path / "review"
+    pushed = run_cli("push", "from-matrix", "-", "--target", f"oci-layout://{out}:v1", "--json",
+                     stdin=json.dumps([{"image": attested["ref"]}, {"image": riscv["ref"]}]))
+    assert pushed.code == 0, pushed.err
+    r = run_cli("inspect", f"oci-layout://{out}:v1", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["digest"] == pushed.json()["digest"] and r.json()["ref"] == pushed.json()["ref"]
+    assert r.json()["manifests"] == pushed.json()["manifests"]
+    raw = run_cli("inspect", f"oci-layout://{out}:v1", "--raw")
+    assert raw.out.encode() == raw_manifest(out, "v1")
+    single = run_cli("inspect", f"oci-layout://{out}@{riscv['digest']}")
+    assert single.code == 0 and "linux/riscv64" in single.out, single.err
+    missing = run_cli("inspect", f"oci-layout://{out}:v2")
+    assert missing.code == 2 and "no tag 'v2'" in missing.err and "tags here: v1" in missing.err, missing.err
