@@ -205,3 +205,21 @@ def test_inspect_reviews_a_layout_before_it_goes_out(registry, repo_name, source
     assert single.code == 0 and "linux/riscv64" in single.out, single.err
     missing = run_cli("inspect", f"oci-layout://{out}:v2")
     assert missing.code == 2 and "no tag 'v2'" in missing.err and "tags here: v1" in missing.err, missing.err
+
+
+def test_the_index_can_join_its_sources_in_one_layout(registry, repo_name, tmp_path):
+    images = {a: mm_images.push_image(registry, repo_name, a, fmt="oci", arch=a) for a in ("amd64", "arm64")}
+    out = tmp_path / "oci"
+    for arch in images:
+        to_layout(registry, repo_name, arch, out)
+    before = blobs_in(out)
+    mark = log_mark(registry)
+    r = run_cli("push", "from-args", "--platforms", "linux/amd64,linux/arm64", "--template",
+                f"oci-layout://{out}:ARCH", "--target", f"oci-layout://{out}:v1", "--json")
+    assert r.code == 0, r.err
+    assert registry.request_log()[mark:log_mark(registry)] == []
+    tags = layout_tags(out)
+    assert tags == {"amd64": images["amd64"]["digest"], "arm64": images["arm64"]["digest"], "v1": r.json()["digest"]}
+    assert blobs_in(out) == before | {r.json()["digest"]}   # only the index was added
+    to_registry(out, "v1", registry, f"{repo_name}-released", "v1")
+    assert stored_index(registry, f"{repo_name}-released", "v1")[2] == r.json()["digest"]
