@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from multiarch_ci.location import same_registry
 from multiarch_ci.model import Descriptor
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient
@@ -113,7 +114,7 @@ class Copier:
     def _copy_blob_once(self, source: ImageRef, blob: Descriptor, known: bytes | None) -> int:
         self.check()
         target = self.target
-        if source.registry == target.registry:
+        if same_registry(source, target):   # never for a layout: its blobs are copied
             location = self.client.mount_blob(target, blob.digest, source)
             if location is None:
                 return 0

@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="DIR of empty files named <hex digest>")
     _common(p)
     p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
-    p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST")
+    p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST, "
+                                              "or oci-layout://PATH[:TAG|@DIGEST]")
     p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
     _connection(p, who="REF's registry")
     return ap
@@ -165,7 +166,12 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     if args.command == "inspect":
         from multiarch_ci.registry.connect import connect
 
-        ref = inputs.image_ref(args.ref, "reference")
+        from multiarch_ci.location import LayoutRef, parse_location
+
+        ref = inputs.labelled("reference", parse_location, args.ref)
+        if isinstance(ref, LayoutRef):   # review a layout (e.g. one written with --target oci-layout://)
+            from multiarch_ci.layout.reader import OciLayout
+            return _inspect(OciLayout(ref.path), ref, args, console)
         named = [ref.registry] if args.insecure else []
         client = connect(insecure_registries=[*args.insecure_registry, *named], environ=environ,
                          debug=console.debug, timeout=args.timeout,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from multiarch_ci.errors import InputError
+from multiarch_ci.errors import InputError, setting
+from multiarch_ci.location import LayoutRef, parse_location
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
@@ -179,6 +180,8 @@ def normalised_notes(platforms: str | list[str], label: str = "--platforms") -> 
 def hub_note(text: str, ref: ImageRef, label: str) -> str | None:
     """'--target app:1 names no registry: Docker Hub assumed (docker.io/library/app)', else None."""
     first, sep, _ = text.strip().partition("/")
+    if not isinstance(ref, ImageRef):   # an oci-layout:// path names no registry
+        return None
     if ref.registry != "docker.io" or (sep and ("." in first or ":" in first or first == "localhost")):
         return None
     return f"{label} {text.strip()} names no registry: Docker Hub assumed ({ref.name})"
@@ -206,7 +209,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     notes = labelled(labels.annotations, sources.parse_annotations, annotations)
     if target is not None and not target.strip() and labels.target.startswith("--"):
         raise InputError(f"{labels.target} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
-    target_ref = image_ref(target, labels.target) if target else None
+    target_ref = labelled(labels.target, parse_location, target) if target else None   # a registry or a layout
     said: tuple[str, ...] = tuple(filter(None, [target_ref and hub_note(target, target_ref, labels.target)]))
     if form.kind == "spec":
         text, name = read_text(form.value)
@@ -225,8 +228,16 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         elif form.kind == "refs":
             srcs = sources.parse_refs(form.value, where=form.name)
         else:
+            if isinstance(target_ref, LayoutRef):
+                raise InputError(f"a digests folder names images in the target repository, and {target_ref} is a "
+                                 "layout", "list the per-arch images instead (a matrix, sources or a spec)")
             srcs = sources.sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None),
                                                 form.value.rstrip("/") or form.value)
+    if fmt == "docker" and isinstance(target_ref, LayoutRef):
+        raise InputError(f"{setting('format')} docker: a Docker manifest list cannot be tagged in the OCI layout "
+                         f"{target_ref}",
+                         "skopeo and containers/image find only OCI manifests and indexes by tag in a layout: "
+                         "use format oci or auto")
     if platform_filter:
         keep = tuple(labelled(labels.platform_filter, Platform.parse, p) for p in platform_filter.split(",")
                      if p.strip())

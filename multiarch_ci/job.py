@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from multiarch_ci.errors import MultiarchError
+from multiarch_ci.location import registry_of
 from multiarch_ci.output import Console
 from multiarch_ci.publish import Options, Publisher, Result
 from multiarch_ci.registry.connect import connect
@@ -30,9 +31,9 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
 
     `insecure` (docker's --insecure) marks the registries the plans name, targets and sources, as
     insecure; never a host met later (a redirect or a token realm)."""
-    registries = {p.target.registry for p in plans}
-    named = registries | {s.ref.registry for p in plans for s in p.sources} | \
-        {t.registry for p in plans for t in p.also} if insecure else set()   # explicit: the first target's only
+    registries = {r for p in plans if (r := registry_of(p.target))}   # a layout has none
+    named = registries | {r for p in plans for s in p.sources if (r := registry_of(s.ref))} | \
+        {r for p in plans for t in p.also if (r := registry_of(t))} if insecure else set()   # explicit: the first target's only
     client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ,
                      debug=console.debug, fallback=fallback, timeout=timeout,
                      explicit={r: explicit for r in registries} if explicit else None, pool_size=options.workers)

@@ -68,6 +68,10 @@ class LayoutRef:
     def name(self) -> str:
         return f"{SCHEME}{self.path}"
 
+    def in_repository(self, other) -> bool:
+        """The same layout (a layout is one repository); never a registry repository."""
+        return isinstance(other, LayoutRef) and other.path == self.path
+
     def __str__(self) -> str:
         if self.digest:
             return f"{self.name}@{self.digest}"
@@ -81,3 +85,13 @@ def is_layout(text: str) -> bool:
 def parse_location(text: str) -> ImageRef | LayoutRef:
     """`oci-layout://...` is a LayoutRef; anything else is parsed as a registry ImageRef."""
     return LayoutRef.parse(text) if is_layout(text) else ImageRef.parse(text)
+
+
+def registry_of(ref: ImageRef | LayoutRef) -> str | None:
+    """The registry a ref names; None for a layout (no host to connect to, log in to or mount from)."""
+    return ref.registry if isinstance(ref, ImageRef) else None
+
+
+def same_registry(a: ImageRef | LayoutRef, b: ImageRef | LayoutRef) -> bool:
+    """Both on one registry, so a blob may be mounted from one into the other."""
+    return registry_of(a) is not None and registry_of(a) == registry_of(b)

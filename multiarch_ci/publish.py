@@ -18,6 +18,8 @@ from multiarch_ci.copy_targets import make_copier, put_everywhere
 from multiarch_ci.compose import compose_update
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
+from multiarch_ci.layout.stores import Stores, for_target
+from multiarch_ci.location import LayoutRef
 from multiarch_ci.model import ImageIndex
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
@@ -108,7 +110,7 @@ class Publisher:
 
     def __init__(self, client: RegistryClient, options: Options = Options(),
                  log: Callable[[str], None] = lambda _m: None):
-        self.client, self.options, self._log = client, options, log
+        self.client, self.options, self._log = Stores(client), options, log   # Stores: layouts too
         self._local = threading.local()
         workers = max(1, options.workers)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
@@ -138,6 +140,7 @@ class Publisher:
         plan does not stop the others. Up to `parallel` plans are orchestrated at a time."""
         try:
             for plan in plans:
+                self.client.check_plan(plan)   # layouts opened and resolved: bad input before any request
                 self._plan_scopes(plan)
             with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(plans))),
                                     thread_name_prefix="mm-plan") as outer:
@@ -157,7 +160,7 @@ class Publisher:
         self._log(getattr(self._local, "label", "") + line)
 
     def _run(self, plan: PushPlan) -> Result:
-        o = self.options
+        o = for_target(self.options, plan.target)
         label = getattr(self._local, "label", "")   # chains log from their own threads: bind the label here
 
         def log(line: str) -> None:
@@ -213,11 +216,13 @@ class Publisher:
 
     def _plan_scopes(self, plan: PushPlan) -> None:
         """Scopes that are used together share a token: the target's with each same-registry source
-        (a mount needs both); a source on another registry only needs pull there."""
-        target = push(plan.target) if not self.options.dry_run else pull(plan.target)  # a dry run only reads
-        self.client.auth.plan_scopes(plan.target.registry, {target})
-        for s in plan.sources:
-            together = {target, pull(s.ref)} if s.ref.registry == plan.target.registry else {pull(s.ref)}
+        (a mount needs both); a source on another registry only needs pull there. Layouts need none."""
+        target = None
+        if not isinstance(plan.target, LayoutRef):
+            target = push(plan.target) if not self.options.dry_run else pull(plan.target)  # a dry run only reads
+            self.client.auth.plan_scopes(plan.target.registry, {target})
+        for s in [s for s in plan.sources if not isinstance(s.ref, LayoutRef)]:
+            together = {target, pull(s.ref)} if target and s.ref.registry == plan.target.registry else {pull(s.ref)}
             self.client.auth.plan_scopes(s.ref.registry, together)
         for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
             scope = push(more) if not self.options.dry_run else pull(more)

@@ -156,7 +156,8 @@ class ImageRef:
         return replace(self, digest=digest)
 
     def in_repository(self, other: "ImageRef") -> bool:
-        return self.registry == other.registry and self.repository == other.repository
+        return (isinstance(other, ImageRef) and self.registry == other.registry
+                and self.repository == other.repository)
 
     def __str__(self) -> str:
         out = self.name

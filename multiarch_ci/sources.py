@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import InputError
+from multiarch_ci.location import LayoutRef, parse_location
 from multiarch_ci.platform import Platform
 from multiarch_ci.tags import Floating
 from multiarch_ci.reference import ImageRef, check_tag, redact
@@ -18,7 +19,7 @@ from multiarch_ci.yamlsource import YList, YMap, check_keys, kind_of, line_of, l
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    ref: ImageRef
+    ref: ImageRef | LayoutRef              # a registry image, or an image in an OCI layout (oci-layout://)
     digest: Digest | None = None
     platform: Platform | None = None
     platform_filter: tuple[Platform, ...] = ()
@@ -27,7 +28,7 @@ class SourceSpec:
 
 @dataclass(frozen=True, slots=True)
 class PushPlan:
-    target: ImageRef
+    target: ImageRef | LayoutRef           # a repository, or an OCI layout directory written in place
     tags: tuple[str, ...]
     sources: tuple[SourceSpec, ...]
     annotations: tuple[tuple[str, str], ...]
@@ -108,7 +109,7 @@ def _platform_list(value, where: str) -> tuple[Platform, ...]:
 def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
     origin = f"{filename}:{line}"
     if isinstance(value, str):
-        ref = at(origin, ImageRef.parse, value)
+        ref = at(origin, parse_location, value)
         return SourceSpec(ref, ref.digest, origin=origin)
     if not isinstance(value, YMap):
         raise InputError(f"{origin}: each {what} entry must be a mapping with an image, got {kind_of(value)}",
@@ -117,7 +118,7 @@ def _entry(value, filename: str, line: int, what: str) -> SourceSpec:
     if "image" not in value:
         raise InputError(f"{origin}: {what} entry has no image", "add image: REGISTRY/REPOSITORY:TAG")
     image = string(value, "image", filename, f"{what} entry")
-    ref = at(f"{filename}:{value.value_line('image')}", ImageRef.parse, image)
+    ref = at(f"{filename}:{value.value_line('image')}", parse_location, image)
     digest = None
     if "digest" in value:
         where = f"{filename}:{value.value_line('digest')}"
@@ -158,7 +159,7 @@ def sources_from_template(platforms: str | list[str], template: str, platforms_l
         # filled with the normalised names: Linux/AMD64 and linux/x86_64 both give linux, amd64
         os_name, arch, variant = platform.os, platform.architecture, platform.variant or ""
         ref_text = template.replace("OS", os_name).replace("ARCH", arch).replace("VARIANT", variant)
-        ref = at(origin, ImageRef.parse, ref_text)
+        ref = at(origin, parse_location, ref_text)
         if by_platform.setdefault(platform.identity(), platform) is not platform:
             raise InputError(f"{platforms_label} lists {platform} twice", "give each platform once")
         seen = by_ref.setdefault(ref, platform)
@@ -242,7 +243,7 @@ def parse_refs(lines: list[str] | str, *, where: str = "") -> tuple[SourceSpec, 
         if "=" in text:
             ptext, _, text = text.partition("=")
             platform = at(label, Platform.parse, ptext)
-        ref = at(label, ImageRef.parse, text)
+        ref = at(label, parse_location, text)
         out.append(SourceSpec(ref, ref.digest, platform, (), origin))
     return tuple(out)
 
@@ -268,7 +269,7 @@ def parse_tags(items: list[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(check_tag(tag) for tag in _split(items)))
 
 
-def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tuple[SourceSpec, ...],
+def make_plan(target: ImageRef | LayoutRef, tags: tuple[str, ...] | list[str], sources: tuple[SourceSpec, ...],
               annotations=(), floating: tuple[Floating, ...] = (), version: str | None = None,
               allow_empty: bool = False) -> PushPlan:
     """Check the whole push for contradictions the input alone shows (`allow_empty`: --remove alone)."""
@@ -305,5 +306,5 @@ def make_plan(target: ImageRef, tags: tuple[str, ...] | list[str], sources: tupl
                          "split the images over several indexes, or filter the platforms")
     merged = dict(annotations.items() if isinstance(annotations, dict) else annotations)  # later (CLI) wins
     floating = tuple(f for f in floating if f.tag not in all_tags)  # an explicit tag is written as asked
-    return PushPlan(ImageRef(target.registry, target.repository), all_tags, tuple(sources),
+    return PushPlan(target.with_tag(None), all_tags, tuple(sources),
                     tuple((str(k), str(v)) for k, v in merged.items()), floating, version)

@@ -5,6 +5,7 @@ from multiarch_ci.digest import Digest
 from multiarch_ci.errors import InputError
 from multiarch_ci.location import LayoutRef, parse_location
 from multiarch_ci.reference import ImageRef
+from multiarch_ci import sources, specfile
 
 HEX = "a" * 64
 
@@ -61,3 +62,43 @@ def test_reference_and_rewrites():
     pinned = ref.with_digest(Digest("sha256", HEX))
     assert pinned.tag is None and pinned.reference == f"sha256:{HEX}"
     assert str(pinned.with_tag("v2")) == "oci-layout://out:v2"
+
+
+@pytest.mark.parametrize("a,b,same_repo,mountable", [
+    ("oci-layout://out:v1", "oci-layout://out:v2", True, False),
+    ("oci-layout://out", "oci-layout://other", False, False),
+    ("oci-layout://out", "127.0.0.1:5000/out", False, False),
+    ("127.0.0.1:5000/app:a", "oci-layout://127.0.0.1:5000/app", False, False),
+    ("127.0.0.1:5000/app:a", "127.0.0.1:5000/app:b", True, True),
+    ("127.0.0.1:5000/app:a", "127.0.0.1:5000/other:b", False, True),
+], ids=["one-layout", "two-layouts", "layout-vs-registry", "registry-vs-layout", "one-repo", "one-registry"])
+def test_a_layout_is_its_own_repository_and_never_mounted(a, b, same_repo, mountable):
+    from multiarch_ci.location import registry_of, same_registry
+
+    left, right = parse_location(a), parse_location(b)
+    assert left.in_repository(right) is same_repo and right.in_repository(left) is same_repo
+    assert same_registry(left, right) is mountable and same_registry(right, left) is mountable
+    assert (registry_of(left) is None) == isinstance(left, LayoutRef)
+
+
+@pytest.mark.parametrize("parse,want", [
+    (lambda: sources.parse_matrix('[{"image": "oci-layout://out/amd64:v1", "platform": "linux/amd64"}]', "m.json"),
+     (LayoutRef("out/amd64", "v1"), "linux/amd64")),
+    (lambda: sources.parse_refs("linux/arm64=oci-layout://arm64.tar"), (LayoutRef("arm64.tar"), "linux/arm64")),
+    (lambda: sources.sources_from_template("linux/arm64/v8", "oci-layout://out:ARCHVARIANT"),
+     (LayoutRef("out", "arm64v8"), "linux/arm64/v8")),
+    (lambda: specfile.parse_spec(f"image: r.io/o/app:v1\nmanifests:\n  - image: oci-layout://o@sha256:{HEX}\n",
+                                 "s.yaml").sources, (LayoutRef("o", None, Digest.parse(f"sha256:{HEX}")), None)),
+], ids=["matrix", "refs", "template", "spec"])
+def test_every_source_form_takes_a_layout(parse, want):
+    (spec,) = parse()
+    assert (spec.ref, str(spec.platform) if spec.platform else None) == want
+    assert spec.digest == spec.ref.digest
+
+
+def test_a_layout_target_plan_keeps_the_path_and_refuses_its_own_tag_as_a_source():
+    target = LayoutRef.parse("oci-layout://out:v1")
+    plan = sources.make_plan(target, ["latest"], sources.parse_refs("oci-layout://out:amd64"))
+    assert plan.target == LayoutRef("out") and plan.tags == ("v1", "latest")
+    with pytest.raises(InputError, match="is also the target tag"):
+        sources.make_plan(target, [], sources.parse_refs("oci-layout://out:v1"))
