@@ -15,6 +15,7 @@ from collections.abc import Callable
 from multiarch_ci.children import Claims, Copier, Stopped, settle
 from multiarch_ci.digest import Digest
 from multiarch_ci.fanout import fan_out as feed
+from multiarch_ci.location import same_registry
 from multiarch_ci.model import Descriptor, ImageIndex
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient
@@ -107,7 +108,7 @@ class TargetsCopier:
         uploads = []
         for target in targets:   # what each target lacks: a mount or a HEAD first (a retry skips the done)
             self.check()
-            if source.registry == target.registry:
+            if same_registry(source, target):   # a mount; a layout source has no registry to mount from
                 location = self.client.mount_blob(target, blob.digest, source)
             else:
                 location = None if self.client.blob_exists(target, blob.digest) else self.client.start_upload(target)

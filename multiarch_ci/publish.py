@@ -19,7 +19,7 @@ from multiarch_ci.compose import compose_update
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
 from multiarch_ci.layout.stores import Stores, for_target
-from multiarch_ci.location import LayoutRef
+from multiarch_ci.location import LayoutRef, registry_of
 from multiarch_ci.model import ImageIndex
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
@@ -227,7 +227,7 @@ class Publisher:
         for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
             scope = push(more) if not self.options.dry_run else pull(more)
             self.client.auth.plan_scopes(more.registry, {scope, *(pull(s.ref) for s in plan.sources
-                                                                  if s.ref.registry == more.registry)})
+                                                                  if registry_of(s.ref) == more.registry)})
 
     def _existing(self, plan: PushPlan, updating: bool) -> ImageIndex | None:
         """The index the first tag holds now (None if the tag does not exist yet): --append/--remove

@@ -18,6 +18,7 @@ from functools import partial
 from multiarch_ci.errors import CompositionError, RegistryError
 from multiarch_ci.model import ImageManifest
 from multiarch_ci.reference import ImageRef
+from multiarch_ci.location import LayoutRef
 from multiarch_ci.referrers import Referrer, subject_of
 from multiarch_ci.registry.client import Fetched, RegistryClient
 from multiarch_ci.registry.referrers import list_referrers, update_tag_schema
@@ -76,7 +77,11 @@ class ReferrersCopier:
             self.report += rows
 
     def _where(self, c: Child) -> list[ImageRef]:
-        return [t for t in self.targets if not c.repo.in_repository(t)]
+        """The registry targets this child is copied into. Layouts take no part: a layout source is not
+        searched for referrers and a layout target gets none (neither is written yet; README says so)."""
+        if isinstance(c.repo, LayoutRef):
+            return []
+        return [t for t in self.targets if not isinstance(t, LayoutRef) and not c.repo.in_repository(t)]
 
     def _discover(self, c: Child) -> list[Referrer]:
         self.check()

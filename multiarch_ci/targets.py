@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from multiarch_ci.errors import InputError
+from multiarch_ci.location import LayoutRef, is_layout
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.sources import PushPlan
 
@@ -32,6 +33,9 @@ def parse_more(texts: tuple[str, ...], label: str) -> tuple[ImageRef, ...]:
     for text in texts:
         if not text.strip():
             raise InputError(f"{label} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
+        if is_layout(text):
+            raise InputError(f"{label} {text.strip()}: an OCI layout target goes alone, not beside other targets",
+                             "write the layout in a run of its own (or push to the registries, then copy)")
         try:
             ref = ImageRef.parse(text)
         except InputError as e:
@@ -44,6 +48,9 @@ def parse_more(texts: tuple[str, ...], label: str) -> tuple[ImageRef, ...]:
 
 def with_more(plan: PushPlan, more: tuple[ImageRef, ...], label: str) -> PushPlan:
     """The plan with its other targets: each repository once, none that would overwrite a source."""
+    if more and isinstance(plan.target, LayoutRef):
+        raise InputError(f"{label} {plan.target}: an OCI layout target goes alone, not beside other targets",
+                         "write the layout in a run of its own (or push to the registries, then copy)")
     seen = {plan.target.name}
     for ref in more:
         if ref.name in seen:

@@ -92,7 +92,8 @@ def test_layout_to_layout_with_no_registry_at_all_and_dotenv(registry, repo_name
     assert r.out.strip().splitlines()[-1] == f"oci-layout://{out}@{digest}"
     assert env.read_text().splitlines() == ["MULTIARCH_PUSHED=true", f"MULTIARCH_DIGEST={digest}",
                                             f"MULTIARCH_REF=oci-layout://{out}@{digest}",
-                                            f"MULTIARCH_TAGS=oci-layout://{out}:1.0"]
+                                            f"MULTIARCH_TAGS=oci-layout://{out}:1.0",
+                                            f"MULTIARCH_REFS=oci-layout://{out}@{digest}"]
     assert len(json.loads(raw_manifest(out, "1.0"))["manifests"]) == 5
 
 
