@@ -9,6 +9,7 @@ import requests
 import urllib3
 
 from multiarch_ci.errors import DigestMismatch, RegistryError
+from multiarch_ci.registry.failures import short_reason
 
 MANIFEST_CAP = 4 * 1024 * 1024
 TOKEN_CAP = 1024 * 1024
@@ -52,7 +53,6 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
                 raise RegistryError(f"{what}: response exceeds the {cap}-byte limit", status=resp.status_code)
             chunks.append(chunk)
     except _BROKEN as e:
-        from multiarch_ci.registry.transport import short_reason
         problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
         raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe",
                          status=resp.status_code) from None
@@ -110,7 +110,6 @@ def read_raw(resp: requests.Response, cap: int, what: str, too_big: type[Registr
                 raise too_big(f"{what}: more than the {cap} bytes expected arrived", status=resp.status_code)
             chunks.append(chunk)
     except _BROKEN as e:
-        from multiarch_ci.registry.transport import short_reason
         raise BodyBroken(f"{what}: connection broke while reading the body: {short_reason(e)}", "rerunning is safe",
                          status=resp.status_code) from None
     return b"".join(chunks)

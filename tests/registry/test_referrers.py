@@ -10,6 +10,7 @@ import urllib.parse
 import pytest
 
 import mm_images
+from mm_artifacts import SBOM, SIG, push_artifact, push_cosign_signature, push_tag_index
 from mm_faults import Fault, FaultProxy
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import RegistryError
@@ -17,50 +18,6 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.referrers import Referrer, referrers_tag
 from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.referrers import MAX_PAGES, list_referrers, update_tag_schema
-
-SIG = "application/vnd.example.signature.v1"
-SBOM = "application/spdx+json"
-COSIGN_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
-EMPTY = "application/vnd.oci.empty.v1+json"
-
-
-def push_artifact(reg, repo: str, subject: dict, artifact_type: str, payload: bytes, **notes) -> dict:
-    """An OCI 1.1 artifact manifest with `subject`, pushed by digest (as oras attach / notation do)."""
-    c = mm_images.client(reg)
-    manifest = {"schemaVersion": 2, "mediaType": mm_images.OCI_MANIFEST, "artifactType": artifact_type,
-                "config": {"mediaType": EMPTY, "digest": c.push_blob(repo, b"{}"), "size": 2},
-                "layers": [{"mediaType": artifact_type, "digest": c.push_blob(repo, payload), "size": len(payload)}],
-                "subject": {"mediaType": subject["media_type"], "digest": subject["digest"], "size": subject["size"]}}
-    if notes:
-        manifest["annotations"] = notes
-    body = mm_images.canonical_json(manifest)
-    digest = c.push_manifest(repo, body, mm_images.OCI_MANIFEST, None)
-    entry = {"mediaType": mm_images.OCI_MANIFEST, "digest": digest, "size": len(body), "artifactType": artifact_type}
-    if notes:
-        entry["annotations"] = notes
-    return {"digest": digest, "body": body, "entry": entry}
-
-
-def push_tag_index(reg, repo: str, subject: dict, entries: list[dict]) -> None:
-    """What a pusher does on a registry without the API: list the referrers under the `sha256-<hex>` tag."""
-    body = mm_images.canonical_json({"schemaVersion": 2, "mediaType": mm_images.OCI_INDEX, "manifests": entries})
-    mm_images.put_raw_manifest(reg, repo, subject["digest"].replace(":", "-"), body, mm_images.OCI_INDEX)
-
-
-def push_cosign_signature(reg, repo: str, subject: dict) -> dict:
-    """cosign's layout: a simplesigning layer with the signature annotation, tagged sha256-<hex>.sig."""
-    c = mm_images.client(reg)
-    payload = mm_images.canonical_json({"critical": {"image": {"docker-manifest-digest": subject["digest"]}}})
-    config = mm_images.canonical_json({"architecture": "", "os": "", "config": {}, "rootfs": {"type": "layers"}})
-    body = mm_images.canonical_json({
-        "schemaVersion": 2, "mediaType": mm_images.OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": c.push_blob(repo, config),
-                   "size": len(config)},
-        "layers": [{"mediaType": COSIGN_LAYER, "digest": c.push_blob(repo, payload), "size": len(payload),
-                    "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ-not-a-real-signature"}}]})
-    tag = subject["digest"].replace(":", "-") + ".sig"
-    return {"digest": c.push_manifest(repo, body, mm_images.OCI_MANIFEST, tag), "tag": tag, "size": len(body)}
-
 
 @pytest.fixture
 def signed(registry, repo_name):
