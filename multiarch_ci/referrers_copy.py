@@ -77,17 +77,15 @@ class ReferrersCopier:
             self.report += rows
 
     def _where(self, c: Child) -> list[ImageRef]:
-        """The registry targets this child is copied into. Layouts take no part: a layout source is not
-        searched for referrers and a layout target gets none (neither is written yet; README says so)."""
-        if isinstance(c.repo, LayoutRef):
-            return []
+        """The registry targets this child is copied into (a layout target gets no referrers yet)."""
         return [t for t in self.targets if not isinstance(t, LayoutRef) and not c.repo.in_repository(t)]
 
     def _discover(self, c: Child) -> list[Referrer]:
         self.check()
         try:
-            found = [r for r in list_referrers(self.client, c.repo, c.fetched.digest).referrers
-                     if r.digest != c.fetched.digest]
+            listed = self.client.layout_referrers(c.repo, c.fetched.digest) if isinstance(c.repo, LayoutRef) \
+                else list_referrers(self.client, c.repo, c.fetched.digest).referrers   # a layout: its index.json
+            found = [r for r in listed if r.digest != c.fetched.digest]
         except (RegistryError, CompositionError) as e:
             self.log(f"warning: cannot list the referrers of {c.repo.with_digest(c.fetched.digest)}: {e.message}; "
                      "they are not copied (--referrers none skips looking)")

@@ -123,6 +123,11 @@ class Stores:
                                     ref=str(ref))
         return self.layout(ref).get_manifest(ref, expect)
 
+    def layout_referrers(self, ref: LayoutRef, subject: Digest) -> list:
+        """What refers to `subject` inside a layout source (layout/referrers.py)."""
+        from multiarch_ci.layout.referrers import layout_referrers
+        return layout_referrers(self.layout(ref), ref, subject)
+
     def head_manifest(self, ref) -> Descriptor | None:
         if not isinstance(ref, LayoutRef):
             return self.client.head_manifest(ref)
