@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from multiarch_ci.errors import InputError
-from multiarch_ci.location import LayoutRef, is_layout
+from multiarch_ci.location import is_layout
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.sources import PushPlan
 
@@ -34,8 +34,8 @@ def parse_more(texts: tuple[str, ...], label: str) -> tuple[ImageRef, ...]:
         if not text.strip():
             raise InputError(f"{label} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
         if is_layout(text):
-            raise InputError(f"{label} {text.strip()}: an OCI layout target goes alone, not beside other targets",
-                             "write the layout in a run of its own (or push to the registries, then copy)")
+            raise InputError(f"{label} {text.strip()}: an OCI layout target goes first, before the registries",
+                             "give the oci-layout:// target as the first --target (the action: the first line)")
         try:
             ref = ImageRef.parse(text)
         except InputError as e:
@@ -48,9 +48,6 @@ def parse_more(texts: tuple[str, ...], label: str) -> tuple[ImageRef, ...]:
 
 def with_more(plan: PushPlan, more: tuple[ImageRef, ...], label: str) -> PushPlan:
     """The plan with its other targets: each repository once, none that would overwrite a source."""
-    if more and isinstance(plan.target, LayoutRef):
-        raise InputError(f"{label} {plan.target}: an OCI layout target goes alone, not beside other targets",
-                         "write the layout in a run of its own (or push to the registries, then copy)")
     seen = {plan.target.name}
     for ref in more:
         if ref.name in seen:

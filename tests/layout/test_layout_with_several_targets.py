@@ -1,5 +1,5 @@
 """OCI layouts and several targets together (issue 13's parts on one chain): a layout source pushed to two
-registries at once with one digest; a layout target beside registry targets is refused (not supported yet)."""
+registries at once with one digest; a layout target first, then a registry target, one digest in both."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import pytest
 
 import mm_images
 from mm_cli import one_error, run_cli
-from mm_layouts import to_layout
+from mm_layouts import layout_tags, raw_manifest, to_layout
 from mm_images import stored_index
 from mm_runner import log_mark
 
@@ -32,18 +32,29 @@ def test_a_layout_source_goes_to_two_registries_with_one_digest(registry, regist
         assert mm_images.blob_exists(registry2, f"{repo_name}-b", blob)
 
 
-@pytest.mark.bad_input
-@pytest.mark.parametrize("layout_first", [True, False], ids=["layout-first", "layout-second"])
-def test_a_layout_target_goes_alone(registry, repo_name, tmp_path, layout_first):
-    """Not yet supported beside registry targets: refused before any request, naming the layout."""
-    mm_images.push_image(registry, repo_name, "amd", fmt="oci", arch="amd64")
+def test_a_layout_target_then_a_registry_target_hold_one_digest(registry, repo_name, tmp_path):
+    mm_images.push_image(registry, repo_name, "amd64", fmt="oci", arch="amd64")
+    mm_images.push_image(registry, repo_name, "arm64", fmt="oci", arch="arm64", variant="v8")
     out = tmp_path / "release"
-    targets = [f"oci-layout://{out}:v1", f"{registry.host}/{repo_name}-x:v1"]
-    if not layout_first:
-        targets.reverse()
+    r = run_cli("push", "from-args", "--platforms", "linux/amd64,linux/arm64/v8",
+                "--template", f"{registry.host}/{repo_name}:ARCH", "--target", f"oci-layout://{out}:v1",
+                "--target", f"{registry.host}/{repo_name}-x:v1", "--json", "--wait-timeout", "0")
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["mediaType"] == mm_images.OCI_INDEX            # a layout target holds an OCI index
+    assert doc["refs"] == [f"oci-layout://{out}@{doc['digest']}", f"{registry.host}/{repo_name}-x@{doc['digest']}"]
+    assert stored_index(registry, f"{repo_name}-x", "v1")[2] == doc["digest"]
+    assert layout_tags(out)["v1"] == doc["digest"] == mm_images.sha256_digest(raw_manifest(out, "v1"))
+
+
+@pytest.mark.bad_input
+def test_a_layout_target_after_a_registry_target_is_refused(registry, repo_name, tmp_path):
+    """The layout must come first (its format rules the index): said before any request."""
+    mm_images.push_image(registry, repo_name, "amd64", fmt="oci", arch="amd64")
+    out = tmp_path / "release"
     mark = log_mark(registry)
     r = run_cli("push", "from-args", "--platforms", "linux/amd64", "--template", f"{registry.host}/{repo_name}:ARCH",
-                "--target", targets[0], "--target", targets[1])
+                "--target", f"{registry.host}/{repo_name}-x:v1", "--target", f"oci-layout://{out}:v1")
     line = one_error(r, 2)
-    assert "an OCI layout target goes alone" in line and str(out) in line
+    assert "an OCI layout target goes first" in line and str(out) in line
     assert registry.request_log()[mark:log_mark(registry)] == [] and not out.exists()
