@@ -1,9 +1,15 @@
-"""Copying children into the target repository (rule 4): blobs first (mount, else stream), then each
+"""Copying children into the target repositories (rule 4): blobs first (mount, else stream), then each
 child manifest PUT by digest; never tagged.
+
+For each blob a child needs, every target that lacks it is asked first (a mount on the source's registry,
+else a HEAD); the targets still lacking it then get it from ONE read of the source: bytes already read
+and verified (a config) are uploaded to each, anything else is streamed (through fanout.fan_out when
+several targets need it).
 
 Each source's chain copies its own children. A blob or child shared by several sources is written once
 per run: the first chain to need it claims it, and the others wait for that claim only after writing
-their own (a chain never waits while holding an unfinished claim, so claims cannot deadlock). Before
+their own (a chain never waits while holding an unfinished claim, so claims cannot deadlock); claims are per
+target and digest. Before
 each write the run's `stop` flag is checked: once any chain has failed, nothing more is written.
 """
 from __future__ import annotations
@@ -12,6 +18,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from multiarch_ci.fanout import fan_out as feed
 from multiarch_ci.location import same_registry
 from multiarch_ci.model import Descriptor
 from multiarch_ci.reference import ImageRef
@@ -51,77 +58,122 @@ def settle(future: Future, fn: Callable[[], object]) -> object:
 
 
 class Copier:
-    """Makes children present in one target repository; shared by all the chains of a plan."""
+    """Makes children present in the run's target repositories (one or several); shared by all the
+    chains of a plan."""
 
-    def __init__(self, client: RegistryClient, target: ImageRef, stop: threading.Event,
+    def __init__(self, client: RegistryClient, targets: tuple[ImageRef, ...], stop: threading.Event,
                  log: Callable[[str], None], known: dict[str, bytes]):
-        self.client, self.target, self.stop, self.log = client, target, stop, log
-        self.known = known                      # blobs already read and verified (configs), by digest
+        self.client, self.targets, self.stop, self.log, self.known = client, targets, stop, log, known
+        self.target = targets[0]
         self._blobs, self._children = Claims(), Claims()
         self._lock = threading.Lock()
-        self.mounted = self.copied = self.children = 0
+        self.mounted = self.copied = self.children = self.reads = 0
 
     def check(self) -> None:
         if self.stop.is_set():
             raise Stopped()
 
     def copy(self, children: list[Child], fan_out: Callable) -> None:
-        """One source's children: their blobs concurrently, then their manifests concurrently."""
-        foreign = [c for c in children if not c.repo.in_repository(self.target)]
-        mine, theirs = [], []
-        for c in foreign:
+        """One source's children: blobs (one source read each) concurrently, then manifests per target."""
+        items, theirs = [], []
+        for c in children:
             for b in c.fetched.manifest.blobs:
-                owned, future = self._blobs.claim(str(b.digest))
-                (mine if owned else theirs).append((c.repo, b, future) if owned else future)
-        fan_out(lambda item: settle(item[2], lambda: self._copy_blob(item[0], item[1])), mine)
+                wanted = []
+                for i, t in enumerate(self.targets):
+                    if c.repo.in_repository(t):
+                        continue
+                    owned, future = self._blobs.claim(f"{i} {b.digest}")
+                    if owned:
+                        wanted.append((t, future))
+                    else:
+                        theirs.append(future)
+                if wanted:
+                    items.append((c.repo, b, wanted))
+        fan_out(self._copy_blob, items)
         for future in theirs:
             future.result()
         puts, waits = [], []
-        for c in foreign:
-            owned, future = self._children.claim(str(c.fetched.digest))
-            (puts if owned else waits).append((c, future) if owned else future)
-        fan_out(lambda item: settle(item[1], lambda: self._put_child(item[0])), puts)
+        for c in children:
+            for i, t in enumerate(self.targets):
+                if c.repo.in_repository(t):
+                    continue
+                owned, future = self._children.claim(f"{i} {c.fetched.digest}")
+                if owned:
+                    puts.append((c, t, future))
+                else:
+                    waits.append(future)
+        fan_out(lambda item: settle(item[2], lambda: self._put_child(item[0], item[1])), puts)
         for future in waits:
             future.result()
 
     def summary(self) -> str | None:
         if not self.children:
             return None
-        return (f"made {self.children} child manifest(s) present in {self.target.name} "
-                f"({self.mounted} blob(s) mounted, {self.copied} copied)")
+        if len(self.targets) == 1:
+            return (f"made {self.children} child manifest(s) present in {self.target.name} "
+                    f"({self.mounted} blob(s) mounted, {self.copied} copied)")
+        return (f"made {self.children} child manifest(s) present in {len(self.targets)} targets "
+                f"({', '.join(t.name for t in self.targets)}): {self.mounted} blob(s) mounted or present, "
+                f"{self.copied} copied from {self.reads} source read(s)")
 
-    def _put_child(self, c: Child) -> None:
+    def _put_child(self, c: Child, target: ImageRef) -> None:
         self.check()
-        self.client.put_manifest(self.target, str(c.fetched.digest), c.fetched.body, c.fetched.media_type)
+        self.client.put_manifest(target, str(c.fetched.digest), c.fetched.body, c.fetched.media_type)
         with self._lock:
             self.children += 1
 
-    def _copy_blob(self, source: ImageRef, blob: Descriptor) -> None:
-        """Mount, else stream (or upload bytes already read and verified, e.g. a config);
-        a stream broken mid-way starts over with a fresh upload (3 tries)."""
-        for attempt in range(3):
-            try:
-                copied = self._copy_blob_once(source, blob, self.known.get(str(blob.digest)))
-                with self._lock:
-                    self.copied += copied
-                    self.mounted += 1 - copied
-                return
-            except BodyBroken as e:
-                if attempt == 2:
-                    raise
-                self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
+    def _copy_blob(self, item: tuple[ImageRef, Descriptor, list]) -> None:
+        """One blob into every target that claimed it; every claim is settled either way."""
+        source, blob, wanted = item
+        try:
+            for attempt in range(3):
+                try:
+                    self._copy_blob_once(source, blob, [t for t, _ in wanted])
+                    break
+                except BodyBroken as e:
+                    if attempt == 2:
+                        raise
+                    self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
+        except BaseException as e:
+            for _, future in wanted:
+                future.set_exception(e)
+            raise
+        for _, future in wanted:
+            future.set_result(None)
 
-    def _copy_blob_once(self, source: ImageRef, blob: Descriptor, known: bytes | None) -> int:
-        self.check()
-        target = self.target
-        if same_registry(source, target):   # never for a layout: its blobs are copied
-            location = self.client.mount_blob(target, blob.digest, source)
+    def _copy_blob_once(self, source: ImageRef, blob: Descriptor, targets: list[ImageRef]) -> None:
+        uploads = []
+        for target in targets:   # what each target lacks: a mount or a HEAD first (a retry skips the done)
+            self.check()
+            if same_registry(source, target):   # a mount; a layout source has no registry to mount from
+                location = self.client.mount_blob(target, blob.digest, source)
+            else:
+                location = None if self.client.blob_exists(target, blob.digest) else self.client.start_upload(target)
             if location is None:
-                return 0
+                with self._lock:
+                    self.mounted += 1
+            else:
+                uploads.append((target, location))
+        if not uploads:
+            return
+        self.check()
+
+        def sink(target: ImageRef, location: str):
+            return lambda chunks: self.client.upload_blob(target, location, blob.digest, chunks, source=source.name)
+        known = self.known.get(str(blob.digest))
+        if known is not None:   # read and verified already (a config): no source read at all
+            for target, location in uploads:
+                sink(target, location)(iter([known]))
         else:
-            if self.client.blob_exists(target, blob.digest):
-                return 0
-            location = self.client.start_upload(target)
-        chunks = iter([known]) if known is not None else self.client.stream_blob(source, blob.digest, blob.size)
-        self.client.upload_blob(target, location, blob.digest, chunks, source=source.name)
-        return 1
+            with self._lock:
+                self.reads += 1
+            stream = self.client.stream_blob(source, blob.digest, blob.size)
+            if len(uploads) == 1:
+                sink(*uploads[0])(stream)
+            else:
+                errors = feed(stream, [sink(t, loc) for t, loc in uploads])
+                failed = next((e for e in errors if e is not None), None)
+                if failed is not None:
+                    raise failed
+        with self._lock:
+            self.copied += len(uploads)
