@@ -7,11 +7,10 @@ import threading
 from collections.abc import Callable
 
 from multiarch_ci.children import Copier
-from multiarch_ci.digest import Digest
 from multiarch_ci.model import ImageIndex
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient
-from multiarch_ci.registry.index_format import put_index
+from multiarch_ci.registry.index_format import put_by_digest, put_index
 
 
 def make_copier(client: RegistryClient, targets: tuple[ImageRef, ...], stop: threading.Event,
@@ -30,7 +29,6 @@ def put_everywhere(client: RegistryClient, targets: tuple[ImageRef, ...], index:
     """The index PUT by digest in every target, the first first: where the first stored a Docker list
     instead (index_format's fallback), the same list goes everywhere, so every target holds one digest."""
     index = put_index(client, targets[0], index, fmt, log)
-    body = index.to_bytes()
     for target in targets[1:]:
-        client.put_manifest(target, str(Digest.of(body)), body, index.media_type)
+        put_by_digest(client, target, index)
     return index

@@ -206,7 +206,8 @@ class Publisher:
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
                           also=also)
         index = put_everywhere(self.client, targets, index, o.fmt, self.log)  # may fall back to a Docker list
-        body, digest = index.to_bytes(), Digest.of(index.to_bytes())
+        body = index.to_bytes()
+        digest = Digest.of(body)
         decisions = self._write_tags(plan, digest, body, index.media_type)   # only now: present in every target
         also = tuple((t, _tags(plan, self._write_tags(replace(plan, target=t), digest, body, index.media_type)))
                      for t in targets[1:])

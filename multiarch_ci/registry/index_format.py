@@ -44,11 +44,17 @@ def docker_list_fallback(index: ImageIndex, err: RegistryError, fmt: str) -> Ima
 def put_index(client, target: ImageRef, index: ImageIndex, fmt: str, log: Callable[[str], None]) -> ImageIndex:
     """PUT the index by digest; on a refusal above, PUT the Docker list instead. Returns what was stored."""
     try:
-        client.put_manifest(target, str(Digest.of(index.to_bytes())), index.to_bytes(), index.media_type)
+        put_by_digest(client, target, index)
         return index
     except RegistryError as e:
         fallback, code = docker_list_fallback(index, e, fmt), e.code
     dropped = f", dropping {len(index.annotations)} annotation(s)" if index.annotations else ""
     log(f"warning: {target.name} refused the OCI index ({code}); pushing a Docker manifest list instead{dropped}")
-    client.put_manifest(target, str(Digest.of(fallback.to_bytes())), fallback.to_bytes(), fallback.media_type)
+    put_by_digest(client, target, fallback)
     return fallback
+
+
+def put_by_digest(client, target: ImageRef, index: ImageIndex) -> None:
+    """Rule 1: serialise once, PUT those bytes under the digest of those same bytes."""
+    body = index.to_bytes()
+    client.put_manifest(target, str(Digest.of(body)), body, index.media_type)
