@@ -205,7 +205,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         raise InputError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", "auto picks Docker or OCI by the children")
     target, more_texts = targets.split_targets(target, labels.target)   # --target repeated: several targets
     more = targets.parse_more(more_texts, labels.target)
-    extra_tags = labelled(labels.tags, sources.parse_tags, [*([tags] if isinstance(tags, str) else tags), *(r.tag for r in more if r.tag)])
+    given = [tags] if isinstance(tags, str) else list(tags)
+    extra_tags = labelled(labels.tags, sources.parse_tags, [*given, *(r.tag for r in more if r.tag)])
     notes = labelled(labels.annotations, sources.parse_annotations, annotations)
     if target is not None and not target.strip() and labels.target.startswith("--"):
         raise InputError(f"{labels.target} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")

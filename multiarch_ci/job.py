@@ -32,10 +32,13 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
     `insecure` (docker's --insecure) marks the registries the plans name, targets and sources, as
     insecure; never a host met later (a redirect or a token realm)."""
     registries = {r for p in plans if (r := registry_of(p.target))}   # a layout has none
-    named = registries | {r for p in plans for s in p.sources if (r := registry_of(s.ref))} | \
-        {r for p in plans for t in p.also if (r := registry_of(t))} if insecure else set()   # explicit: the first target's only
+    named: set[str] = set()
+    if insecure:
+        refs = [ref for p in plans for ref in (p.target, *p.also, *(s.ref for s in p.sources))]
+        named = {r for ref in refs if (r := registry_of(ref))}
     client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ,
                      debug=console.debug, fallback=fallback, timeout=timeout,
-                     explicit={r: explicit for r in registries} if explicit else None, pool_size=options.workers)
+                     explicit={r: explicit for r in registries} if explicit else None,   # first targets only
+                     pool_size=options.workers)
     console.secrets = client.auth.secrets
     return Publisher(client, options, log=console.progress).run_all(plans)
