@@ -106,13 +106,6 @@ def platform_list(text: str, label: str) -> tuple[Platform, ...]:
     return tuple(out)
 
 
-def image_ref(text: str, what: str) -> ImageRef:
-    try:
-        return ImageRef.parse(text)
-    except InputError as e:
-        raise InputError(f"{what}: {e.message}", e.hint) from None
-
-
 def explicit_credentials(args: argparse.Namespace, stdin: TextIO) -> Credential | None:
     """--username with --password-stdin (the password is never taken from argv)."""
     if args.password_stdin and not args.username:
