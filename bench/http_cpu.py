@@ -57,7 +57,17 @@ def clients(host: str) -> dict:
         r = pool.request(method, url, headers={"Accept": ACCEPT}, preload_content=True)
         return r.status, len(r.data)
 
-    return {"transport": via_transport, "requests": via(plain), "requests-noenv": via(noenv), "urllib3": via_urllib3}
+    import http.client
+    hostname, port = host.rsplit(":", 1)
+    conn = http.client.HTTPConnection(hostname, int(port), timeout=60)
+
+    def via_http_client(method, url):
+        conn.request(method, "/" + url.split("/", 3)[3], headers={"Accept": ACCEPT, "User-Agent": "bench"})
+        r = conn.getresponse()
+        return r.status, len(r.read())
+
+    return {"transport": via_transport, "requests": via(plain), "requests-noenv": via(noenv), "urllib3": via_urllib3,
+            "http.client": via_http_client}
 
 
 def measure(send, urls: list[tuple[str, str]]) -> tuple[float, float]:
