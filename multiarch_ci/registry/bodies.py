@@ -5,8 +5,8 @@ Caps: manifests 4 MiB, token answers 1 MiB, anything read only for a message (er
 """
 from __future__ import annotations
 
-import requests
-import urllib3
+import http.client
+import zlib
 
 from multiarch_ci.errors import DigestMismatch, RegistryError
 from multiarch_ci.registry.failures import short_reason
@@ -20,24 +20,33 @@ class BodyBroken(RegistryError):
     """The connection broke or the body came short: worth another try."""
 
 
-_BROKEN = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
-           OSError)
+_BROKEN = (http.client.HTTPException, OSError, zlib.error)
+_DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
-def _declared(resp: requests.Response) -> int | None:
-    value = resp.headers.get("Content-Length", "")
+def _declared(resp) -> int | None:
+    value = (resp.headers.get("Content-Length") or "").strip()
     return int(value) if value.isdigit() else None
 
 
-def _raw_read(resp: requests.Response) -> int:
-    """Bytes taken off the wire so far (before any content decoding)."""
-    try:
-        return int(resp.raw.tell())
-    except (AttributeError, TypeError, ValueError):
-        return -1
+def _decoded(resp, size: int):
+    """The body content-decoded (gzip or deflate: what a registry may send unasked), in pieces; a
+    decoder never yields more than `size` + 1 bytes per piece, so a small bomb cannot balloon."""
+    wbits = _DECODERS.get(resp.headers.get("Content-Encoding", "").strip().lower())
+    if wbits is None:
+        yield from iter_raw(resp, size)
+        return
+    decoder = zlib.decompressobj(wbits)
+    for piece in iter_raw(resp, size):
+        data = piece
+        while data:
+            out = decoder.decompress(data, size + 1)
+            yield out
+            data = decoder.unconsumed_tail
+    yield decoder.flush()
 
 
-def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
+def read_capped(resp, cap: int, what: str) -> bytes:
     """Read a whole body (content-decoded, e.g. a gzip'd manifest), refusing more than `cap` bytes."""
     declared = _declared(resp)
     if declared is not None and declared > cap and not resp.headers.get("Content-Encoding"):
@@ -46,7 +55,7 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
                             status=resp.status_code)
     chunks, total = [], 0
     try:
-        for chunk in resp.iter_content(65536):
+        for chunk in _decoded(resp, 65536):
             total += len(chunk)
             if total > cap:
                 resp.close()
@@ -57,18 +66,18 @@ def read_capped(resp: requests.Response, cap: int, what: str) -> bytes:
         raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe",
                          status=resp.status_code) from None
     body = b"".join(chunks)
-    got = _raw_read(resp) if resp.headers.get("Content-Encoding") else len(body)
+    got = resp.consumed
     if declared is not None and got >= 0 and got != declared:
         raise BodyBroken(f"{what}: body truncated ({got} of {declared} bytes)", "rerunning is safe",
                          status=resp.status_code)
     return body
 
 
-def read_message(resp: requests.Response, cap: int = MESSAGE_CAP) -> bytes:
+def read_message(resp, cap: int = MESSAGE_CAP) -> bytes:
     """Up to `cap` bytes of a body we only need for a message; the rest is never read."""
     chunks, total = [], 0
     try:
-        for chunk in resp.iter_content(8192):
+        for chunk in iter_raw(resp, 8192):
             chunks.append(chunk)
             total += len(chunk)
             if total >= cap:
@@ -80,21 +89,21 @@ def read_message(resp: requests.Response, cap: int = MESSAGE_CAP) -> bytes:
     return b"".join(chunks)[:cap]
 
 
-def iter_raw(resp: requests.Response, size: int):
+def iter_raw(resp, size: int):
     """The body exactly as sent (never content-decoded), in pieces of up to `size` bytes."""
     while True:
-        piece = resp.raw.read(size, decode_content=False) if hasattr(resp.raw, "read") else b""
+        piece = resp.read(size)
         if not piece:
             return
         yield piece
 
 
-def is_encoded(resp: requests.Response) -> bool:
+def is_encoded(resp) -> bool:
     return resp.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
 
 
 
-def read_raw(resp: requests.Response, cap: int, what: str, too_big: type[RegistryError] = DigestMismatch) -> bytes:
+def read_raw(resp, cap: int, what: str, too_big: type[RegistryError] = DigestMismatch) -> bytes:
     """A whole body as sent (blob bytes: never decoded), refusing more than `cap` bytes as it arrives."""
     declared = _declared(resp)
     if declared is not None and declared > cap:

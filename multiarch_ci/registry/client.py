@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-import requests
-import urllib3
+import http.client
 
 from multiarch_ci.digest import Digest
 from multiarch_ci.errors import DigestMismatch, InputError, RegistryError
@@ -24,6 +23,7 @@ from multiarch_ci.registry.hosted_errors import hosted_hint
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
 from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
 from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
+from multiarch_ci.registry.wire import Response
 
 CHUNK = 8 * 1024 * 1024
 CONFIG_CAP = 8 * 1024 * 1024
@@ -54,14 +54,14 @@ def push(ref: ImageRef) -> str:
     return f"repository:{ref.repository}:pull,push"
 
 
-def registry_error(resp: requests.Response, what: str, ref: str) -> RegistryError:
+def registry_error(resp: Response, what: str, ref: str) -> RegistryError:
     """Turn an error response into a RegistryError naming the ref, status and the registry's error code."""
     code = message = None
     try:
         errors = json.loads(resp.content[:65536]).get("errors") or []
         if errors:
             code, message = errors[0].get("code"), errors[0].get("message")
-    except (ValueError, AttributeError, TypeError, RecursionError, requests.RequestException):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         pass
     hint = hosted_hint(resp.status_code, code, message, resp.headers, ref) or {
         401: "check the credentials (docker login, --username/--password-stdin)",
@@ -84,7 +84,7 @@ class RegistryClient:
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, method: str, ref: ImageRef, path: str, scopes: tuple[str, ...], *, what: str,
                  headers: dict | None = None, data=None, stream: bool = False, body_cap: int | None = None,
-                 url: str | None = None, raw: bool = False, retries: int | None = None) -> requests.Response:
+                 url: str | None = None, raw: bool = False, retries: int | None = None) -> Response:
         """A request with the registry's credentials, which go only to the registry's own origin: a URL the
         registry supplied (Location, Link) on another scheme, host or port gets none, and a 401 from
         anywhere else (e.g. the host a blob redirected to) is never answered."""
@@ -105,7 +105,7 @@ class RegistryClient:
             return resp
         return resp
 
-    def _location(self, resp: requests.Response, ref: ImageRef) -> str:
+    def _location(self, resp: Response, ref: ImageRef) -> str:
         loc = resp.headers.get("Location")
         if not loc:
             raise RegistryError(f"upload to {ref.name}: registry gave no Location", status=resp.status_code,
@@ -237,7 +237,7 @@ class RegistryClient:
         return _chunks(resp, ref, size)
 
     def get_bounded(self, repo: ImageRef, path: str, *, what: str, accept: str | None = None,
-                    url: str | None = None) -> requests.Response:
+                    url: str | None = None) -> Response:
         """A GET under /v2/<repo>/ (or a Link `url`), body capped like a manifest; the status is the caller's."""
         return self._request("GET", repo, path, (pull(repo),), what=what, url=url, body_cap=MANIFEST_CAP,
                              headers={"Accept": accept} if accept else None)
@@ -280,14 +280,14 @@ class RegistryClient:
                 raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name)
 
 
-def _close(resp: requests.Response) -> None:
+def _close(resp: Response) -> None:
     resp.close()
     ticket = getattr(resp, "ticket", None)
     if ticket is not None:
         ticket.close()
 
 
-def _chunks(resp: requests.Response, what: str, size: int | None = None) -> Iterator[bytes]:
+def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[bytes]:
     """The body as sent, in CHUNK pieces; each MiB must arrive within the request timeout (the ticket)."""
     buf = bytearray()
     total = 0
@@ -305,7 +305,7 @@ def _chunks(resp: requests.Response, what: str, size: int | None = None) -> Iter
             if len(buf) >= CHUNK:
                 yield bytes(buf)
                 buf.clear()
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+    except (http.client.HTTPException, OSError) as e:
         expired = ticket is not None and ticket.expired
         reason = f"timed out: no data for {ticket.seconds:g} s" if expired else short_reason(e)
         raise BodyBroken(f"get blob {what}: connection broke while streaming: {reason}",

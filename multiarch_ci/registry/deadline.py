@@ -3,8 +3,8 @@
 Socket timeouts restart on every byte, so a server dripping one byte a second holds a plain
 client forever. Here each request runs under a Ticket: the sockets its connection uses are
 registered with one watchdog thread, which shuts them down when the ticket's deadline passes; the
-blocked read then fails at once and the transport reports a timeout. urllib3 is only touched
-through its documented connection classes (`ConnectionCls` of the pools).
+blocked read then fails at once and the transport reports a timeout. The connections are
+http.client's, registering their socket when they connect and before each request.
 """
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ import socket
 import threading
 import time
 
-import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from http.client import HTTPConnection, HTTPSConnection
 
 _current = threading.local()
 
@@ -127,15 +125,6 @@ class WatchedHTTPSConnection(_Watched, HTTPSConnection):
     pass
 
 
-class WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = WatchedHTTPConnection
-
-
-class WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = WatchedHTTPSConnection
-
-
-def watch_pools(manager: urllib3.PoolManager) -> urllib3.PoolManager:
-    """Make `manager` build pools whose connections register with the current ticket."""
-    manager.pool_classes_by_scheme = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
-    return manager
+def watched(https: bool) -> type[HTTPConnection]:
+    """The connection class whose sockets register with the current request's ticket."""
+    return WatchedHTTPSConnection if https else WatchedHTTPConnection

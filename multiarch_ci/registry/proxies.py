@@ -1,41 +1,71 @@
-"""Proxies and the loopback TLS probe: environment read once per host, no CA bundle for a plain registry.
+"""Proxies and the loopback TLS probe: environment read once, no CA bundle for a plain registry.
 
-requests re-reads the proxy environment (and ~/.netrc) on every request when `trust_env` is on; that
-cost ~0.3 ms of CPU each (issue 15). Here the session never trusts the environment; HTTPS_PROXY,
-ALL_PROXY and NO_PROXY keep their meaning, looked up once per scheme://host, redirects included.
+HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (lower case first, as curl and Python read them) are read
+once per run; the proxy for a scheme://host is looked up once, redirects included. NO_PROXY entries:
+`*`, a host or domain (`example.com` also covers `a.example.com`, not `badexample.com`), host:port, an
+IP address or a CIDR range.
 """
 from __future__ import annotations
 
 import socket
 import ssl
 import threading
+from collections.abc import Mapping
 
-import requests
+
+def _env(environ: Mapping[str, str], name: str) -> str:
+    return (environ.get(name.lower()) or environ.get(name.upper()) or "").strip()
 
 
-class ProxySession(requests.Session):
-    """A session that reads no environment per request: proxies resolved once per scheme://host."""
+def _ip_in(host: str, entry: str) -> bool:
+    import ipaddress
+    try:
+        return ipaddress.ip_address(host.strip("[]")) in ipaddress.ip_network(entry.strip("[]"), strict=False)
+    except ValueError:
+        return False
 
-    def __init__(self):
-        super().__init__()
-        self.trust_env = False          # no netrc, no per-request proxy or CA lookups
-        self._proxies: dict[str, dict] = {}
+
+class Proxies:
+    """The proxy (a URL, or None) for each scheme://host, as the environment says; read once."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self._by_scheme = {s: _env(environ, f"{s}_proxy") or _env(environ, "all_proxy") for s in ("http", "https")}
+        self._no_proxy = [e.strip().lower() for e in _env(environ, "no_proxy").split(",") if e.strip()]
+        self._cache: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def proxies_for(self, url: str) -> dict:
-        """The proxy for this URL's scheme and host, as requests would read it from the environment."""
-        key = "/".join(url.split("/", 3)[:3])
-        found = self._proxies.get(key)
-        if found is None:
-            env = requests.utils.get_environ_proxies(key + "/")
-            scheme = key.split(":", 1)[0]
-            proxy = env.get(scheme, env.get("all"))
-            with self._lock:
-                found = self._proxies.setdefault(key, {scheme: proxy} if proxy else {})
-        return found
+    def for_url(self, url: str) -> str | None:
+        key = "/".join(url.split("/", 3)[:3]).lower()
+        if key in self._cache:
+            return self._cache[key]
+        scheme, _, hostport = key.partition("://")
+        proxy = self._by_scheme.get(scheme) or None
+        if proxy and self._bypassed(hostport, 443 if scheme == "https" else 80):
+            proxy = None
+        with self._lock:
+            return self._cache.setdefault(key, proxy)
 
-    def rebuild_proxies(self, prepared_request, proxies):
-        return super().rebuild_proxies(prepared_request, self.proxies_for(prepared_request.url))
+    def _bypassed(self, hostport: str, default_port: int) -> bool:
+        host, port = hostport, str(default_port)
+        if hostport.startswith("["):
+            host, _, rest = hostport.partition("]")
+            host, port = host + "]", rest.lstrip(":") or port
+        elif hostport.count(":") == 1:
+            host, port = hostport.split(":")
+        for entry in self._no_proxy:
+            if entry == "*":
+                return True
+            e_host, e_port = entry, None
+            if entry.count(":") == 1 and not entry.startswith("["):
+                e_host, e_port = entry.split(":")
+            elif entry.startswith("[") and "]:" in entry:
+                e_host, e_port = entry.rsplit(":", 1)
+            if e_port and e_port != port:
+                continue
+            e_host = e_host.lstrip("*").lstrip(".")
+            if host == e_host or host.endswith("." + e_host) or ("/" in e_host and _ip_in(host, e_host)):
+                return True
+        return False
 
 
 def speaks_tls(host: str, timeout: float) -> bool | None:

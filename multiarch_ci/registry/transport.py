@@ -8,25 +8,25 @@ followed here, hop by hop, so Authorization never reaches another origin and ~/.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
-
-import requests
-import urllib3
+from urllib.parse import quote, urljoin
 
 from multiarch_ci.errors import RegistryError, setting
 from multiarch_ci.registry.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, read_capped, read_message,
                                           read_raw)
-from multiarch_ci.registry.deadline import WATCHDOG, Ticket, watch_pools
+from multiarch_ci.registry.deadline import WATCHDOG, Ticket
 from multiarch_ci.registry.failures import NO_SUCH_HOST, retry_after_seconds, short_reason
 from multiarch_ci.registry.hosts import HostPolicy, Origin, is_loopback
-from multiarch_ci.registry.proxies import ProxySession, speaks_tls
+from multiarch_ci.registry.proxies import Proxies, speaks_tls
 from multiarch_ci.registry.rate_limits import quota_spent
+from multiarch_ci.registry.wire import Pool, ProxyRefused, Response
 
 __all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback", "retry_after_seconds",
            "short_reason"]
@@ -56,25 +56,16 @@ class Policy:
     rand: Callable[[], float] = field(default=random.random, compare=False)
 
 
-def _no_netrc(r):
-    """An auth hook that adds nothing, so requests never picks credentials from ~/.netrc."""
-    return r
-
-
 def api_host(registry: str) -> str:
     """Docker Hub's API lives at registry-1.docker.io."""
     return "registry-1.docker.io" if registry == "docker.io" else registry
 
 
-class _Adapter(requests.adapters.HTTPAdapter):
-    """Pools whose connections register their sockets with the current request's deadline."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        watch_pools(self.poolmanager)
-
-    def proxy_manager_for(self, proxy, **kwargs):
-        return watch_pools(super().proxy_manager_for(proxy, **kwargs))
+# What a failure to connect or to read an answer raises: the socket's errors (resets, refusals,
+# timeouts, failed lookups) and http.client's (a malformed status line or headers, a short chunk).
+_BROKEN = (OSError, http.client.HTTPException)
+# Characters a URL from a registry (Location, Link) may keep as they are; the rest is percent-encoded.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 class DeadlinePassed(RegistryError):
@@ -90,15 +81,10 @@ class Transport:
         self.hosts = policy.hosts
         self.debug = debug or (lambda _msg: None)
         env = os.environ if environ is None else environ
-        self.session = ProxySession()
-        adapter = _Adapter(pool_connections=8, pool_maxsize=policy.pool_size, max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers["User-Agent"] = USER_AGENT
-        if policy.hosts.insecure:
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.proxies = Proxies(env)
+        self.pool = Pool(policy.pool_size, USER_AGENT)
         self.ca: bool | str = (env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or env.get("CURL_CA_BUNDLE")
-                               or True)   # CURL_CA_BUNDLE: as requests' trust_env read it
+                               or env.get("SSL_CERT_DIR") or True)   # the names requests and curl read
         self._bases: dict[str, str] = {}
         self._lock = threading.Lock()
         self._bound = threading.local()
@@ -122,13 +108,13 @@ class Transport:
         finally:
             self._bound.until = before
 
-    def ping(self, registry: str) -> requests.Response:
+    def ping(self, registry: str) -> Response:
         """GET /v2/ to learn the scheme and the auth challenge; HTTPS first, HTTP only when allowed."""
         host = api_host(registry)
         allow_http = self.hosts.cleartext_ok(host)
         # HTTPS first; on loopback without a proxy, a bare TLS hello tells a plain-HTTP registry apart
         # without building a verifying TLS context (the CA bundle costs 35-90 ms) just to be refused
-        plain = is_loopback(host) and not self.session.proxies_for(f"https://{host}/") \
+        plain = is_loopback(host) and not self.proxies.for_url(f"https://{host}/") \
             and speaks_tls(host, self.policy.connect_timeout) is False
         try:
             if plain:
@@ -157,7 +143,7 @@ class Transport:
 
     def send(self, method: str, url: str, *, what: str, headers: dict | None = None, data=None,
              stream: bool = False, retries: int | None = None, allow_redirects: bool = True,
-             body_cap: int | None = None, raw: bool = False) -> requests.Response:
+             body_cap: int | None = None, raw: bool = False) -> Response:
         """One request with bounded retries; raises RegistryError on connection failure or retryable exhaustion.
 
         With `body_cap`, a 2xx body is read inside the retry loop (a reset or truncated body is retried
@@ -189,19 +175,14 @@ class Transport:
                     if stream and resp.ok:
                         resp.ticket, keep = ticket, True
                     elif body_cap is not None and resp.ok:
-                        resp._content = (read_raw if raw else read_capped)(resp, body_cap, what)
+                        resp.content = (read_raw if raw else read_capped)(resp, body_cap, what)
                     else:
-                        resp._content = read_message(resp)
+                        resp.content = read_message(resp)
                     return resp
-            except requests.exceptions.SSLError as e:
-                self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
-                host = getattr(e, "hop", url).split('/')[2]  # the host that failed, also after a redirect
-                raise TLSFailure(f"{what}: TLS error talking to {host}: {short_reason(e)}",
-                                 f"pass {setting('insecure-registry')} {host} for a self-signed registry, or set SSL_CERT_FILE "
-                                 "or REQUESTS_CA_BUNDLE to its CA", certificate="CERTIFICATE_VERIFY_FAILED" in str(e)
-                                 or "hostname" in str(e)) from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    BodyBroken) as e:
+            except (*_BROKEN, BodyBroken) as e:
+                if isinstance(e, ssl.SSLError) and getattr(e, "hop", None) and not ticket.expired:
+                    self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
+                    raise _tls_failure(e, what) from None
                 reason = (f"timed out: no complete answer within {ticket.seconds:g} s" if ticket.expired
                           else e.message if isinstance(e, BodyBroken) else short_reason(e))
                 self.debug(f"{method} {url} -> {type(e).__name__}: {reason} (attempt {attempt + 1}/{attempts})")
@@ -224,7 +205,7 @@ class Transport:
         raise AssertionError("unreachable")
 
     def _follow(self, method: str, url: str, headers: dict | None, data, ticket: Ticket, allow_redirects: bool,
-                what: str) -> requests.Response:
+                what: str) -> Response:
         """Send, following redirects ourselves: credentials are dropped at the first hop to another origin."""
         origin, h = Origin.of(url), dict(headers or {})
         for _hop in range(MAX_REDIRECTS + 1):
@@ -236,13 +217,15 @@ class Transport:
                 h = {k: v for k, v in h.items() if k.lower() not in _CREDENTIAL_HEADERS}
             left = max(ticket.remaining(), 0.001)
             try:
-                resp = self.session.request(method, url, headers=h, data=data, stream=True,
-                                            proxies=self.session.proxies_for(url),
-                                            timeout=(min(self.policy.connect_timeout, left), left),
-                                            verify=self.verify_for(url), auth=_no_netrc, allow_redirects=False)
-            except requests.exceptions.SSLError as e:
-                e.hop = url
+                resp = self.pool.request(method, url, h, data.encode() if isinstance(data, str) else data,
+                                         proxy=self.proxies.for_url(url), verify=self.verify_for(url),
+                                         connect_timeout=self.policy.connect_timeout, timeout=left)
+            except ssl.SSLError as e:
+                if getattr(e, "handshake", False):   # the TLS handshake with this hop failed
+                    e.hop = url
                 raise
+            except (ProxyRefused, http.client.InvalidURL, UnicodeError) as e:
+                raise RegistryError(f"{what}: cannot send to {Origin.of(url)}: {e}") from None
             location = resp.headers.get("Location")
             if not allow_redirects or resp.status_code not in REDIRECTS or not location:
                 return resp
@@ -251,7 +234,7 @@ class Transport:
             if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
                 method, data = ("HEAD" if method == "HEAD" else "GET"), None
                 h = {k: v for k, v in h.items() if k.lower() not in ("content-type", "content-length")}
-            url = urljoin(url, location)
+            url = quote(urljoin(url, location), safe=_URL_SAFE)
         raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", "the registry redirects in a loop")
 
     def _budget(self, what: str) -> float:
@@ -280,6 +263,14 @@ class Transport:
     def backoff(self, attempt: int) -> None:
         """Sleep before another try of a whole step (e.g. a fresh upload session)."""
         self.policy.sleep(self._delay(attempt, None))
+
+
+def _tls_failure(e: ssl.SSLError, what: str) -> TLSFailure:
+    host = e.hop.split('/')[2]  # the host that failed, also after a redirect
+    return TLSFailure(f"{what}: TLS error talking to {host}: {short_reason(e)}",
+                      f"pass {setting('insecure-registry')} {host} for a self-signed registry, or set SSL_CERT_FILE "
+                      "or REQUESTS_CA_BUNDLE to its CA",
+                      certificate="CERTIFICATE_VERIFY_FAILED" in str(e) or "hostname" in str(e))
 
 
 class TLSFailure(RegistryError):
