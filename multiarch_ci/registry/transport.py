@@ -125,8 +125,8 @@ class Transport:
         except DeadlinePassed:
             raise
         except RegistryError as e:
-            if isinstance(e, TLSFailure) and e.certificate:
-                raise  # the server speaks TLS; its certificate is not trusted: never downgrade to HTTP
+            if isinstance(e, TLSFailure) and e.certificate or isinstance(e, ProxyFailure):
+                raise  # the server speaks TLS but is not trusted, or the proxy said no: plain HTTP cannot help
             if any(s in e.message for s in NO_SUCH_HOST):  # DNS: no scheme or TLS setting can help
                 raise RegistryError(f"cannot resolve registry host {host}: {e.message}",
                                     f"check the registry name {registry}; a reference without one means Docker Hub "
@@ -224,7 +224,10 @@ class Transport:
                 if getattr(e, "handshake", False):   # the TLS handshake with this hop failed
                     e.hop = url
                 raise
-            except (ProxyRefused, http.client.InvalidURL, UnicodeError) as e:
+            except ProxyRefused as e:
+                raise ProxyFailure(f"{what}: {e}", "check the proxy and its credentials in HTTPS_PROXY / HTTP_PROXY, "
+                                   "or name the registry in NO_PROXY") from None
+            except (http.client.InvalidURL, UnicodeError) as e:
                 raise RegistryError(f"{what}: cannot send to {Origin.of(url)}: {e}") from None
             location = resp.headers.get("Location")
             if not allow_redirects or resp.status_code not in REDIRECTS or not location:
@@ -271,6 +274,10 @@ def _tls_failure(e: ssl.SSLError, what: str) -> TLSFailure:
                       f"pass {setting('insecure-registry')} {host} for a self-signed registry, or set SSL_CERT_FILE "
                       "or REQUESTS_CA_BUNDLE to its CA",
                       certificate="CERTIFICATE_VERIFY_FAILED" in str(e) or "hostname" in str(e))
+
+
+class ProxyFailure(RegistryError):
+    """The proxy the environment names cannot be used, or refused the connection (e.g. 407)."""
 
 
 class TLSFailure(RegistryError):

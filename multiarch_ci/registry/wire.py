@@ -60,7 +60,7 @@ class Response:
 
 
 class ProxyRefused(ValueError):
-    """A proxy setting this client cannot use (e.g. SOCKS)."""
+    """A proxy setting this client cannot use (e.g. SOCKS), or a proxy that refused to connect us."""
 
 
 def _proxy_parts(proxy: str) -> tuple[str, int, dict]:
@@ -145,6 +145,11 @@ class Pool:
                     conn.connect()
                 except ssl.SSLError as e:
                     e.handshake = True   # told apart from a TLS error later on the connection
+                    raise
+                except OSError as e:     # http.client's words for a CONNECT the proxy did not grant
+                    if proxy and str(e).startswith("Tunnel connection failed"):
+                        raise ProxyRefused(f"the proxy {conn.host}:{conn.port} refused to connect to "
+                                           f"{host}:{port}: {str(e).split(': ', 1)[-1]}") from None
                     raise
             conn.sock.settimeout(timeout)
             if proxy and scheme == "http":          # a plain-HTTP request goes to the proxy whole
