@@ -51,6 +51,10 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
   touch "$stamp"
 fi
+# Byte-code for the package, as pip writes it when it installs a (non-editable) package: where
+# PYTHONDONTWRITEBYTECODE is set, an editable checkout would compile every module on every run
+# (~150 ms of each start-up, measured for issue 15). Up-to-date files are skipped.
+.venv/bin/python -m compileall -q multiarch_ci >/dev/null || true
 [ "$mode" = test ] || exit 0
 
 # Lint tools for scripts/lint.sh and tests/lint (offline once installed): check-jsonschema into the venv,

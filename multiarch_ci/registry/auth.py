@@ -76,6 +76,8 @@ class Authenticator:
             return self._registry_locks.setdefault(registry, threading.Lock())
 
     def ensure_ping(self, registry: str) -> None:
+        if registry in self._challenges:    # learnt once; no lock for every request after that
+            return
         with self._registry_lock(registry):
             if registry in self._challenges:
                 return
@@ -106,6 +108,9 @@ class Authenticator:
             return basic_header(cred)
         with self._lock:
             key = (registry, self._groups(registry).place(scopes))
+        cached = self._tokens.get(key)
+        if cached and cached[1] > time.monotonic():
+            return "Bearer " + cached[0]
         with self._registry_lock(registry):  # concurrent requests wait for one fetch instead of each asking
             cached = self._tokens.get(key)
             if cached and cached[1] > time.monotonic():

@@ -69,6 +69,7 @@ class Watchdog:
         self.cond = threading.Condition()
         self.tickets: set[Ticket] = set()
         self.thread: threading.Thread | None = None
+        self.wake_at = 0.0      # when the thread wakes next: a ticket due later needs no wake-up now
 
     def add(self, ticket: Ticket) -> None:
         with self.cond:
@@ -76,7 +77,8 @@ class Watchdog:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="mm-deadline", daemon=True)
                 self.thread.start()
-            self.cond.notify()
+            if ticket.deadline < self.wake_at:   # not one wake-up (a thread switch) per request
+                self.cond.notify()
 
     def remove(self, ticket: Ticket) -> None:
         with self.cond:
@@ -93,7 +95,9 @@ class Watchdog:
                     for s in t.socks:  # under the lock: a closed ticket's socket may serve another request
                         _shutdown(s)
                 nxt = min((t.deadline for t in self.tickets), default=now + 5.0)
-                self.cond.wait(timeout=max(0.01, min(nxt - time.monotonic(), 5.0)))
+                wait = max(0.01, min(nxt - time.monotonic(), 5.0))
+                self.wake_at = time.monotonic() + wait
+                self.cond.wait(timeout=wait)
 
 
 WATCHDOG = Watchdog()
