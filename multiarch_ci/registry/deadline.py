@@ -114,6 +114,7 @@ class _Watched:
 
     def connect(self):
         super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # as urllib3: no Nagle delay on a PUT
         _register(self)
 
     def request(self, *args, **kwargs):

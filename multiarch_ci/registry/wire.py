@@ -43,6 +43,8 @@ class Response:
             return b""
         piece = self._resp.read(size)
         self.consumed += len(piece)
+        if self._resp.isclosed():     # the body's end: the connection goes back to the pool at once
+            self.close()
         return piece
 
     def close(self) -> None:
