@@ -21,7 +21,7 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.location import LayoutRef
 from multiarch_ci.referrers import Referrer, subject_of
 from multiarch_ci.registry.client import Fetched, RegistryClient
-from multiarch_ci.registry.referrers import list_referrers, update_tag_schema
+from multiarch_ci.registry.referrers import few_tags, list_referrers, update_tag_schema
 from multiarch_ci.resolve import Child
 
 MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets the first 256 copied
@@ -35,6 +35,8 @@ class ReferrersCopier:
         self.stop = inner.stop
         self.report: list[dict] = []      # one row per referrer copied (the report's `referrers`)
         self._lock = threading.Lock()
+        self._api: dict[str, tuple[threading.Lock, list]] = {}    # registry -> (lock, [has the referrers API])
+        self._tags: dict[str, tuple[threading.Lock, list]] = {}   # repository -> (lock, [its tags or None])
 
     def check(self) -> None:
         self.inner.check()
@@ -83,8 +85,10 @@ class ReferrersCopier:
     def _discover(self, c: Child) -> list[Referrer]:
         self.check()
         try:
-            listed = self.client.layout_referrers(c.repo, c.fetched.digest) if isinstance(c.repo, LayoutRef) \
-                else list_referrers(self.client, c.repo, c.fetched.digest).referrers   # a layout: its index.json
+            if isinstance(c.repo, LayoutRef):     # a layout: its index.json
+                listed = self.client.layout_referrers(c.repo, c.fetched.digest)
+            else:
+                listed = self._listed(c)
             found = [r for r in listed if r.digest != c.fetched.digest]
         except (RegistryError, CompositionError) as e:
             self.log(f"warning: cannot list the referrers of {c.repo.with_digest(c.fetched.digest)}: {e.message}; "
@@ -94,6 +98,30 @@ class ReferrersCopier:
             self.log(f"warning: {len(found)} referrers of {c.repo.with_digest(c.fetched.digest)}; copying the first "
                      f"{MAX_PER_IMAGE} only")
         return found[:MAX_PER_IMAGE]
+
+    def _listed(self, c: Child) -> tuple:
+        """The first child of a registry asks whether it has the referrers API; its other children wait
+        for that answer instead of each asking (distribution 2.8 has none: one 404, not one per child)."""
+        tags = self._once(self._tags, c.repo.name, lambda: few_tags(self.client, c.repo))
+        first: list = []
+
+        def ask() -> bool:
+            found = list_referrers(self.client, c.repo, c.fetched.digest, tags=tags)
+            first.append(found.referrers)
+            return found.api
+
+        api = self._once(self._api, c.repo.registry, ask)
+        return first[0] if first else \
+            list_referrers(self.client, c.repo, c.fetched.digest, api=api, tags=tags).referrers
+
+    def _once(self, boxes: dict, key: str, compute: Callable):
+        """`compute()` once per key for the run; concurrent callers wait for it (a failure is not kept)."""
+        with self._lock:
+            lock, box = boxes.setdefault(key, (threading.Lock(), []))
+        with lock:
+            if not box:
+                box.append(compute())
+            return box[0]
 
     def _fetch(self, pair: tuple[Child, Referrer]) -> Fetched | None:
         """The referrer's manifest, verified; None (a warning) when the source lists one it no longer has

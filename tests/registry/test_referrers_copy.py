@@ -176,6 +176,9 @@ def test_stale_and_foreign_entries_are_skipped_not_copied(registry, registry2, r
     with FaultProxy(registry) as proxy:
         proxy.add_rule("GET", rf"/manifests/{image['digest'].replace(':', '-')}$",
                        fault=status(200, {"Content-Type": mm_images.OCI_INDEX}, index))
+        tags = {"name": src, "tags": ["v1", "other", image["digest"].replace(":", "-")]}   # the served index's tag
+        proxy.add_rule("GET", r"/tags/list", fault=status(200, {"Content-Type": "application/json"},
+                                                          json.dumps(tags).encode()))
         r = run_cli("push", "from-matrix", "-", "--target", f"{registry2.host}/{repo_name}:v1", "--json",
                     stdin=json.dumps([{"image": f"{proxy.host}/{src}:v1"}]))
     assert r.code == 0, r.err
@@ -185,3 +188,32 @@ def test_stale_and_foreign_entries_are_skipped_not_copied(registry, registry2, r
     assert [e["digest"] for e in listed["manifests"]] == [sig["digest"]]
     warnings = [line for line in r.err_lines if line.startswith("warning:")]
     assert len(warnings) == 2 and any("HTTP 404" in w for w in warnings) and any("subject is" in w for w in warnings)
+
+
+def test_a_repository_with_more_tags_than_one_page_is_still_searched_per_image(registry, registry2, repo_name):
+    """The tag list stands in for four reads per image only when one page holds every tag; a paged one
+    (here the registry answers with a next-page Link) means the tags are looked up one by one, as before."""
+    sources = signed_sources(registry, repo_name)
+    with FaultProxy(registry) as proxy:
+        page = json.dumps({"name": "x", "tags": ["v1"]}).encode()
+        proxy.add_rule("GET", r"/tags/list", fault=status(200, {"Content-Type": "application/json",
+                                                                 "Link": '</v2/x/tags/list?last=v1>; rel="next"'}, page))
+        r = run_cli("push", "from-matrix", "-", "--target", f"{registry2.host}/{repo_name}:v1", "--json",
+                    stdin=matrix(proxy.host, sources))
+        cosign_heads = proxy.count("HEAD", r"/manifests/sha256-[0-9a-f]{64}\.(sig|att|sbom)$")
+    assert r.code == 0, r.err
+    assert_referrers_in(registry2, repo_name, sources)
+    assert cosign_heads == 3 * len(sources)
+
+
+def test_one_tag_list_per_source_repository_replaces_the_guesses(registry, registry2, repo_name):
+    sources = signed_sources(registry, repo_name)
+    with FaultProxy(registry) as proxy:
+        r = run_cli("push", "from-matrix", "-", "--target", f"{registry2.host}/{repo_name}:v1", "--json",
+                    stdin=matrix(proxy.host, sources))
+        lists = proxy.count("GET", r"/tags/list")
+        api = proxy.count("GET", r"/referrers/")
+        guesses = proxy.count("HEAD", r"/manifests/sha256-[0-9a-f]{64}\.(att|sbom)$")   # tags nobody pushed
+    assert r.code == 0, r.err
+    assert_referrers_in(registry2, repo_name, sources)
+    assert (lists, api, guesses) == (len(sources), 1, 0)
