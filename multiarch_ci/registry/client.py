@@ -19,9 +19,8 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.auth import Authenticator
 from multiarch_ci.registry.bodies import is_encoded, iter_raw
 from multiarch_ci.registry.hosts import Origin
-from multiarch_ci.registry.hosted_errors import hosted_hint
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
-from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
+from multiarch_ci.registry.refusals import registry_error
 from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 from multiarch_ci.registry.wire import Response
 
@@ -52,26 +51,6 @@ def pull(ref: ImageRef) -> str:
 
 def push(ref: ImageRef) -> str:
     return f"repository:{ref.repository}:pull,push"
-
-
-def registry_error(resp: Response, what: str, ref: str) -> RegistryError:
-    """Turn an error response into a RegistryError naming the ref, status and the registry's error code."""
-    code = message = None
-    try:
-        errors = json.loads(resp.content[:65536]).get("errors") or []
-        if errors:
-            code, message = errors[0].get("code"), errors[0].get("message")
-    except (ValueError, AttributeError, TypeError, RecursionError):
-        pass
-    hint = hosted_hint(resp.status_code, code, message, resp.headers, ref) or {
-        401: "check the credentials (docker login, --username/--password-stdin)",
-        403: "the credentials lack permission for this repository",
-        404: "check that the image was pushed and the name is right",
-        429: "the registry is rate limiting; try again later"}.get(resp.status_code)
-    detail = f"{code}: {message}" if code else (message or resp.reason or "")
-    kind = QuotaSpent if resp.status_code == 429 and quota_spent(resp.headers) else RegistryError
-    return kind(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
-                status=resp.status_code, code=code, ref=ref)
 
 
 class RegistryClient:

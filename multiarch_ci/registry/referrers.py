@@ -17,7 +17,8 @@ from multiarch_ci.model import MediaType
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.referrers import (Referrer, cosign_tags, fallback_index, merge, next_link, only_type,
                                     parse_referrers, referrers_tag)
-from multiarch_ci.registry.client import RegistryClient, registry_error
+from multiarch_ci.registry.client import RegistryClient
+from multiarch_ci.registry.refusals import registry_error
 
 MAX_PAGES = 100
 

@@ -1,0 +1,30 @@
+"""How a registry's refusal reads: the ref, the HTTP status, the registry's error code and message, and a
+hint (a hosted registry's own, from hosted_errors.py, else one per status)."""
+from __future__ import annotations
+
+import json
+
+from multiarch_ci.errors import RegistryError
+from multiarch_ci.registry.hosted_errors import hosted_hint
+from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
+from multiarch_ci.registry.wire import Response
+
+
+def registry_error(resp: Response, what: str, ref: str) -> RegistryError:
+    """Turn an error response into a RegistryError naming the ref, status and the registry's error code."""
+    code = message = None
+    try:
+        errors = json.loads(resp.content[:65536]).get("errors") or []
+        if errors:
+            code, message = errors[0].get("code"), errors[0].get("message")
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        pass
+    hint = hosted_hint(resp.status_code, code, message, resp.headers, ref) or {
+        401: "check the credentials (docker login, --username/--password-stdin)",
+        403: "the credentials lack permission for this repository",
+        404: "check that the image was pushed and the name is right",
+        429: "the registry is rate limiting; try again later"}.get(resp.status_code)
+    detail = f"{code}: {message}" if code else (message or resp.reason or "")
+    kind = QuotaSpent if resp.status_code == 429 and quota_spent(resp.headers) else RegistryError
+    return kind(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
+                status=resp.status_code, code=code, ref=ref)
