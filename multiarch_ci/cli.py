@@ -183,7 +183,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         console.progress(f"note: {note}")
     from multiarch_ci import job
     from multiarch_ci.ci import gitlab
-    from multiarch_ci.publish import Options
+    from multiarch_ci.options import Options
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,

@@ -19,7 +19,7 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
 from multiarch_ci import sources, specfile, targets
 from multiarch_ci import tags as tags_rules
-from multiarch_ci.compose import FORMATS
+from multiarch_ci.model import FORMATS   # not compose: the push imports it after its first request
 
 MAX_INPUT = 1024 * 1024
 
