@@ -88,6 +88,9 @@ def _connection(p: argparse.ArgumentParser, who: str = "the target's registry") 
 class _Help(argparse.HelpFormatter):
     """Every option with a value shows its default (flags are off unless given)."""
 
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default not in (None, False, [], "", argparse.SUPPRESS) and "default" not in text \
@@ -110,6 +113,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         command = self.prog[len(PROG):].strip()
         raise InputError(f"{command}: {message}" if command else message, f"see {self.prog} --help")
+
+
+def _columns() -> int:
+    """shutil.get_terminal_size().columns, as argparse asks it, without importing shutil (bz2, lzma...) at
+    every start: every parser builds formatters."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def build_parser() -> argparse.ArgumentParser:
