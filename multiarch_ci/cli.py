@@ -130,7 +130,10 @@ def _columns() -> int:
     return columns or 80
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """With `argv`, only the commands and forms it names (any word equal to their names) get their options:
+    argparse reads a subcommand's options only when that subcommand is chosen, so what it prints and
+    refuses is the same, and a run does not build the options of the forms it does not use."""
     ap = _Parser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
@@ -139,20 +142,30 @@ def build_parser() -> argparse.ArgumentParser:
                       help="manifest-tool's `push --type`: the same as --format after the form")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
                                 parser_class=_Parser)
+    named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
+
+    def built(name: str) -> bool:
+        return argv is None or not named or name in named
     p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
-    p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
-    _common(p, target="optional")
+    if built("from-spec"):
+        p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
+        _common(p, target="optional")
     p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
-    p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
-    p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
-    _common(p)
+    if built("from-args"):
+        p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
+        p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
+        _common(p)
     p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)")
-    p.add_argument("matrix", help="FILE or -")
-    _common(p)
+    if built("from-matrix"):
+        p.add_argument("matrix", help="FILE or -")
+        _common(p)
     p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests")
-    p.add_argument("dir", help="DIR of empty files named <hex digest>")
-    _common(p)
+    if built("from-digests"):
+        p.add_argument("dir", help="DIR of empty files named <hex digest>")
+        _common(p)
     p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
+    if not built("inspect"):
+        return ap
     p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST, "
                                               "or oci-layout://PATH[:TAG|@DIGEST]")
     p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
@@ -167,7 +180,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     def body() -> int:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(argv).parse_args(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code or 0)
         console.debug_on = args.debug
