@@ -57,18 +57,20 @@ def ping_ahead(client: RegistryClient, plans: list[PushPlan], options: Options) 
     the rest of the set-up; the run's own first request to that registry then finds the answer cached
     (auth.ensure_ping: one ping per registry; a failure is kept and raised to that caller, once).
 
-    Only every input is checked by now: a layout (checked in Publisher.run_all, before any request)
-    sends nothing ahead. A source's registry is first asked inside the wait, whose requests end when
-    its time does: its ping gets the same bound."""
-    refs = [(ref, True) for p in plans for ref in (s.ref for s in p.sources)]
-    refs += [(ref, False) for p in plans for ref in (p.target, *p.also)]
-    if any(isinstance(ref, LayoutRef) for ref, _ in refs):
+    Every input is checked by now but a layout's (Publisher.run_all opens them before any request), so
+    a plan naming a layout sends nothing ahead. Only registries the run asks are pinged: a dry run
+    reads the first target (to compare) but the others only for --semver's tags. A source's registry
+    is first asked inside the wait, whose requests end when its time does: its ping gets that bound."""
+    refs = [(s.ref, True) for p in plans for s in p.sources]
+    refs += [(ref, False) for p in plans for ref in (p.target, *p.also)
+             if ref is p.target or not options.dry_run or p.floating]
+    if any(isinstance(ref, LayoutRef) for p in plans for ref in (p.target, *p.also, *(s.ref for s in p.sources))):
         return
-    bounded: dict[str, bool] = {}
+    in_wait: dict[str, bool] = {}
     for ref, source in refs:
-        bounded[ref.registry] = bounded.get(ref.registry, False) or source
-    for registry, in_wait in bounded.items():
-        seconds = max(LAST_LOOK, options.wait_timeout) if in_wait and options.wait_timeout > 0 else None
+        in_wait[ref.registry] = in_wait.get(ref.registry, False) or source
+    for registry, bounded in in_wait.items():
+        seconds = max(LAST_LOOK, options.wait_timeout) if bounded and options.wait_timeout > 0 else None
         threading.Thread(target=_ping, args=(client, registry, seconds), name="mm-ping", daemon=True).start()
 
 

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -107,3 +108,17 @@ def test_the_first_request_goes_out_before_publish_and_what_only_it_needs_is_imp
     imported = {m.removeprefix("multiarch_ci.") for m in seen["modules"]}
     assert {"inputs", "registry.connect"} <= imported     # the snapshot is real: the set-up ran
     assert imported & AFTER_THE_FIRST_REQUEST == set()
+
+
+def test_a_dry_run_pings_ahead_no_registry_it_would_not_ask(registry, registry2, repo_name):
+    """A dry run reads its sources and its first target (to compare); another target only for --semver's
+    tags, so that one gets no ping ahead either."""
+    seed(registry, repo_name)
+    before = len(registry2.request_log())
+    r = run_cli("push", "from-args", "--platforms", "linux/amd64,linux/arm64", "--template",
+                f"{registry.host}/{repo_name}:ARCH", "--target", f"{registry.host}/{repo_name}:v1",
+                "--target", f"{registry2.host}/{repo_name}:v1", "--dry-run")
+    assert r.code == 0, r.err[-2000:]
+    assert "dry run: nothing pushed" in r.err
+    time.sleep(0.5)   # the access log is written after each answer
+    assert registry2.request_log()[before:] == []
