@@ -88,6 +88,9 @@ def _connection(p: argparse.ArgumentParser, who: str = "the target's registry") 
 class _Help(argparse.HelpFormatter):
     """Every option with a value shows its default (flags are off unless given)."""
 
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default not in (None, False, [], "", argparse.SUPPRESS) and "default" not in text \
@@ -112,7 +115,25 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{command}: {message}" if command else message, f"see {self.prog} --help")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _columns() -> int:
+    """shutil.get_terminal_size().columns, as argparse asks it, without importing shutil (bz2, lzma...) at
+    every start: every parser builds formatters."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """With `argv`, only the commands and forms it names (any word equal to their names) get their options:
+    argparse reads a subcommand's options only when that subcommand is chosen, so what it prints and
+    refuses is the same, and a run does not build the options of the forms it does not use."""
     ap = _Parser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
@@ -121,20 +142,30 @@ def build_parser() -> argparse.ArgumentParser:
                       help="manifest-tool's `push --type`: the same as --format after the form")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
                                 parser_class=_Parser)
+    named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
+
+    def built(name: str) -> bool:
+        return argv is None or not named or name in named
     p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
-    p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
-    _common(p, target="optional")
+    if built("from-spec"):
+        p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
+        _common(p, target="optional")
     p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
-    p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
-    p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
-    _common(p)
+    if built("from-args"):
+        p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
+        p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
+        _common(p)
     p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)")
-    p.add_argument("matrix", help="FILE or -")
-    _common(p)
+    if built("from-matrix"):
+        p.add_argument("matrix", help="FILE or -")
+        _common(p)
     p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests")
-    p.add_argument("dir", help="DIR of empty files named <hex digest>")
-    _common(p)
+    if built("from-digests"):
+        p.add_argument("dir", help="DIR of empty files named <hex digest>")
+        _common(p)
     p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
+    if not built("inspect"):
+        return ap
     p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST, "
                                               "or oci-layout://PATH[:TAG|@DIGEST]")
     p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
@@ -149,7 +180,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     def body() -> int:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(argv).parse_args(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code or 0)
         console.debug_on = args.debug
@@ -183,7 +214,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         console.progress(f"note: {note}")
     from multiarch_ci import job
     from multiarch_ci.ci import gitlab
-    from multiarch_ci.publish import Options
+    from multiarch_ci.options import Options
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,

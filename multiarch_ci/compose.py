@@ -4,11 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from multiarch_ci.errors import CompositionError, InputError, setting
-from multiarch_ci.model import Descriptor, ImageIndex, MediaType
+from multiarch_ci.model import FORMATS, Descriptor, ImageIndex, MediaType
 from multiarch_ci.platform import Platform
 from multiarch_ci.update import Change, Entry, existing_entries, merge, merged_annotations
-
-FORMATS = ("auto", "docker", "oci")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,6 @@
 """Content digests: `algorithm:encoded` (https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests)."""
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -35,10 +34,12 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
+        import hashlib   # here, not at start-up: loading OpenSSL's hashes waits until the first body
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self):
         """A fresh hashlib object of this digest's algorithm (to verify streamed content)."""
+        import hashlib
         return hashlib.new(self.algorithm)
 
     @property

@@ -9,17 +9,19 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TextIO
 
 from multiarch_ci.errors import InputError, setting
 from multiarch_ci.location import LayoutRef, parse_location
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.credentials import Credential
-from multiarch_ci import sources, specfile, targets
+from multiarch_ci import sources, targets
 from multiarch_ci import tags as tags_rules
-from multiarch_ci.compose import FORMATS
+from multiarch_ci.model import FORMATS   # not compose: the push imports it after its first request
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import TextIO
 
 MAX_INPUT = 1024 * 1024
 
@@ -33,14 +35,15 @@ def read_text(path: str, stdin: TextIO | None = None) -> tuple[str, str]:
         if len(text) > MAX_INPUT:
             raise InputError(f"<stdin>: larger than {MAX_INPUT} bytes", "is this the right input?")
         return text, "<stdin>"
-    p = Path(path)
+    p = path.rstrip("/") or path   # as pathlib.Path(path) names it (not imported at start-up)
     try:
-        if not p.is_file():
+        if not os.path.isfile(p):
             raise InputError(f"{path}: no such file", "check the path")
-        if p.stat().st_size > MAX_INPUT:
-            raise InputError(f"{path}: {p.stat().st_size} bytes, larger than the {MAX_INPUT}-byte limit",
+        if os.stat(p).st_size > MAX_INPUT:
+            raise InputError(f"{path}: {os.stat(p).st_size} bytes, larger than the {MAX_INPUT}-byte limit",
                              "is this the right file?")
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
     try:
@@ -54,6 +57,8 @@ def read_text(path: str, stdin: TextIO | None = None) -> tuple[str, str]:
 def list_digests_dir(path: str) -> list[tuple[str, str]]:
     """(name, kind) for each entry; kinds: file, dir, symlink-inside, symlink-outside, symlink-broken,
     symlink-loop, other."""
+    from pathlib import Path   # only for a digests folder: pathlib is not worth its import at every start
+
     root = Path(path)
     if not root.is_dir():
         raise InputError(f"{path}: not a directory", "give the folder the matrix legs wrote digests into")
@@ -206,6 +211,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     target_ref = labelled(labels.target, parse_location, target) if target else None   # a registry or a layout
     said: tuple[str, ...] = tuple(filter(None, [target_ref and hub_note(target, target_ref, labels.target)]))
     if form.kind == "spec":
+        from multiarch_ci import specfile   # a spec file only (YAML): not imported for the other forms
+
         text, name = read_text(form.value)
         spec = specfile.parse_spec(text, name)
         target_ref = target_ref or spec.target

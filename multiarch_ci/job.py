@@ -1,15 +1,21 @@
-"""One push job, as the CLI and the CI adapters run it: connect, publish, masking all output."""
+"""One push job, as the CLI and the CI adapters run it: connect, ping ahead, publish, masking all output."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 
 from multiarch_ci.errors import MultiarchError
-from multiarch_ci.location import registry_of
+from multiarch_ci.location import LayoutRef, registry_of
+from multiarch_ci.options import LAST_LOOK, Options
 from multiarch_ci.output import Console
-from multiarch_ci.publish import Options, Publisher, Result
+from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.credentials import Credential
 from multiarch_ci.sources import PushPlan
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from multiarch_ci.publish import Result
 
 
 def push(plan: PushPlan, options: Options, console: Console, *, insecure: bool, environ: Mapping[str, str],
@@ -41,4 +47,39 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
                      explicit={r: explicit for r in registries} if explicit else None,   # first targets only
                      pool_size=options.workers)
     console.secrets = client.auth.secrets
+    ping_ahead(client, plans, options)
+    from multiarch_ci.publish import Publisher   # its imports (~60 ms) overlap the pings' round trips
     return Publisher(client, options, log=console.progress).run_all(plans)
+
+
+def ping_ahead(client: RegistryClient, plans: list[PushPlan], options: Options) -> None:
+    """Send each registry's first request (the ping) now, in the background, so its round trip overlaps
+    the rest of the set-up; the run's own first request to that registry then finds the answer cached
+    (auth.ensure_ping: one ping per registry; a failure is kept and raised to that caller, once).
+
+    Every input is checked by now but a layout's (Publisher.run_all opens them before any request), so
+    a plan naming a layout sends nothing ahead. Only registries the run asks are pinged: a dry run
+    reads the first target (to compare) but the others only for --semver's tags. A source's registry
+    is first asked inside the wait, whose requests end when its time does: its ping gets that bound."""
+    refs = [(s.ref, True) for p in plans for s in p.sources]
+    refs += [(ref, False) for p in plans for ref in (p.target, *p.also)
+             if ref is p.target or not options.dry_run or p.floating]
+    if any(isinstance(ref, LayoutRef) for p in plans for ref in (p.target, *p.also, *(s.ref for s in p.sources))):
+        return
+    in_wait: dict[str, bool] = {}
+    for ref, source in refs:
+        in_wait[ref.registry] = in_wait.get(ref.registry, False) or source
+    for registry, bounded in in_wait.items():
+        seconds = max(LAST_LOOK, options.wait_timeout) if bounded and options.wait_timeout > 0 else None
+        threading.Thread(target=_ping, args=(client, registry, seconds), name="mm-ping", daemon=True).start()
+
+
+def _ping(client: RegistryClient, registry: str, seconds: float | None) -> None:
+    try:
+        if seconds is None:
+            client.auth.ensure_ping(registry)
+        else:
+            with client.transport.bounded(seconds):
+                client.auth.ensure_ping(registry)
+    except Exception:   # noqa: BLE001  the run's own first request to this registry raises it (or retries)
+        pass

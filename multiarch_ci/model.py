@@ -25,6 +25,8 @@ class MediaType:
     ACCEPT = ", ".join(ALL)
 
 
+FORMATS = ("auto", "docker", "oci")   # what --format may ask for (compose.choose_media_type decides)
+
 # RFC 6838 type/subtype, as the OCI descriptor schema has it (whole string).
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 REF_TYPE = "vnd.docker.reference.type"

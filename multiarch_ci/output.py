@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import TextIO
 
 from multiarch_ci.text import cell, clean, clean_lines
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class Console:

@@ -8,10 +8,9 @@ this module keeps the order of things and the tags.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from multiarch_ci.chain import Chains
 from multiarch_ci.copy_targets import make_copier, put_everywhere
@@ -21,7 +20,7 @@ from multiarch_ci.errors import CompositionError, MultiarchError, RegistryError
 from multiarch_ci.layout.stores import Stores, for_target
 from multiarch_ci.location import LayoutRef, registry_of
 from multiarch_ci.model import ImageIndex
-from multiarch_ci.platform import Platform
+from multiarch_ci.options import Options
 from multiarch_ci.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, pull, push
 from multiarch_ci.resolve import Resolver
@@ -30,23 +29,6 @@ from multiarch_ci.tags import Decision, decide, parse_version
 from multiarch_ci.targets import targets_of
 from multiarch_ci.update import Change, Diff, diff, require_platforms
 from multiarch_ci.wait import describe_missing, wait_for
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    fmt: str = "auto"
-    verify_platform: bool = True
-    append: bool = False
-    dry_run: bool = False
-    workers: int = 32
-    wait_timeout: float = 300.0
-    tags_page_size: int | None = None
-    ignore_missing: bool = False              # skip sources that never landed (manifest-tool's flag)
-    required: tuple[Platform, ...] = ()       # these platforms must be in the index all the same
-    remove: tuple[Platform, ...] = ()         # drop these from the index the tag holds now
-    referrers: str = "auto"                   # auto: what refers to a copied child follows it; none
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

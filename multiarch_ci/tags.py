@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from multiarch_ci.errors import InputError
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:   # semver is imported where a version is parsed, not at start-up
     import semver
 

@@ -10,13 +10,16 @@ import random
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
 
 from multiarch_ci.errors import WaitTimeout, setting
+from multiarch_ci.options import LAST_LOOK
 from multiarch_ci.sources import SourceSpec
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Any
+
 LANDED, MISSING, STALE, BUSY = "landed", "not found", "stale", "registry busy"
-LAST_LOOK = 1.0          # seconds the look made when the wait's time is up may still take
 
 
 @dataclass(frozen=True, slots=True)

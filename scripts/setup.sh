@@ -44,11 +44,15 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 extras=$([ "$mode" = test ] && echo "[test,action]" || echo "")
-stamp=.venv/.installed-$mode-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$mode-compat-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing Python packages into .venv: multiarch-manifest$extras (editable)" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+  # compat: a plain path in a .pth; the default's import hook costs every python start in the venv
+  # (the CLI's, the tests', the bench's) ~10-20 ms of imports (pathlib, importlib.util...). setuptools
+  # calls compat transitional: where it is gone, the default mode
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras" --config-settings editable_mode=compat \
+    2>/dev/null || .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
   touch "$stamp"
 fi
 # Byte-code for the package, as pip writes it when it installs a (non-editable) package: where

@@ -212,7 +212,7 @@ def main(environ: Mapping[str, str]) -> int:
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci import job
     from multiarch_ci.inputs import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
-    from multiarch_ci.publish import Options
+    from multiarch_ci.options import Options
     from multiarch_ci.registry.hosts import parse_insecure
 
     explicit, fallback = credentials(inputs)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 
 from multiarch_ci.errors import InputError, MultiarchError
-from multiarch_ci.publish import Result
 from multiarch_ci.registry.credentials import Credential
 from multiarch_ci.text import clean
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:   # the CLI reads the credentials before the first request; publish is imported after it
+    from multiarch_ci.publish import Result
 
 # What a dotenv value of ours may hold: refs, digests and space-separated tags. No quote, `#`, `$`,
 # backslash or line break, so however GitLab's parser treats quoting, a value is one variable.
@@ -50,6 +51,9 @@ def dotenv_lines(result: Result) -> list[str]:
 
 def write_dotenv(path: str, result: Result) -> None:
     """Write the report atomically (a reader never sees half a file)."""
+    import tempfile   # after the push only: tempfile and pathlib are not worth their import at every start
+    from pathlib import Path
+
     target = Path(path)
     if target.is_dir():
         raise InputError(f"--dotenv {path}: is a directory", "name a file, e.g. merge.env")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping
 
 from multiarch_ci.errors import RegistryError
@@ -34,6 +32,9 @@ def run_helper(name: str, host: str, server_urls: list[str], setting: str, confi
     RegistryError when the helper is not on ``environ``'s PATH, cannot run, times out, fails or
     answers with something that is not protocol output.
     """
+    import shutil       # only when a helper is configured: every other run starts without them
+    import subprocess
+
     exe = f"docker-credential-{name}"
     search_path = environ.get("PATH", os.defpath)
     program = shutil.which(exe, path=search_path)

@@ -32,7 +32,8 @@ def test_setup_runtime_installs_the_cli_only_and_test_adds_the_test_tools(tmp_pa
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     log = (tmp_path / "log").read_text()
-    assert "python -m pip install -q --disable-pip-version-check -e .\n" in log
+    # compat: a plain path in the .pth, no import hook at every python start
+    assert "python -m pip install -q --disable-pip-version-check -e . --config-settings editable_mode=compat\n" in log
     assert "check-jsonschema" not in log and "npm" not in log and "[test" not in log
     assert "multiarch-manifest (editable)" in run.stderr
 
