@@ -67,14 +67,18 @@ def connect(self, address):
         first.set()
     return real_connect(self, address)
 
-class HoldPublish:
-    def find_spec(self, name, path=None, target=None):
-        if name == "multiarch_ci.publish" and "connected_first" not in seen:
-            seen["connected_first"] = first.wait(5)
-        return None
+import builtins
+real_import = builtins.__import__
+
+def hold_publish(name, *args, **kwargs):
+    # waits before the import machinery runs: a meta-path finder would wait holding the global import
+    # lock, and the ping's own lazy imports (encodings.idna for the host name) would wait for it
+    if name == "multiarch_ci.publish" and "connected_first" not in seen:
+        seen["connected_first"] = first.wait(5)
+    return real_import(name, *args, **kwargs)
 
 socket.socket.connect = connect
-sys.meta_path.insert(0, HoldPublish())
+builtins.__import__ = hold_publish
 from multiarch_ci.cli import main
 code = main(sys.argv[1:])
 with open(os.environ["MM_SNAPSHOT"], "w") as f:
