@@ -896,9 +896,13 @@ def evaluate_targets(rows: list[dict], extras: dict, latency_ms: float) -> list[
     if o and "wall" in o:
         sc = SCENARIOS[0]
         f = floor_requests(sc, 32)
-        add("N=32 cross-repo: requests at the floor (5N+3 here: no auth, so no token)",
+        # beyond the floor by choice: the tag's read-back HEAD (rule 9) and --referrers auto's discovery,
+        # one API question per registry and one tag list per source repository (--referrers none: 0)
+        chosen = {**dict.fromkeys(KINDS, 0), "m_head": 1, "tags": 32, "other": 1}
+        add("N=32 cross-repo: requests at the floor (5N+3 here: no auth, so no token) + by choice the "
+            "tag's read-back and referrer discovery (1 + N + 1)",
             f"{o['requests']} vs floor {sum(f.values())} — {floor_note(o)}",
-            all(o["kinds"][k] == f[k] for k in KINDS))
+            all(o["kinds"][k] == f[k] + chosen[k] for k in KINDS))
     else:
         add("N=32 cross-repo: requests at the floor", "not measured", None)
     n64 = [r for r in rows if r["n"] == 64 and r["tool"] == "ours" and "wall" in r]
