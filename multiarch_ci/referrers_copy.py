@@ -21,7 +21,7 @@ from multiarch_ci.reference import ImageRef
 from multiarch_ci.location import LayoutRef
 from multiarch_ci.referrers import Referrer, subject_of
 from multiarch_ci.registry.client import Fetched, RegistryClient
-from multiarch_ci.registry.referrers import few_tags, list_referrers, update_tag_schema
+from multiarch_ci.registry.referrers import api_listing, few_tags, list_referrers, update_tag_schema
 from multiarch_ci.resolve import Child
 
 MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets the first 256 copied
@@ -101,27 +101,38 @@ class ReferrersCopier:
 
     def _listed(self, c: Child) -> tuple:
         """The first child of a registry asks whether it has the referrers API; its other children wait
-        for that answer instead of each asking (distribution 2.8 has none: one 404, not one per child)."""
-        tags = self._once(self._tags, c.repo.name, lambda: few_tags(self.client, c.repo))
-        first: list = []
+        for that answer (one round trip) instead of each asking (distribution 2.8 has none: one 404 per
+        run, not one per child). Then the repository's tags, listed once for all its children."""
+        mine: list = []
 
         def ask() -> bool:
-            found = list_referrers(self.client, c.repo, c.fetched.digest, tags=tags)
-            first.append(found.referrers)
-            return found.api
+            mine.append(api_listing(self.client, c.repo, c.fetched.digest))
+            return mine[0] is not None
 
-        api = self._once(self._api, c.repo.registry, ask)
-        return first[0] if first else \
-            list_referrers(self.client, c.repo, c.fetched.digest, api=api, tags=tags).referrers
+        # a child that finds the question being asked lists its tags meanwhile (it needs them anyway) and
+        # only then waits, by which time the answer is mostly in: no request-pool worker idles for it
+        api = self._once(self._api, c.repo.registry, ask, wait=False)
+        tags = self._once(self._tags, c.repo.name, lambda: few_tags(self.client, c.repo))
+        if api is None:
+            api = self._once(self._api, c.repo.registry, ask)
+        return list_referrers(self.client, c.repo, c.fetched.digest, api=api, tags=tags,
+                              listed=mine[0] if mine else None).referrers
 
-    def _once(self, boxes: dict, key: str, compute: Callable):
-        """`compute()` once per key for the run; concurrent callers wait for it (a failure is not kept)."""
+    def _once(self, boxes: dict, key: str, compute: Callable, wait: bool = True):
+        """`compute()` once per key for the run; concurrent callers wait for it (a failure is not kept).
+        With `wait=False`, None at once when another caller is computing it."""
         with self._lock:
             lock, box = boxes.setdefault(key, (threading.Lock(), []))
-        with lock:
+        if box:
+            return box[0]
+        if not lock.acquire(blocking=wait):
+            return None
+        try:
             if not box:
                 box.append(compute())
             return box[0]
+        finally:
+            lock.release()
 
     def _fetch(self, pair: tuple[Child, Referrer]) -> Fetched | None:
         """The referrer's manifest, verified; None (a warning) when the source lists one it no longer has

@@ -32,16 +32,26 @@ class Found:
 
 
 def list_referrers(client: RegistryClient, repo: ImageRef, subject: Digest, artifact_type: str | None = None,
-                   *, cosign: bool = True, api: bool = True, tags: frozenset[str] | None = None) -> Found:
+                   *, cosign: bool = True, api: bool = True, tags: frozenset[str] | None = None,
+                   listed: list[Referrer] | None = None) -> Found:
     """Everything that refers to `subject` in `repo`: API (or the tag schema where it is absent) + cosign tags.
 
-    `api=False`: the registry is known to lack the API (skip asking). `tags`: the repository's tags when
-    known (`few_tags`); then only the tags it holds are read, not four guesses per image."""
-    found, has_api = _from_api(client, repo, subject, artifact_type) if api else (None, False)
+    `api=False`: the registry is known to lack the API (skip asking); `listed`: the API's answer, already
+    read (`api_listing`). `tags`: the repository's tags when known (`few_tags`); then only the tags it
+    holds are read, not four guesses per image."""
+    if listed is not None:
+        found, has_api = listed, True
+    else:
+        found, has_api = _from_api(client, repo, subject, artifact_type) if api else (None, False)
     if found is None:
         found = _from_tag_schema(client, repo, subject) if tags is None or referrers_tag(subject) in tags else []
     tagged = _from_cosign_tags(client, repo, subject, tags) if cosign else []
     return Found(tuple(only_type(merge(found, tagged), artifact_type)), has_api)
+
+
+def api_listing(client: RegistryClient, repo: ImageRef, subject: Digest) -> list[Referrer] | None:
+    """What the referrers API lists for `subject`, or None when the registry has no such API (404)."""
+    return _from_api(client, repo, subject, None)[0]
 
 
 def few_tags(client: RegistryClient, repo: ImageRef, limit: int = 1000) -> frozenset[str] | None:
