@@ -84,6 +84,9 @@ class Chains:
             raise Stopped()
         candidates, children = self.resolver.resolve(spec, probe.value, self.fan_out)
         self._check(spec, candidates, children)
+        prefetch = getattr(self.copier, "prefetch", None)   # reads only: they overlap the other sources' reads
+        if prefetch is not None:
+            prefetch(children)
         return Probe(LANDED, value=Done(candidates, children, seconds))
 
     def _check(self, spec: SourceSpec, candidates: list[Candidate], children: list[Child]) -> None:

@@ -14,14 +14,15 @@ from multiarch_ci.registry.index_format import put_by_digest, put_index
 
 
 def make_copier(client: RegistryClient, targets: tuple[ImageRef, ...], stop: threading.Event,
-                log: Callable[[str], None], known: dict[str, bytes], referrers: str = "auto"):
+                log: Callable[[str], None], known: dict[str, bytes], referrers: str = "auto",
+                submit: Callable | None = None):
     """The run's copier (children.Copier); with `referrers` auto, wrapped so the artifacts referring to
-    each copied child follow it (referrers_copy.py)."""
+    each copied child follow it (referrers_copy.py; `submit` puts its early lookups on the request pool)."""
     copier = Copier(client, targets, stop, log, known)
     if referrers == "none":
         return copier
     from multiarch_ci.referrers_copy import ReferrersCopier
-    return ReferrersCopier(copier, client, targets, log)
+    return ReferrersCopier(copier, client, targets, log, submit)
 
 
 def put_everywhere(client: RegistryClient, targets: tuple[ImageRef, ...], index: ImageIndex, fmt: str,

@@ -150,7 +150,8 @@ class Publisher:
         resolver = Resolver(self.client, log, o.verify_platform)
         stop = threading.Event()
         targets = targets_of(plan)
-        copier = None if o.dry_run else make_copier(self.client, targets, stop, log, resolver.configs, o.referrers)
+        copier = None if o.dry_run else make_copier(self.client, targets, stop, log, resolver.configs, o.referrers,
+                                                       self.pool.submit)
         chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
                         annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from functools import partial
 
 from multiarch_ci.errors import CompositionError, RegistryError
@@ -30,13 +31,15 @@ MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets
 class ReferrersCopier:
     """Wraps the run's copier (same interface): after a source's children, their referrers."""
 
-    def __init__(self, inner, client: RegistryClient, targets: tuple[ImageRef, ...], log: Callable[[str], None]):
-        self.inner, self.client, self.targets, self.log = inner, client, targets, log
+    def __init__(self, inner, client: RegistryClient, targets: tuple[ImageRef, ...], log: Callable[[str], None],
+                 submit: Callable | None = None):
+        self.inner, self.client, self.targets, self.log, self._submit = inner, client, targets, log, submit
         self.stop = inner.stop
         self.report: list[dict] = []      # one row per referrer copied (the report's `referrers`)
         self._lock = threading.Lock()
         self._api: dict[str, tuple[threading.Lock, list]] = {}    # registry -> (lock, [has the referrers API])
         self._tags: dict[str, tuple[threading.Lock, list]] = {}   # repository -> (lock, [its tags or None])
+        self._early: dict[int, Future] = {}   # id(child) -> its lookup, started as soon as it was resolved
 
     def check(self) -> None:
         self.inner.check()
@@ -44,13 +47,26 @@ class ReferrersCopier:
     def summary(self) -> str | None:
         return self.inner.summary()
 
+    def prefetch(self, children: list[Child]) -> None:
+        """Start looking up what refers to each child as soon as it is resolved (reads only), on the
+        request pool: the lookups overlap the wait for the other sources instead of the copy's mounts."""
+        for c in children:
+            if self._submit is not None and self._where(c):
+                future = self._submit(self._discover, c)
+                with self._lock:
+                    self._early[id(c)] = future
+
     def copy(self, children: list[Child], fan_out: Callable) -> None:
         """The children (the inner copier), then what refers to each, copied into the same targets."""
         todo = [c for c in children if self._where(c)]
-        # discovery overlaps the copy: the copy runs inline (it fans out itself), the lookups on the
-        # request pool (which never wait on a pool), so nothing refers means no time added, only requests
-        jobs = [lambda: self.inner.copy(children, fan_out), *(partial(self._discover, c) for c in todo)]
-        found = fan_out(lambda job: job(), jobs)[1:]
+        with self._lock:
+            early = [self._early.pop(id(c), None) for c in todo]
+        # lookups not started early overlap the copy: the copy runs inline (it fans out itself), the
+        # lookups on the request pool (which never wait on a pool)
+        late = [c for c, f in zip(todo, early) if f is None]
+        jobs = [lambda: self.inner.copy(children, fan_out), *(partial(self._discover, c) for c in late)]
+        looked = iter(fan_out(lambda job: job(), jobs)[1:])
+        found = [f.result() if f is not None else next(looked) for f in early]
         pairs = [(c, r) for c, refs in zip(todo, found) for r in refs]
         if not pairs:
             return
