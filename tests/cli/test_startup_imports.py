@@ -21,7 +21,10 @@ NOT_FOR_FROM_ARGS = {"yaml", "_yaml", "semver", "actions_toolkit"}
 
 
 def imported(err: str) -> set[str]:
-    return {m[1] for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", err, re.M)}
+    """Module names of the `-X importtime` lines. Threads import at once (the pings ahead, the request
+    pool), so two threads' lines can run together: a name is taken wherever `| name` ends at a line break
+    or at the next `import time:`, not only on a clean line of its own."""
+    return set(re.findall(r"\|\s*([A-Za-z_][\w.]*)(?=\s*(?:$|import time:))", err, re.M))
 
 
 def seed(registry, repo_name):
