@@ -232,8 +232,9 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
             if isinstance(target_ref, LayoutRef):
                 raise InputError(f"a digests folder names images in the target repository, and {target_ref} is a "
                                  "layout", "list the per-arch images instead (a matrix, sources or a spec)")
-            srcs = sources.sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None),
-                                                form.value.rstrip("/") or form.value)
+            from multiarch_ci.digests_folder import sources_from_digests   # this form only
+            srcs = sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None),
+                                        form.value.rstrip("/") or form.value)
     if fmt == "docker" and isinstance(target_ref, LayoutRef):
         raise InputError(f"{setting('format')} docker: a Docker manifest list cannot be tagged in the OCI layout "
                          f"{target_ref}",

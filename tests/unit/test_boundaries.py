@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "multiarch_ci"
-PURE = ["errors.py", "digest.py", "reference.py", "platform.py", "model.py", "sources.py", "specfile.py", "compose.py",
+PURE = ["errors.py", "digest.py", "reference.py", "platform.py", "model.py", "sources.py", "digests_folder.py",
+        "specfile.py", "compose.py",
         "yamlsource.py", "yamlload.py", "location.py", "referrers.py", "update.py"]
 
 

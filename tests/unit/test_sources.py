@@ -7,8 +7,9 @@ from multiarch_ci.digest import Digest
 from multiarch_ci.errors import InputError
 from multiarch_ci.platform import Platform
 from multiarch_ci.reference import ImageRef
+from multiarch_ci.digests_folder import sources_from_digests
 from multiarch_ci.sources import (PushPlan, SourceSpec, make_plan, parse_annotations, parse_matrix, parse_refs,
-                                  parse_tags, sources_from_digests, sources_from_template)
+                                  parse_tags, sources_from_template)
 from multiarch_ci.specfile import SpecFile, parse_spec
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
