@@ -50,8 +50,10 @@ class ReferrersCopier:
     def prefetch(self, children: list[Child]) -> None:
         """Start looking up what refers to each child as soon as it is resolved (reads only), on the
         request pool: the lookups overlap the wait for the other sources instead of the copy's mounts."""
+        if self._submit is None:
+            return
         for c in children:
-            if self._submit is not None and self._where(c):
+            if self._where(c):
                 future = self._submit(self._discover, c)
                 with self._lock:
                     self._early[id(c)] = future

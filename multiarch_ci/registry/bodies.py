@@ -53,24 +53,26 @@ def read_capped(resp, cap: int, what: str) -> bytes:
         resp.close()
         raise RegistryError(f"{what}: response of {declared} bytes exceeds the {cap}-byte limit",
                             status=resp.status_code)
+    return _gather(resp, _decoded(resp, 65536), cap, what,
+                   lambda: RegistryError(f"{what}: response exceeds the {cap}-byte limit", status=resp.status_code))
+
+
+def _gather(resp, pieces, cap: int, what: str, too_big) -> bytes:
+    """The pieces joined, refusing more than `cap` bytes as they arrive (`too_big()` is raised); a body
+    that ends early (wire.Response.read: IncompleteRead) or a broken connection is BodyBroken."""
     chunks, total = [], 0
     try:
-        for chunk in _decoded(resp, 65536):
+        for chunk in pieces:
             total += len(chunk)
             if total > cap:
                 resp.close()
-                raise RegistryError(f"{what}: response exceeds the {cap}-byte limit", status=resp.status_code)
+                raise too_big()
             chunks.append(chunk)
     except _BROKEN as e:
         problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
         raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe",
                          status=resp.status_code) from None
-    body = b"".join(chunks)
-    got = resp.consumed
-    if declared is not None and got >= 0 and got != declared:
-        raise BodyBroken(f"{what}: body truncated ({got} of {declared} bytes)", "rerunning is safe",
-                         status=resp.status_code)
-    return body
+    return b"".join(chunks)
 
 
 def read_message(resp, cap: int = MESSAGE_CAP) -> bytes:
@@ -102,7 +104,6 @@ def is_encoded(resp) -> bool:
     return resp.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
 
 
-
 def read_raw(resp, cap: int, what: str, too_big: type[RegistryError] = DigestMismatch) -> bytes:
     """A whole body as sent (blob bytes: never decoded), refusing more than `cap` bytes as it arrives."""
     declared = _declared(resp)
@@ -110,15 +111,5 @@ def read_raw(resp, cap: int, what: str, too_big: type[RegistryError] = DigestMis
         resp.close()
         raise too_big(f"{what}: the registry announces {declared} bytes, more than the {cap} expected",
                       status=resp.status_code)
-    chunks, total = [], 0
-    try:
-        for chunk in iter_raw(resp, 65536):
-            total += len(chunk)
-            if total > cap:
-                resp.close()
-                raise too_big(f"{what}: more than the {cap} bytes expected arrived", status=resp.status_code)
-            chunks.append(chunk)
-    except _BROKEN as e:
-        raise BodyBroken(f"{what}: connection broke while reading the body: {short_reason(e)}", "rerunning is safe",
-                         status=resp.status_code) from None
-    return b"".join(chunks)
+    return _gather(resp, iter_raw(resp, 65536), cap, what,
+                   lambda: too_big(f"{what}: more than the {cap} bytes expected arrived", status=resp.status_code))

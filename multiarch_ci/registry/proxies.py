@@ -12,6 +12,8 @@ import ssl
 import threading
 from collections.abc import Mapping
 
+from multiarch_ci.registry.hosts import split_host
+
 
 def _env(environ: Mapping[str, str], name: str) -> str:
     return (environ.get(name.lower()) or environ.get(name.upper()) or "").strip()
@@ -46,24 +48,15 @@ class Proxies:
             return self._cache.setdefault(key, proxy)
 
     def _bypassed(self, hostport: str, default_port: int) -> bool:
-        host, port = hostport, str(default_port)
-        if hostport.startswith("["):
-            host, _, rest = hostport.partition("]")
-            host, port = host + "]", rest.lstrip(":") or port
-        elif hostport.count(":") == 1:
-            host, port = hostport.split(":")
+        host, port = split_host(hostport)
         for entry in self._no_proxy:
-            if entry == "*":
+            if entry == "*" or ("/" in entry and _ip_in(host, entry)):
                 return True
-            e_host, e_port = entry, None
-            if entry.count(":") == 1 and not entry.startswith("["):
-                e_host, e_port = entry.split(":")
-            elif entry.startswith("[") and "]:" in entry:
-                e_host, e_port = entry.rsplit(":", 1)
-            if e_port and e_port != port:
+            e_host, e_port = split_host(entry)
+            if e_port is not None and e_port != (port or default_port):
                 continue
             e_host = e_host.lstrip("*").lstrip(".")
-            if host == e_host or host.endswith("." + e_host) or ("/" in e_host and _ip_in(host, e_host)):
+            if host == e_host or host.endswith("." + e_host):
                 return True
         return False
 

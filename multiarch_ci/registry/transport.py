@@ -93,9 +93,9 @@ class Transport:
     def base_url(self, registry: str) -> str | None:
         return self._bases.get(registry)
 
-    def verify_for(self, url: str) -> bool | str:
+    def verify_for(self, origin: Origin) -> bool | str:
         """Unverified TLS only for a host the user marked insecure, never for one found later."""
-        return False if self.hosts.is_insecure(Origin.of(url).hostport) else self.ca
+        return False if self.hosts.is_insecure(origin.hostport) else self.ca
 
     @contextlib.contextmanager
     def bounded(self, seconds: float):
@@ -218,12 +218,8 @@ class Transport:
             left = max(ticket.remaining(), 0.001)
             try:
                 resp = self.pool.request(method, url, h, data.encode() if isinstance(data, str) else data,
-                                         proxy=self.proxies.for_url(url), verify=self.verify_for(url),
+                                         proxy=self.proxies.for_url(url), verify=self.verify_for(here),
                                          connect_timeout=self.policy.connect_timeout, timeout=left)
-            except ssl.SSLError as e:
-                if getattr(e, "handshake", False):   # the TLS handshake with this hop failed
-                    e.hop = url
-                raise
             except ProxyRefused as e:
                 raise ProxyFailure(f"{what}: {e}", "check the proxy and its credentials in HTTPS_PROXY / HTTP_PROXY, "
                                    "or name the registry in NO_PROXY") from None

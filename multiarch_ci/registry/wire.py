@@ -23,14 +23,12 @@ from multiarch_ci.registry.deadline import watched
 class Response:
     """A response: status, headers (case-insensitive), the final URL; the body read through `read`."""
 
-    __slots__ = ("status_code", "reason", "headers", "url", "content", "ticket", "consumed", "_resp", "_conn",
-                 "_pool")
+    __slots__ = ("status_code", "reason", "headers", "url", "content", "ticket", "_resp", "_conn", "_pool")
 
     def __init__(self, resp: http.client.HTTPResponse, url: str, conn, pool: Pool):
         self.status_code, self.reason, self.headers, self.url = resp.status, resp.reason, resp.headers, url
         self.content: bytes | None = None
         self.ticket = None
-        self.consumed = 0                 # body bytes taken off the wire (before any content decoding)
         self._resp, self._conn, self._pool = resp, conn, pool
 
     @property
@@ -38,12 +36,16 @@ class Response:
         return self.status_code < 400
 
     def read(self, size: int) -> bytes:
-        """Up to `size` bytes of the body exactly as sent (chunked framing removed, never decoded)."""
-        if self._resp.isclosed():
+        """Up to `size` bytes of the body exactly as sent (chunked framing removed, never decoded);
+        IncompleteRead when the connection ends before the Content-Length (http.client itself only
+        says so for a chunked body, and returns a short one quietly)."""
+        resp = self._resp
+        if resp.isclosed():
             return b""
-        piece = self._resp.read(size)
-        self.consumed += len(piece)
-        if self._resp.isclosed():     # the body's end: the connection goes back to the pool at once
+        piece = resp.read(size)
+        if not piece and resp.length:
+            raise http.client.IncompleteRead(b"", resp.length)
+        if resp.isclosed():           # the body's end: the connection goes back to the pool at once
             self.close()
         return piece
 
@@ -53,7 +55,7 @@ class Response:
         if conn is None:
             return
         resp = self._resp
-        done = resp.isclosed() or resp.length == 0
+        done = resp.length == 0 or (resp.length is None and resp.isclosed())   # read to its end
         resp.close()
         if done and not resp.will_close and conn.sock is not None:
             self._pool.put(conn)
@@ -101,10 +103,11 @@ class Pool:
         self._idle: dict[tuple, list] = {}
         self._contexts: dict[bool | str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
+        self._context_lock = threading.Lock()   # loading a CA bundle takes 35-90 ms: not under the pool's lock
 
     def context(self, verify: bool | str) -> ssl.SSLContext:
         """One TLS context per trust setting: True (the system's CAs), a CA file or folder, or False."""
-        with self._lock:
+        with self._context_lock:
             ctx = self._contexts.get(verify)
             if ctx is None:
                 ctx = self._contexts[verify] = _context(verify)
@@ -146,7 +149,7 @@ class Pool:
                 try:
                     conn.connect()
                 except ssl.SSLError as e:
-                    e.handshake = True   # told apart from a TLS error later on the connection
+                    e.hop = url          # the handshake with this URL's host failed (not a TLS error later on)
                     raise
                 except OSError as e:     # http.client's words for a CONNECT the proxy did not grant
                     if proxy and str(e).startswith("Tunnel connection failed"):
@@ -166,14 +169,10 @@ class Pool:
     def _new(self, key: tuple, proxy: str | None):
         scheme, host, port, _, verify = key
         https = scheme == "https"
-        proxy_headers: dict = {}
-        if proxy:
-            p_host, p_port, proxy_headers = _proxy_parts(proxy)
-            conn = watched(https)(p_host, p_port, **({"context": self.context(verify)} if https else {}))
-            if https:
-                conn.set_tunnel(host, port, headers=proxy_headers)
-        else:
-            conn = watched(https)(host, port, **({"context": self.context(verify)} if https else {}))
+        to_host, to_port, proxy_headers = _proxy_parts(proxy) if proxy else (host, port, {})
+        conn = watched(https)(to_host, to_port, **({"context": self.context(verify)} if https else {}))
+        if proxy and https:
+            conn.set_tunnel(host, port, headers=proxy_headers)
         conn.mm_key, conn.mm_proxy_headers = key, proxy_headers
         return conn
 

@@ -470,3 +470,14 @@ def test_ping_tries_https_first_then_http_on_loopback():
     assert srv.seen[-1] == "http GET /v2/ HTTP/1.1"
     assert srv.seen.count("tls") >= 1
 
+
+
+def test_a_short_blob_body_is_retried_like_a_short_manifest(server):
+    """Raw (blob) bytes are read without decoding, and a body that ends before its Content-Length is
+    still a truncated body worth another try, not a short blob that fails its digest later."""
+    body = b"z" * 100
+    server.script = [Reply(200, body[:5], declared_length=100), Reply(200, body)]
+    sleeps = Sleeps()
+    resp = make_transport(sleeps).send("GET", server.url + "/v2/b", what="get blob", body_cap=100, raw=True)
+    assert resp.content == body
+    assert len(server.requests) == 2 and len(sleeps) == 1
