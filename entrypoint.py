@@ -2,6 +2,6 @@
 import os
 import sys
 
-from multiarch_ci.ci.github import main
+from multiarch_ci.frontends.github import main
 
 sys.exit(main(os.environ))

@@ -12,10 +12,10 @@ import json
 import sys
 import tarfile
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.model import MediaType
-from multiarch_ci.platform import Platform
-from multiarch_ci.reference import ImageRef
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.model import MediaType
+from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.connect import connect
 
 DEFAULT = ["linux/amd64", "linux/arm64/v8", "linux/ppc64le", "linux/s390x"]

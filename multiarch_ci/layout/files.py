@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
-from multiarch_ci.errors import InputError
+from multiarch_ci.core.errors import InputError
 
 _HOSTILE = "a layout holds only regular files and directories inside itself; rebuild it with skopeo, buildah or buildx"
 

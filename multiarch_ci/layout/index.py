@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import InputError
-from multiarch_ci.model import Descriptor, MediaType
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.model import Descriptor, MediaType
 
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import DigestMismatch, InputError
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import DigestMismatch, InputError
 from multiarch_ci.layout import index as ix
 from multiarch_ci.layout.files import LayoutFiles, chunks, open_files, read_capped
-from multiarch_ci.location import LayoutRef
-from multiarch_ci.model import Descriptor, parse_manifest
+from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.model import Descriptor, parse_manifest
 from multiarch_ci.registry.client import CHUNK, CONFIG_CAP, Fetched
-from multiarch_ci.registry.transport import MANIFEST_CAP
+from multiarch_ci.registry.http.transport import MANIFEST_CAP
 
 INDEX_CAP = 16 * 1024 * 1024
 

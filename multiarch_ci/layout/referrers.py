@@ -7,11 +7,11 @@ are ordinary tags there. So: every image-manifest entry of index.json whose mani
 """
 from __future__ import annotations
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import CompositionError, InputError
-from multiarch_ci.location import LayoutRef
-from multiarch_ci.model import MediaType
-from multiarch_ci.referrers import Referrer, cosign_tags, describe_manifest, merge, subject_of
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, InputError
+from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.model import MediaType
+from multiarch_ci.core.referrers import Referrer, cosign_tags, describe_manifest, merge, subject_of
 
 MAX_ENTRIES = 4096   # index.json entries read in search of referrers (a layout is not a registry)
 

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import InputError, RegistryError
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import InputError, RegistryError
 from multiarch_ci.layout.index import blob_path
-from multiarch_ci.location import LayoutRef
-from multiarch_ci.model import Descriptor
+from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.model import Descriptor
 from multiarch_ci.registry.client import CONFIG_CAP, Fetched, RegistryClient
-from multiarch_ci.sources import PushPlan, SourceSpec
+from multiarch_ci.core.plan import PushPlan, SourceSpec
 
 if TYPE_CHECKING:   # imported when a layout is first opened: a registry-only run never loads tarfile
     from multiarch_ci.layout.reader import OciLayout

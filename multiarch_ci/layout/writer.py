@@ -11,14 +11,14 @@ import os
 import tempfile
 from collections.abc import Iterable
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import CompositionError, DigestMismatch, InputError
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, DigestMismatch, InputError
 from multiarch_ci.layout import index as ix
 from multiarch_ci.layout.files import DirFiles
 from multiarch_ci.layout.reader import OciLayout
-from multiarch_ci.location import LayoutRef
-from multiarch_ci.model import Descriptor, MediaType, parse_manifest
-from multiarch_ci.reference import check_tag
+from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.model import Descriptor, MediaType, parse_manifest
+from multiarch_ci.core.reference import check_tag
 
 
 class WritableLayout(OciLayout):

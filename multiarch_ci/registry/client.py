@@ -12,17 +12,17 @@ from urllib.parse import quote, urljoin
 
 import http.client
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import DigestMismatch, InputError, RegistryError
-from multiarch_ci.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
-from multiarch_ci.reference import ImageRef
-from multiarch_ci.registry.auth import Authenticator
-from multiarch_ci.registry.bodies import is_encoded, iter_raw
-from multiarch_ci.registry.hosts import Origin
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import DigestMismatch, InputError, RegistryError
+from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.registry.auth.authenticator import Authenticator
+from multiarch_ci.registry.http.bodies import is_encoded, iter_raw
+from multiarch_ci.registry.http.hosts import Origin
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
 from multiarch_ci.registry.refusals import registry_error
-from multiarch_ci.registry.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
-from multiarch_ci.registry.wire import Response
+from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
+from multiarch_ci.registry.http.wire import Response
 
 CHUNK = 8 * 1024 * 1024
 CONFIG_CAP = 8 * 1024 * 1024

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from multiarch_ci.errors import InputError
-from multiarch_ci.registry.auth import Authenticator
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.registry.auth.authenticator import Authenticator
 from multiarch_ci.registry.client import RegistryClient
-from multiarch_ci.registry.credentials import Credential, CredentialStore
-from multiarch_ci.registry.hosts import HostPolicy
-from multiarch_ci.registry.transport import Policy, Transport
+from multiarch_ci.registry.auth.credentials import Credential, CredentialStore
+from multiarch_ci.registry.http.hosts import HostPolicy
+from multiarch_ci.registry.http.transport import Policy, Transport
 
 
 def connect(*, insecure_registries: Iterable[str] = (), environ: Mapping[str, str] | None = None,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import RegistryError
-from multiarch_ci.model import ImageIndex, MediaType
-from multiarch_ci.reference import ImageRef
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import RegistryError
+from multiarch_ci.core.model import ImageIndex, MediaType
+from multiarch_ci.core.reference import ImageRef
 
 
 def refuses_oci_with_docker_children(index: ImageIndex, err: RegistryError) -> bool:

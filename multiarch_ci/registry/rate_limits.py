@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from multiarch_ci.errors import RegistryError
+from multiarch_ci.core.errors import RegistryError
 
 _VALUE = re.compile(r"\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?")
 

@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import CompositionError, RegistryError
-from multiarch_ci.model import MediaType
-from multiarch_ci.reference import ImageRef
-from multiarch_ci.referrers import (Referrer, cosign_tags, fallback_index, merge, next_link, only_type,
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, RegistryError
+from multiarch_ci.core.model import MediaType
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.referrers import (Referrer, cosign_tags, fallback_index, merge, next_link, only_type,
                                     parse_referrers, referrers_tag)
 from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.refusals import registry_error

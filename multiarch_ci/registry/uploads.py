@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import DigestMismatch, RegistryError
-from multiarch_ci.reference import ImageRef
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import DigestMismatch, RegistryError
+from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient, push
 from multiarch_ci.registry.refusals import registry_error
-from multiarch_ci.registry.transport import RETRY_STATUSES, BodyBroken
+from multiarch_ci.registry.http.transport import RETRY_STATUSES, BodyBroken
 
 UPLOAD_TRIES = 3
 

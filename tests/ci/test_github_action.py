@@ -20,8 +20,8 @@ import mm_images
 from mm_cli import later
 from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, requests_since, run_action, writes_since
 
-from multiarch_ci.ci.github import Inputs, credentials
-from multiarch_ci.errors import InputError
+from multiarch_ci.frontends.github import Inputs, credentials
+from multiarch_ci.core.errors import InputError
 
 OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
                 "planned-digest", "refs", "referrers"}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mm_runner import parse_github_output
-from multiarch_ci.reference import ImageRef, tag_from
+from multiarch_ci.core.reference import ImageRef, tag_from
 
 ROOT = Path(__file__).resolve().parents[2]
 

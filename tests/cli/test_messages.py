@@ -147,7 +147,7 @@ def _help(*command: str) -> str:
 
 @pytest.mark.parametrize("form", ["from-spec", "from-args", "from-matrix", "from-digests"])
 def test_help_shows_defaults_and_whether_target_is_required(form):
-    from multiarch_ci.cli import build_parser
+    from multiarch_ci.frontends.cli import build_parser
     text = _help("push", form)
     assert "--wait-timeout SECONDS wait this long" in text and "(default: 300)" in text
     assert "(default: 60)" in text and "(default: auto)" in text

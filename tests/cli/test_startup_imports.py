@@ -39,7 +39,7 @@ def test_a_from_args_push_imports_no_yaml_semver_or_actions_toolkit(registry, re
                 env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert r.code == 0, r.err[-2000:]
     mods = imported(r.err)
-    assert {"multiarch_ci.publish", "multiarch_ci.chain", "http.client"} <= mods   # the whole push ran
+    assert {"multiarch_ci.flow.publish", "multiarch_ci.flow.chain", "http.client"} <= mods   # the whole push ran
     assert not mods & {"requests", "urllib3"}          # HTTP is the standard library's (issue 15)
     assert {m for m in mods if m.split(".")[0] in NOT_FOR_FROM_ARGS} == set()
 
@@ -76,20 +76,21 @@ real_import = builtins.__import__
 def hold_publish(name, *args, **kwargs):
     # waits before the import machinery runs: a meta-path finder would wait holding the global import
     # lock, and the ping's own lazy imports (encodings.idna for the host name) would wait for it
-    if name == "multiarch_ci.publish" and "connected_first" not in seen:
+    if name == "multiarch_ci.flow.publish" and "connected_first" not in seen:
         seen["connected_first"] = first.wait(5)
     return real_import(name, *args, **kwargs)
 
 socket.socket.connect = connect
 builtins.__import__ = hold_publish
-from multiarch_ci.cli import main
+from multiarch_ci.frontends.cli import main
 code = main(sys.argv[1:])
 with open(os.environ["MM_SNAPSHOT"], "w") as f:
     json.dump(seen, f)
 sys.exit(code)
 """
-AFTER_THE_FIRST_REQUEST = {"publish", "chain", "children", "compose", "copy_targets", "resolve", "update",
-                           "referrers", "referrers_copy", "layout.stores", "fanout"}
+AFTER_THE_FIRST_REQUEST = {"flow.publish", "flow.chain", "flow.children", "core.compose", "flow.copy_targets",
+                           "flow.resolve", "core.update", "core.referrers", "flow.referrers_copy", "layout.stores",
+                           "flow.fanout"}
 
 
 def first_connect(tmp_path, *args, stdin=None) -> dict:
@@ -114,7 +115,7 @@ def test_the_first_request_goes_out_before_publish_and_what_only_it_needs_is_imp
                          stdin=matrix)
     assert seen["connected_first"] is True    # publish was imported after the first connection
     imported = {m.removeprefix("multiarch_ci.") for m in seen["modules"] if m.startswith("multiarch_ci.")}
-    assert {"inputs", "registry.connect"} <= imported     # the snapshot is real: the set-up ran
+    assert {"frontends.settings", "registry.connect"} <= imported     # the snapshot is real: the set-up ran
     assert imported & AFTER_THE_FIRST_REQUEST == set()
     # only the request pools need concurrent.futures (and logging with it); no YAML or semver for these forms
     assert {m for m in seen["modules"] if m.split(".")[0] in {"concurrent", "yaml", "semver"}} == set()

@@ -5,7 +5,7 @@ import pytest
 
 import mm_hosted
 import mm_images
-from multiarch_ci.reference import ImageRef
+from multiarch_ci.core.reference import ImageRef
 
 
 @pytest.mark.fault("hub_rate_limited", "reported")
@@ -34,7 +34,7 @@ def test_spent_pull_quota_is_reported_at_once_with_the_limit_and_window(registry
 def test_docker_hub_names_mean_library_on_registry_1(given, registry_host, repository):
     """docker.io/app means registry-1.docker.io/library/app; the token realm (auth.docker.io, service
     registry.docker.io) comes from the challenge: https://docs.docker.com/docker-hub/usage/pulls/"""
-    from multiarch_ci.registry.transport import api_host
+    from multiarch_ci.registry.http.transport import api_host
     ref = ImageRef.parse(given)
     assert (ref.registry, ref.repository) == (registry_host, repository)
     assert api_host(ref.registry) == "registry-1.docker.io"

@@ -11,7 +11,7 @@ from mm_cli import run_cli
 from mm_layouts import layout_tags, raw_manifest, skopeo, to_layout, to_registry
 from mm_runner import log_mark, run_action
 from mm_images import OCI_INDEX, stored_index
-from multiarch_ci.digest import Digest
+from multiarch_ci.core.digest import Digest
 
 REF_NAME = "org.opencontainers.image.ref.name"
 

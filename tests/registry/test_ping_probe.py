@@ -4,7 +4,7 @@ import ssl
 
 import pytest
 
-from multiarch_ci.registry.transport import Transport
+from multiarch_ci.registry.http.transport import Transport
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 import mm_images
 from mm_artifacts import SBOM, SIG, push_artifact, push_cosign_signature, push_tag_index
 from mm_faults import Fault, FaultProxy
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import RegistryError
-from multiarch_ci.reference import ImageRef
-from multiarch_ci.referrers import Referrer, referrers_tag
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import RegistryError
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.referrers import Referrer, referrers_tag
 from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.referrers import MAX_PAGES, list_referrers, update_tag_schema
 

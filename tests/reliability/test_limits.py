@@ -2,7 +2,7 @@
 
 The real CLI runs as a subprocess against a real registry behind a fault-injecting proxy
 (``mm_faults.FaultProxy``); sources and target are addressed through the proxy, so it sees, and may
-answer, every request.  The caps are the ones ``multiarch_ci/registry/transport.py`` states:
+answer, every request.  The caps are the ones ``multiarch_ci/registry/http/transport.py`` states:
 manifests 4 MiB (4194304 bytes), token responses 1 MiB (1048576 bytes); the worker pool is 32.
 
 Runs that must stay bounded are measured from outside: wall time, and the child's peak resident set

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from multiarch_ci.registry.hosts import HostPolicy
-from multiarch_ci.registry.transport import Policy, Transport
+from multiarch_ci.registry.http.hosts import HostPolicy
+from multiarch_ci.registry.http.transport import Policy, Transport
 
 
 class KeepAlive:

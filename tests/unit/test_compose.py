@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from multiarch_ci.compose import Candidate, compose, flatten
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import CompositionError, InputError
-from multiarch_ci.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
-from multiarch_ci.platform import Platform
+from multiarch_ci.core.compose import Candidate, compose, flatten
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, InputError
+from multiarch_ci.core.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
+from multiarch_ci.core.platform import Platform
 
 D, O = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
 

@@ -1,4 +1,4 @@
-"""Tests for multiarch_ci.registry.credentials: docker config, credential helpers, precedence."""
+"""Tests for multiarch_ci.registry.auth.credentials: docker config, credential helpers, precedence."""
 from __future__ import annotations
 
 import base64
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from multiarch_ci.errors import InputError, RegistryError
-from multiarch_ci.registry.credentials import (
+from multiarch_ci.core.errors import InputError, RegistryError
+from multiarch_ci.registry.auth.credentials import (
     DOCKER_HUB_CONFIG_KEY,
     Credential,
     CredentialStore,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from multiarch_ci.errors import InputError, WaitTimeout, setting
-from multiarch_ci.inputs import hub_note, normalised_notes
-from multiarch_ci.reference import ImageRef, check_tag, tag_from
+from multiarch_ci.core.errors import InputError, WaitTimeout, setting
+from multiarch_ci.frontends.settings import hub_note, normalised_notes
+from multiarch_ci.core.reference import ImageRef, check_tag, tag_from
 
 
 @pytest.mark.parametrize("text, tag", [

@@ -1,10 +1,10 @@
-"""Unit tests for multiarch_ci.registry.hosts: origins, and which hosts are marked insecure."""
+"""Unit tests for multiarch_ci.registry.http.hosts: origins, and which hosts are marked insecure."""
 from __future__ import annotations
 
 import pytest
 
-from multiarch_ci.errors import InputError
-from multiarch_ci.registry.hosts import HostPolicy, Origin, parse_insecure
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.registry.http.hosts import HostPolicy, Origin, parse_insecure
 
 
 @pytest.mark.parametrize("a, b, same", [

@@ -7,12 +7,12 @@ quadratic one 64x.
 """
 import sys
 
-from multiarch_ci.compose import Candidate, compose
-from multiarch_ci.digest import Digest
-from multiarch_ci.model import Descriptor, MediaType
-from multiarch_ci.platform import Platform
-from multiarch_ci.registry.scopes import ScopeGroups
-from multiarch_ci.sources import sources_from_template
+from multiarch_ci.core.compose import Candidate, compose
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.model import Descriptor, MediaType
+from multiarch_ci.core.platform import Platform
+from multiarch_ci.registry.auth.scopes import ScopeGroups
+from multiarch_ci.sources.forms import sources_from_template
 
 GROWTH = 16  # allowed growth of the call count when N grows 8x (N log N gives ~12, N^2 gives 64)
 

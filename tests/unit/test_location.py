@@ -1,11 +1,13 @@
 """oci-layout:// references: strict parse, printed back as parsed, one clear error for each malformed form."""
 import pytest
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import InputError
-from multiarch_ci.location import LayoutRef, parse_location
-from multiarch_ci.reference import ImageRef
-from multiarch_ci import sources, specfile
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.location import LayoutRef, parse_location
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.plan import make_plan
+from multiarch_ci.sources import forms as sources
+from multiarch_ci.sources import specfile
 
 HEX = "a" * 64
 
@@ -73,7 +75,7 @@ def test_reference_and_rewrites():
     ("127.0.0.1:5000/app:a", "127.0.0.1:5000/other:b", False, True),
 ], ids=["one-layout", "two-layouts", "layout-vs-registry", "registry-vs-layout", "one-repo", "one-registry"])
 def test_a_layout_is_its_own_repository_and_never_mounted(a, b, same_repo, mountable):
-    from multiarch_ci.location import registry_of, same_registry
+    from multiarch_ci.core.location import registry_of, same_registry
 
     left, right = parse_location(a), parse_location(b)
     assert left.in_repository(right) is same_repo and right.in_repository(left) is same_repo
@@ -98,7 +100,7 @@ def test_every_source_form_takes_a_layout(parse, want):
 
 def test_a_layout_target_plan_keeps_the_path_and_refuses_its_own_tag_as_a_source():
     target = LayoutRef.parse("oci-layout://out:v1")
-    plan = sources.make_plan(target, ["latest"], sources.parse_refs("oci-layout://out:amd64"))
+    plan = make_plan(target, ["latest"], sources.parse_refs("oci-layout://out:amd64"))
     assert plan.target == LayoutRef("out") and plan.tags == ("v1", "latest")
     with pytest.raises(InputError, match="is also the target tag"):
-        sources.make_plan(target, [], sources.parse_refs("oci-layout://out:v1"))
+        make_plan(target, [], sources.parse_refs("oci-layout://out:v1"))

@@ -2,7 +2,7 @@
 import base64
 import io
 
-from multiarch_ci.output import Console, inspect_table
+from multiarch_ci.frontends.output import Console, inspect_table
 
 ROWS = [
     {"platform": "linux/amd64", "digest": "sha256:aaa", "mediaType": "m1", "size": 10},

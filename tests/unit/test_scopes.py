@@ -1,5 +1,5 @@
 """Token scope groups: merge what is used together, never past the bound."""
-from multiarch_ci.registry.scopes import ScopeGroups, parse_scopes
+from multiarch_ci.registry.auth.scopes import ScopeGroups, parse_scopes
 
 
 def repo(name: str, actions: str = "pull") -> str:

@@ -1,16 +1,16 @@
-"""Tests for multiarch_ci.sources: every input format's happy path and its bad inputs (all InputError)."""
+"""Tests for multiarch_ci.sources.forms: every input format's happy path and its bad inputs (all InputError)."""
 from __future__ import annotations
 
 import pytest
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import InputError
-from multiarch_ci.platform import Platform
-from multiarch_ci.reference import ImageRef
-from multiarch_ci.digests_folder import sources_from_digests
-from multiarch_ci.sources import (PushPlan, SourceSpec, make_plan, parse_annotations, parse_matrix, parse_refs,
-                                  parse_tags, sources_from_template)
-from multiarch_ci.specfile import SpecFile, parse_spec
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.sources.digests_folder import sources_from_digests
+from multiarch_ci.core.plan import PushPlan, SourceSpec, make_plan, parse_tags
+from multiarch_ci.sources.forms import parse_annotations, parse_matrix, parse_refs, sources_from_template
+from multiarch_ci.sources.specfile import SpecFile, parse_spec
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 DA, DB, DC = Digest("sha256", A), Digest("sha256", B), Digest("sha256", C)

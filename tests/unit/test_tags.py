@@ -1,8 +1,8 @@
 """Semver tag sets and the forward-only rule, table-driven."""
 import pytest
 
-from multiarch_ci.errors import InputError
-from multiarch_ci.tags import Floating, decide, parse_version, stable_versions, tag_set
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.tags import Floating, decide, parse_version, stable_versions, tag_set
 
 
 @pytest.mark.parametrize("text,version", [

@@ -1,4 +1,4 @@
-"""Unit tests for multiarch_ci.registry.transport and the challenge parser in .auth.
+"""Unit tests for multiarch_ci.registry.http.transport and the challenge parser in .auth.
 
 Transport behaviour (retries, Retry-After, body caps, truncated bodies, HTTPS-first ping) is
 exercised against tiny scripted servers on 127.0.0.1 served from daemon threads; every sleep goes
@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from multiarch_ci.errors import RegistryError
-from multiarch_ci.registry.auth import parse_challenge
-from multiarch_ci.registry.transport import (
+from multiarch_ci.core.errors import RegistryError
+from multiarch_ci.registry.auth.authenticator import parse_challenge
+from multiarch_ci.registry.http.transport import (
     Policy,
     Transport,
     is_loopback,

@@ -1,8 +1,8 @@
 """Proxies from the environment are read once (issue 15), keeping HTTP(S)_PROXY / NO_PROXY meaning."""
 import pytest
 
-from multiarch_ci.registry.transport import Transport
-from multiarch_ci.registry.wire import ProxyRefused, _proxy_parts
+from multiarch_ci.registry.http.transport import Transport
+from multiarch_ci.registry.http.wire import ProxyRefused, _proxy_parts
 
 PROXY = "http://127.0.0.1:3128"
 

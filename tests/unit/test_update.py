@@ -2,16 +2,16 @@
 and --require, CPU features versus os.features, and entries in the order given."""
 import pytest
 
-from multiarch_ci.compose import Candidate, compose, compose_update
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import CompositionError, InputError, WaitTimeout
-from multiarch_ci.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
-from multiarch_ci.platform import Platform
-from multiarch_ci.reference import ImageRef
-from multiarch_ci.sources import SourceSpec, make_plan
-from multiarch_ci.specfile import parse_spec
-from multiarch_ci.update import diff, require_platforms
-from multiarch_ci.wait import LANDED, MISSING, Probe, describe_missing, wait_for
+from multiarch_ci.core.compose import Candidate, compose, compose_update
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, InputError, WaitTimeout
+from multiarch_ci.core.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
+from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.plan import SourceSpec, make_plan
+from multiarch_ci.sources.specfile import parse_spec
+from multiarch_ci.core.update import diff, require_platforms
+from multiarch_ci.flow.wait import LANDED, MISSING, Probe, describe_missing, wait_for
 
 D, O = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
 

@@ -1,10 +1,10 @@
 """Table-driven tests for the pure value types: Digest, ImageRef, Platform."""
 import pytest
 
-from multiarch_ci.digest import Digest
-from multiarch_ci.errors import InputError
-from multiarch_ci.platform import Platform
-from multiarch_ci.reference import ImageRef
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.reference import ImageRef
 
 HEX = "a" * 64
 

@@ -1,11 +1,11 @@
 """wait_for over a fake clock: rounds, backoff, progress lines, timeout; never sleeps."""
 import pytest
 
-from multiarch_ci.errors import WaitTimeout
-from multiarch_ci.platform import Platform
-from multiarch_ci.reference import ImageRef
-from multiarch_ci.sources import SourceSpec
-from multiarch_ci.wait import BUSY, LANDED, MISSING, STALE, Probe, wait_for
+from multiarch_ci.core.errors import WaitTimeout
+from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.plan import SourceSpec
+from multiarch_ci.flow.wait import BUSY, LANDED, MISSING, STALE, Probe, wait_for
 
 
 class FakeTime:

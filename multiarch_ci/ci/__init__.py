@@ -1,1 +1,0 @@
-"""CI adapters: the only modules that read CI variables or import actions_toolkit."""

@@ -1,0 +1,292 @@
+"""Orchestration: one chain per source (wait, resolve, copy its children) -> compose -> push the index
+by digest -> tags -> verify.
+
+The chains (chain.py) run concurrently; nothing is written before every source has resolved and passed
+the composition checks, and the index PUT waits only for the last chain. Copying lives in children.py;
+this module keeps the order of things and the tags.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+
+from multiarch_ci.flow.chain import Chains
+from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
+from multiarch_ci.core.compose import compose_update
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, MultiarchError, RegistryError
+from multiarch_ci.layout.stores import Stores, for_target
+from multiarch_ci.core.location import LayoutRef, registry_of
+from multiarch_ci.core.model import ImageIndex
+from multiarch_ci.core.options import Options
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.registry.client import RegistryClient, pull, push
+from multiarch_ci.flow.resolve import Resolver
+from multiarch_ci.core.plan import PushPlan
+from multiarch_ci.core.tags import Decision, decide, parse_version
+from multiarch_ci.core.targets import targets_of
+from multiarch_ci.core.update import Change, Diff, diff, require_platforms
+from multiarch_ci.flow.wait import describe_missing, wait_for
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    target: ImageRef
+    digest: Digest
+    index: ImageIndex
+    body: bytes
+    tags: tuple[str, ...]
+    pushed: bool
+    waited: tuple[tuple[str, float], ...] = ()   # (image digest, seconds until its source landed)
+    held: tuple[tuple[str, str], ...] = ()       # (floating tag, the newer version that holds it back)
+    missing: tuple[str, ...] = ()                # sources skipped with --ignore-missing
+    changes: tuple[Change, ...] = ()             # --append/--remove: what changed in the existing index
+    diff: Diff | None = None                     # --dry-run: the change against what the tag holds now
+    also: tuple[tuple[ImageRef, tuple[str, ...]], ...] = ()   # the other targets and their tags
+    referrers: tuple[dict, ...] = ()             # referrers copied with the children (referrers_copy.py)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.target.name}@{self.digest}"
+
+    @property
+    def refs(self) -> list[str]:
+        """The index by digest in every target, the first first."""
+        return [self.ref] + [f"{t.name}@{self.digest}" for t, _ in self.also]
+
+    @property
+    def tag_refs(self) -> list[str]:
+        """Every tag written (or planned), as full references, target by target."""
+        return [f"{t.name}:{tag}" for t, tags in ((self.target, self.tags), *self.also) for tag in tags]
+
+    def to_json(self) -> dict:
+        """In a dry run `ref` and `tags` are null (nothing exists under them); `plannedRef`/`plannedTags`
+        and `digest` (the bytes' digest) say what a push would write."""
+        tags = self.tag_refs
+        return {"digest": str(self.digest), "ref": self.ref if self.pushed else None,
+                "refs": self.refs if self.pushed else None, "referrers": list(self.referrers),
+                "mediaType": self.index.media_type, "tags": tags if self.pushed else None,
+                "plannedRef": self.ref, "plannedRefs": self.refs, "plannedTags": tags, "pushed": self.pushed,
+                "held": [{"tag": t, "newer": n} for t, n in self.held],
+                "manifests": manifest_rows(self.index), "missing": list(self.missing),
+                **({"changes": [c.to_json() for c in self.changes]} if self.changes else {}),
+                **({"diff": self.diff.to_json()} if self.diff else {})}
+
+
+def manifest_rows(index: ImageIndex) -> list[dict]:
+    """One row per entry: platform string, digest, media type, size; attestations as unknown/unknown."""
+    rows = []
+    for d in index.manifests:
+        row = {"platform": str(d.platform) if d.platform else "unknown/unknown", "digest": str(d.digest),
+               "mediaType": d.media_type, "size": d.size}
+        if d.is_attestation:
+            row["attestationFor"] = str(d.attests) if d.attests else None
+        rows.append(row)
+    return rows
+
+
+class Publisher:
+    """Runs one PushPlan against registries through a RegistryClient."""
+
+    def __init__(self, client: RegistryClient, options: Options = Options(),
+                 log: Callable[[str], None] = lambda _m: None):
+        self.client, self.options, self._log = Stores(client), options, log   # Stores: layouts too
+        self._local = threading.local()
+        workers = max(1, options.workers)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
+        self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
+
+    def _fan_out(self, fn, items: Iterable) -> list:
+        """A chain's parallel requests: the first inline, the rest on the request pool (whose tasks never
+        wait on a pool, so this cannot deadlock); every one finishes before this returns."""
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        rest = [self.pool.submit(fn, i) for i in items[1:]]
+        try:
+            first = fn(items[0])
+        finally:
+            wait(rest)
+        return [first] + [f.result() for f in rest]
+
+    def run(self, plan: PushPlan) -> Result:
+        outcome = self.run_all([plan])[0]
+        if isinstance(outcome, MultiarchError):
+            raise outcome
+        return outcome
+
+    def run_all(self, plans: list[PushPlan], parallel: int = 4) -> list[Result | MultiarchError]:
+        """Run several plans (the batch form) on one client and one request pool; one failing
+        plan does not stop the others. Up to `parallel` plans are orchestrated at a time."""
+        try:
+            for plan in plans:
+                self.client.check_plan(plan)   # layouts opened and resolved: bad input before any request
+                self._plan_scopes(plan)
+            with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(plans))),
+                                    thread_name_prefix="mm-plan") as outer:
+                return [f.result() for f in [outer.submit(self._run_one, p, len(plans) > 1) for p in plans]]
+        finally:
+            self.chains.shutdown(wait=True)
+            self.pool.shutdown(wait=True)
+
+    def _run_one(self, plan: PushPlan, labelled: bool) -> Result | MultiarchError:
+        self._local.label = f"[{plan.target.name}:{plan.tags[0]}] " if labelled else ""
+        try:
+            return self._run(plan)
+        except MultiarchError as e:
+            return e
+
+    def log(self, line: str) -> None:
+        self._log(getattr(self._local, "label", "") + line)
+
+    def _run(self, plan: PushPlan) -> Result:
+        o = for_target(self.options, plan.target)
+        label = getattr(self._local, "label", "")   # chains log from their own threads: bind the label here
+
+        def log(line: str) -> None:
+            self._log(label + line)
+        resolver = Resolver(self.client, log, o.verify_platform)
+        stop = threading.Event()
+        targets = targets_of(plan)
+        copier = None if o.dry_run else make_copier(self.client, targets, stop, log, resolver.configs, o.referrers,
+                                                       self.pool.submit)
+        chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
+                        annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
+        landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
+                          on_progress=self.log, map_fn=chains.read, partial=o.ignore_missing,
+                          bound=self.client.transport.bounded)
+        missing = describe_missing(plan.sources, landed)
+        for line in missing:
+            self.log(f"warning: skipped (--ignore-missing): {line}")
+        done = [w.value for w in landed]
+        candidates = [c for d in done for c in d.candidates]
+        waited = tuple((str(c.descriptor.digest), d.seconds) for d in done for c in d.candidates)
+        updating = o.append or bool(o.remove)
+        current = self._existing(plan, updating) if updating or o.dry_run else None
+        index, changes = compose_update(candidates, o.fmt, plan.annotations, o.verify_platform,
+                                        current if updating else None, o.remove, plan.by_platform)
+        require_platforms(index, o.required, missing)
+        for change in changes:
+            self.log(f"{change}")
+        chains.write(done)   # composed first: a composition error writes nothing
+        if copier is not None and copier.summary():
+            self.log(copier.summary())
+        body = index.to_bytes()
+        digest = Digest.of(body)
+        self.log(f"composed {index.kind} {digest} with "
+                 f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
+        if self.options.dry_run:
+            decisions = self._floating(plan)
+            change = diff(current, index)
+            for line in change.lines():
+                self.log(f"dry run: {line}")
+            self.log(f"dry run: tags that would move: {', '.join(_tags(plan, decisions))}"
+                     + "".join(f"; {t} held ({n} is newer)" for t, n in _held(decisions)))
+            also = tuple((t, _tags(plan, self._floating(replace(plan, target=t)))) for t in targets[1:])
+            return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
+                          held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
+                          also=also)
+        index = put_everywhere(self.client, targets, index, o.fmt, self.log)  # may fall back to a Docker list
+        body = index.to_bytes()
+        digest = Digest.of(body)
+        decisions = self._write_tags(plan, digest, body, index.media_type)   # only now: present in every target
+        also = tuple((t, _tags(plan, self._write_tags(replace(plan, target=t), digest, body, index.media_type)))
+                     for t in targets[1:])
+        return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
+                      held=_held(decisions), missing=tuple(missing), changes=tuple(changes), also=also,
+                      referrers=tuple(getattr(copier, "report", ())))
+
+    def _plan_scopes(self, plan: PushPlan) -> None:
+        """Scopes that are used together share a token: the target's with each same-registry source
+        (a mount needs both); a source on another registry only needs pull there. Layouts need none."""
+        target = None
+        if not isinstance(plan.target, LayoutRef):
+            target = push(plan.target) if not self.options.dry_run else pull(plan.target)  # a dry run only reads
+            self.client.auth.plan_scopes(plan.target.registry, {target})
+        for s in [s for s in plan.sources if not isinstance(s.ref, LayoutRef)]:
+            together = {target, pull(s.ref)} if target and s.ref.registry == plan.target.registry else {pull(s.ref)}
+            self.client.auth.plan_scopes(s.ref.registry, together)
+        for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
+            scope = push(more) if not self.options.dry_run else pull(more)
+            self.client.auth.plan_scopes(more.registry, {scope, *(pull(s.ref) for s in plan.sources
+                                                                  if registry_of(s.ref) == more.registry)})
+
+    def _existing(self, plan: PushPlan, updating: bool) -> ImageIndex | None:
+        """The index the first tag holds now (None if the tag does not exist yet): --append/--remove
+        update it, --dry-run compares with it."""
+        ref = plan.target.with_tag(plan.tags[0])
+        flag = "--remove" if self.options.remove else "--append"
+        try:
+            current = self.client.get_manifest(ref)
+        except RegistryError as e:
+            if e.status != 404:
+                raise
+            if self.options.remove:
+                raise CompositionError(f"--remove: {ref} does not exist, so there is nothing to remove from",
+                                       "check the target tag") from None
+            if updating:
+                self.log(f"{flag}: {ref} does not exist yet; creating the index")
+            return None
+        if not isinstance(current.manifest, ImageIndex):
+            if not updating:
+                return ImageIndex(current.media_type, ())  # a single image: every platform reads as added
+            raise CompositionError(f"{flag}: {ref} holds a single image, not an index",
+                                   f"drop {flag} to replace it")
+        if updating:
+            self.log(f"updating {ref} ({len(current.manifest.images)} image(s), {current.manifest.kind})")
+        return current.manifest
+
+    def _floating(self, plan: PushPlan) -> list[Decision]:
+        """Which floating tags may move: read the repository's tags now (rule 9's forward-only)."""
+        if not plan.floating:
+            return []
+        existing = self.client.list_tags(plan.target, self.options.tags_page_size)
+        decisions = decide(parse_version(plan.version or ""), plan.floating, existing)
+        for d in decisions:
+            if not d.moves:
+                self.log(f"{d.floating.tag} held: {d.newer} is newer than {plan.version}")
+        return decisions
+
+    def _write_tags(self, plan: PushPlan, digest: Digest, body: bytes, media_type: str) -> list[Decision]:
+        """Rule 9: tag only after the index is present by digest; read each tag back.
+
+        The exact tags first; then the repository's tags are read, just before the floating tags are
+        written, and only those the forward-only rule allows are moved.
+        """
+        written: list[str] = []
+        wanted = list(plan.tags)
+        for tag in plan.tags:
+            self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
+        decisions = self._floating(plan)
+        moving = [d.floating.tag for d in decisions if d.moves]
+        wanted += moving
+        for tag in moving:
+            self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
+        return decisions
+
+    def _write_tag(self, target: ImageRef, tag: str, digest: Digest, body: bytes, media_type: str,
+                   written: list[str], wanted: list[str]) -> None:
+        ref = target.with_tag(tag)
+        try:
+            self.client.put_manifest(target, tag, body, media_type)
+            back = self.client.head_manifest(ref)
+            if back is None or back.digest != digest:
+                raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
+                                    ref=str(ref))
+        except RegistryError as e:
+            left = [t for t in wanted if t not in written]
+            raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
+                                f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
+                                "digest", status=e.status, code=e.code, ref=e.ref) from None
+        written.append(tag)
+        self.log(f"tagged {ref}")
+
+
+def _tags(plan: PushPlan, decisions: list[Decision]) -> tuple[str, ...]:
+    return plan.tags + tuple(d.floating.tag for d in decisions if d.moves and d.floating.tag not in plan.tags)
+
+
+def _held(decisions: list[Decision]) -> tuple[tuple[str, str], ...]:
+    return tuple((d.floating.tag, d.newer or "") for d in decisions if not d.moves)

@@ -1,0 +1,250 @@
+"""The GitHub Action: INPUT_* variables -> a push job -> outputs, step summary and annotations.
+
+A docker action gets its inputs as INPUT_<NAME> with the name upper-cased and hyphens kept
+(INPUT_DIGESTS-DIR). Outputs go to $GITHUB_OUTPUT through actions_toolkit (heredoc delimiters);
+secrets are masked with add-mask before anything is printed.
+
+Workflow commands from outside text: we ESCAPE (multiarch_ci/text.py), we do not use
+`::stop-commands::<token>`. Escaping is stateless and per line, so it holds on stdout and stderr
+alike (the runner reads both pipes and does not order one against the other, so a stop/resume pair
+on stdout cannot be trusted to cover a stderr line), it needs no resume before our own ::error::
+annotation, and the same function serves the CLI and GitLab logs (ANSI escapes, section markers).
+Only this module writes commands (add-mask, the ::error:: annotation), through actions_toolkit,
+whose escaping keeps each on one line.
+
+GITHUB_OUTPUT: actions_toolkit writes `name<<ghadelimiter_<uuid4>` with a fresh random delimiter per
+output and refuses a value containing it, so a value cannot close its heredoc early without
+guessing 122 random bits; a value holding a CR or any other control character is refused and the
+single-line ones must hold no newline, so the runner's line split sees exactly our lines.
+
+actions-toolkit is the `action` extra (`pip install .[action]`; the image installs it): a CLI user does
+not need it, so it is imported only when the action runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+
+from multiarch_ci.core.errors import InputError, MultiarchError
+from multiarch_ci.frontends.output import Console
+from multiarch_ci.registry.auth.credentials import Credential
+from multiarch_ci.core.text import clean, escape_controls, md_cell
+
+# How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
+ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
+                "insecure": "input insecure", "format": "input format", "ignore-missing": "input ignore-missing",
+                "insecure-registry": "input insecure-registries"}
+
+FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
+         ("template", "template"))
+
+
+def toolkit():
+    """actions_toolkit.core, or a clear error when the `action` extra is not installed."""
+    try:
+        from actions_toolkit import core
+    except ImportError:
+        raise InputError("the GitHub Action needs the actions-toolkit package, which is not installed",
+                         "pip install 'multiarch-manifest[action]' (the action's image has it)") from None
+    return core
+
+
+class Inputs:
+    """Typed access to the action's inputs, read from the environment mapping given."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def text(self, name: str) -> str:
+        return self.environ.get(f"INPUT_{name.upper()}", "").strip()
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.text(name)
+        if not value:
+            return default
+        if value in ("true", "True", "TRUE"):
+            return True
+        if value in ("false", "False", "FALSE"):
+            return False
+        raise InputError(f"input {name}: {value!r} is not a boolean", "use true or false")
+
+
+def source_form(inputs: Inputs):
+    """Exactly one of sources, digests-dir, matrix, spec, template (with platforms)."""
+    from multiarch_ci.frontends.settings import SourceForm
+
+    given = [(name, kind) for name, kind in FORMS if inputs.text(name)]
+    if len(given) != 1:
+        names = ", ".join(n for n, _ in FORMS)
+        said = ", ".join(n for n, _ in given) or "none"
+        raise InputError(f"give exactly one source input of {names} (given: {said})",
+                         "e.g. digests-dir: digests (a folder in the workspace), or sources: one image per line")
+    name, kind = given[0]
+    if kind == "template" and not inputs.text("platforms"):
+        raise InputError("input template needs platforms", "e.g. platforms: linux/amd64,linux/arm64")
+    if inputs.text("platforms") and kind != "template":
+        raise InputError("input platforms goes with template only")
+    if kind == "digests" and not os.path.isdir(inputs.text(name)):
+        workspace = inputs.environ.get("GITHUB_WORKSPACE", "")
+        raise InputError(f"input digests-dir {inputs.text(name)}: not a directory in the workspace"
+                         + (f" ({workspace})" if workspace else ""),
+                         "a container action sees only the workspace: download the digests into it, "
+                         "e.g. path: digests, and give digests-dir: digests")
+    return SourceForm(kind, inputs.text(name), platforms=inputs.text("platforms"), name=f"input {name}")
+
+
+def credentials(inputs: Inputs) -> tuple[Credential | None, dict[str, Credential]]:
+    """username/password for the target registry; else GITHUB_ACTOR + token for ghcr.io."""
+    user, password = inputs.text("username"), inputs.text("password")
+    if bool(user) != bool(password):
+        raise InputError("inputs username and password go together", "set both, or neither")
+    explicit = Credential(username=user, password=password, source="inputs username/password") if user else None
+    token, actor = inputs.text("token"), inputs.environ.get("GITHUB_ACTOR", "")
+    fallback = {"ghcr.io": Credential(username=actor, password=token, source="input token (GITHUB_ACTOR)")} \
+        if token and actor else {}
+    return explicit, fallback
+
+
+MULTILINE_OUTPUTS = ("tags", "manifest", "refs")
+
+
+def set_output(name: str, value: str) -> None:
+    """One output; only `tags`, `refs` and `manifest` may span lines (see the module docstring)."""
+    escaped = escape_controls(value, "\n" if name in MULTILINE_OUTPUTS else "")
+    if escaped != value:  # every value is built from validated parts: this is a bug or a hole, not input
+        raise MultiarchError(f"output {name}: refusing to write a value holding a control character: "
+                             f"{escaped[:200]}")
+    toolkit().set_output(name, value)
+
+
+def write_outputs(result) -> None:
+    """Every output; in a dry run digest, ref and tags are empty (they would name nothing that exists)
+    and `pushed` is false, while `manifest` and `planned-digest` carry what would have been pushed."""
+    images = {row["platform"]: row["digest"] for row in result.to_json()["manifests"] if "attestationFor" not in row}
+    set_output("pushed", "true" if result.pushed else "false")
+    set_output("planned-digest", str(result.digest))
+    set_output("digest", str(result.digest) if result.pushed else "")
+    set_output("ref", result.ref if result.pushed else "")
+    set_output("refs", "\n".join(result.refs) if result.pushed else "")   # one per target (target: one per line)
+    set_output("tags", "\n".join(result.tag_refs) if result.pushed else "")
+    set_output("referrers", json.dumps(list(result.referrers)))
+    set_output("platforms", json.dumps(images))
+    set_output("media-type", result.index.media_type)
+    set_output("manifest", result.body.decode().rstrip("\n"))
+    set_output("held", json.dumps([{"tag": t, "newer": n} for t, n in result.held]))
+    set_output("missing", json.dumps(list(result.missing)))
+
+
+def summary_markdown(result) -> str:
+    """The step summary: one row per entry with its wait, then the tags; every cell escaped."""
+    waited = dict(result.waited)
+    head = f"`{md_cell(result.ref)}`" if result.pushed else f"dry run, would push `{md_cell(result.ref)}`"
+    lines = [f"### multiarch-manifest: {head}", "",
+             f"{result.index.kind}{'' if result.pushed else ' (dry run: nothing pushed)'}", "",
+             "| platform | digest | size | waited |", "|---|---|---:|---:|"]
+    for row in result.to_json()["manifests"]:
+        platform = row["platform"] + (" (attestation)" if "attestationFor" in row else "")
+        wait = f"{waited[row['digest']]:.0f} s" if row["digest"] in waited else ""
+        lines.append(f"| {md_cell(platform)} | `{md_cell(row['digest'])}` | {md_cell(row['size'])} | {wait} |")
+    lines += ["", "**Tags:** " + ", ".join(f"`{md_cell(t)}`" for t in result.tag_refs)]
+    lines += [f"**Also pushed to:** `{md_cell(r)}`" for r in result.refs[1:] if result.pushed]
+    lines += [f"**Referrer copied:** `{md_cell(r['digest'])}` ({md_cell(r['artifactType'] or r['tag'] or '')}) "
+              f"of `{md_cell(r['subject'])}`" for r in result.referrers]
+    lines += [f"**Held:** `{md_cell(t)}` stays: {md_cell(n)} is newer" for t, n in result.held]
+    lines += [f"**Skipped (ignore-missing):** `{md_cell(m)}` did not land" for m in result.missing]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def failure_markdown(message: str) -> str:
+    """The step summary of a failed run: what failed, in the words of the ::error:: annotation."""
+    return f"### multiarch-manifest: failed\n\n{message}\n\nNothing was tagged.\n"
+
+
+def append_summary(environ: Mapping[str, str], markdown: str) -> None:
+    if environ.get("GITHUB_STEP_SUMMARY"):
+        with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(markdown)
+
+
+def annotate_error(message: str) -> None:
+    """An ::error:: annotation with only a title (no empty file/line properties)."""
+    try:
+        from actions_toolkit.command import issue_command
+    except ImportError:  # the `action` extra is missing: still one ::error:: line
+        issue_command = None
+    sys.stdout.flush()
+    if issue_command:
+        issue_command("error", {"title": "multiarch-manifest"}, clean(message))
+    else:
+        escaped = clean(message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        print(f"::error title=multiarch-manifest::{escaped}")
+    sys.stdout.flush()
+
+
+def main(environ: Mapping[str, str]) -> int:
+    """Entry point of the docker action; returns the exit code (boundary.guarded maps errors)."""
+    from multiarch_ci.frontends.boundary import guarded
+
+    inputs = Inputs(environ)
+    console = Console(sys.stdout, sys.stderr)
+    console.debug_on = environ.get("RUNNER_DEBUG") == "1"
+
+    def report(line: str) -> None:
+        annotate_error(console.mask(line))
+        append_summary(environ, failure_markdown(console.mask(line)))
+
+    def run() -> int:
+        core = toolkit()
+        for name in ("password", "token"):
+            secret = inputs.text(name)
+            # a multi-line secret (a GAR JSON key) is masked whole and line by line: the runner matches
+            # masks within single log lines, so the whole value alone would never match
+            for part in dict.fromkeys([secret, *(line.strip() for line in secret.splitlines())]):
+                if len(part) >= 4:
+                    core.set_secret(part)
+        return _run(inputs, environ, console)
+    return guarded(run, console, console.debug_on, report=report, names=ACTION_NAMES)
+
+
+def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
+    from multiarch_ci.frontends import job
+    from multiarch_ci.frontends.settings import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
+    from multiarch_ci.core.options import Options
+    from multiarch_ci.registry.http.hosts import parse_insecure
+
+    explicit, fallback = credentials(inputs)
+    secrets = {c.password for c in [explicit, *fallback.values()] if c and c.password}
+    console.secrets = lambda: secrets
+    fmt = inputs.text("format") or "auto"
+    plan = build_plan(source_form(inputs), target=inputs.text("target") or None,   # several: one per line
+                      tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
+                      fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
+    required = platform_list(inputs.text("required-platforms"), "input required-platforms")
+    ignore_missing = inputs.flag("ignore-missing")
+    if required and not ignore_missing:
+        raise InputError("input required-platforms goes with ignore-missing: true",
+                         "without it every source must land anyway")
+    for note in plan.notes:
+        console.progress(f"note: {note}")
+    referrers = inputs.text("referrers") or "auto"
+    if referrers not in ("auto", "none"):
+        raise InputError(f"input referrers: {referrers!r} is not auto or none",
+                         "auto copies signatures and SBOMs with their images; none skips them")
+    options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"), referrers=referrers,
+                      wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
+                      ignore_missing=ignore_missing, required=required)
+    result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
+                      explicit=explicit, fallback=fallback,
+                      insecure_registries=[parse_insecure(line, "input insecure-registries")
+                                           for line in inputs.text("insecure-registries").splitlines() if line.strip()])
+    write_outputs(result)
+    append_summary(environ, summary_markdown(result))
+    if not result.pushed:
+        console.out(result.body.decode().rstrip())
+        console.out(f"dry run: nothing pushed (would have pushed {result.ref})")
+        return 0
+    console.out("\n".join(result.refs))
+    return 0
