@@ -1,4 +1,4 @@
-"""Issue 15's targets, as ratios and floors measured in one run (printed met/missed, never asserted).
+"""The chain targets, as ratios and floors measured in one run (printed met/missed, never asserted).
 
 - N=32 cross-repo at 20 ms/request: our wall <= 0.05x docker manifest's, same run
 - N=8 cross-repo at 20 ms: <= 0.2x
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
 
 
 def report(out: dict, cells: dict, scale: list[int], args) -> None:
-    lines = [f"# Issue 15 targets (load average {out['load_before'][0]:.1f} before, "
+    lines = [f"# Chain targets (load average {out['load_before'][0]:.1f} before, "
              f"{out['load_after'][0]:.1f} after; {args.reps} rep(s) of ours, medians)", ""]
     targets = []
     for n, goal in ((32, 0.05), (8, 0.2)):
@@ -209,11 +209,11 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "issue15.md").write_text(text)
+    (Path(args.out) / "chain.md").write_text(text)
     for name, recs in out["cells"].items():   # every request's times for the 100 ms cells; counts elsewhere
         for r in recs if "100ms" not in name else ():
             r.pop("requests_timeline", None)
-    (Path(args.out) / "issue15.json").write_text(json.dumps(out, separators=(",", ":"), default=str))
+    (Path(args.out) / "chain.json").write_text(json.dumps(out, separators=(",", ":"), default=str))
 
 
 if __name__ == "__main__":

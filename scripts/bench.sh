@@ -3,9 +3,9 @@
 # a latency proxy (default +20 ms per request). See bench/README.md.
 #   bash scripts/bench.sh            full run (N = 2, 8, 32, 64; a few minutes) -> bench/results/latest.{md,json}
 #   bash scripts/bench.sh --quick    N = 2 and 8 only (under 2 minutes)   -> bench/results/latest-quick.{md,json}
-#   bash scripts/bench.sh --chain [--before DIR]   only issue 15's targets (bench/chain_targets.py)
+#   bash scripts/bench.sh --chain [--before DIR]   only the chain targets (bench/chain_targets.py)
 # Other options go to bench/run.py (--reps, --latency-ms, --full, --only, --keep; see --help). Every run
-# ends with bench/chain_targets.py (issue 15: ratios to docker, the 100 ms floor, N up to 256, timelines).
+# ends with bench/chain_targets.py (ratios to docker, the 100 ms floor, N up to 256, timelines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
