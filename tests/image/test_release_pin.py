@@ -63,3 +63,6 @@ def test_the_release_workflow_pins_the_index_it_pushed_and_runs_it():
     assert local and local[0] > runs[0], "the pinned action must be run after action.yml is rewritten"
     assert steps[local[0]]["with"]["dry-run"] is True
     assert "git push" in steps[-1]["run"] and "$AGAIN" in steps[-1]["run"]
+    # a dry run leaves `digest` empty (it names nothing that was pushed): what it composed is `planned-digest`
+    pinned_id = steps[local[0]]["id"]
+    assert steps[-1]["env"]["AGAIN"] == f"${{{{ steps.{pinned_id}.outputs.planned-digest }}}}", steps[-1]["env"]
