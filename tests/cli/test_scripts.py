@@ -3,10 +3,12 @@ and ends with something useful (a next command, how long the suite took)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
 import mm_registry
+import pytest
 from mm_cli import ROOT
 
 FAKE = '#!/bin/sh\necho "$(basename "$0") $*" >> "$SETUP_LOG"\n'
@@ -49,10 +51,44 @@ def test_setup_runtime_installs_the_cli_only_and_test_adds_the_test_tools(tmp_pa
     assert bad.returncode == 2 and "usage: scripts/setup.sh [runtime|test]" in bad.stderr
 
 
-def test_quickstart_says_what_it_installs_first_and_ends_with_a_command_to_try(tmp_path):
+@pytest.fixture(scope="module")
+def quickstart():
+    """`bash scripts/quickstart.sh` as a new user runs it, once for the tests below."""
     run = subprocess.run(["bash", "scripts/quickstart.sh"], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env=mm_registry.loopback_env())
     assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
+# What varies from run to run in the quick start's output, and how the README's sample writes it: the
+# registry's port, the temp folder's name, the clone's path. The digests do not vary (scripts/seed_demo.py
+# pushes the same bytes every time), so they are compared as they are.
+VARIES = [(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"), (r"/tmp/multiarch-quickstart\.\w+", "/tmp/multiarch-quickstart.TMP")]
+README_CLONE = "~/multiarch-manifest"
+
+
+def normalised(text: str) -> str:
+    for pattern, placeholder in VARIES:
+        text = re.sub(pattern, placeholder, text)
+    return text
+
+
+def readme_sample() -> str:
+    """The block the README shows after "`bash scripts/quickstart.sh` prints"."""
+    text = (ROOT / "README.md").read_text()
+    after = text.split("`bash scripts/quickstart.sh` prints", 1)[1]
+    return re.search(r"```\n(.*?)```", after, re.S)[1]
+
+
+def test_the_readme_shows_what_the_quickstart_prints(quickstart):
+    printed = quickstart.stdout.replace(str(ROOT), README_CLONE)
+    assert normalised(printed) == normalised(readme_sample()), (
+        "README.md's quick-start sample differs from what `bash scripts/quickstart.sh` prints:\n" + printed)
+    assert re.search(r"@sha256:[0-9a-f]{64}\n", readme_sample()), "the sample shows the index digest in full"
+
+
+def test_quickstart_says_what_it_installs_first_and_ends_with_a_command_to_try(quickstart):
+    run = quickstart
     lines = run.stdout.splitlines()
     assert lines[0].startswith("== installing what is missing: Debian packages docker-registry")
     cli = ROOT / ".venv/bin/multiarch-manifest"
