@@ -1,12 +1,13 @@
 """Pure composition: resolved per-arch images -> one ImageIndex (DESIGN.md rules 5-8)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from multiarch_ci.core.errors import CompositionError, InputError, setting
 from multiarch_ci.core.model import FORMATS, Descriptor, ImageIndex, MediaType
+from multiarch_ci.core.plan import EntryAnnotation
 from multiarch_ci.core.platform import Platform
-from multiarch_ci.core.update import Change, Entry, existing_entries, merge, merged_annotations
+from multiarch_ci.core.update import EXISTING, Change, Entry, existing_entries, merge, merged_annotations
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,8 @@ def platform_of(c: Candidate, verify: bool = True) -> Platform:
     return c.declared
 
 
-def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple, prefer: str | None = None) -> str:
+def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple | bool,
+                      prefer: str | None = None) -> str:
     """Rule 7: Docker list when every child is a Docker manifest (and no annotations), else OCI.
 
     `prefer` (--append: the existing index's media type) wins over auto's choice where it can hold the
@@ -119,13 +121,14 @@ def compose(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[t
 
 def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: tuple[tuple[str, str], ...] = (),
                    verify_platform: bool = True, existing: ImageIndex | None = None,
-                   remove: tuple[Platform, ...] = (), by_platform: bool = False
-                   ) -> tuple[ImageIndex, list[Change]]:
+                   remove: tuple[Platform, ...] = (), by_platform: bool = False,
+                   entry_annotations: tuple[EntryAnnotation, ...] = ()) -> tuple[ImageIndex, list[Change]]:
     """Build the index: images in the order given, then their attestations in the same order.
 
     With `existing` (--append/--remove) its entries keep their order and annotations; each new image
     replaces the entry of its platform in place or is added at the end. `by_platform` sorts the new
-    entries (a digests folder has no order). Returns the changes made.
+    entries (a digests folder has no order). An entry taken from a source index keeps its annotations;
+    `entry_annotations` (manifest-descriptor:) are added to the image entries. Returns the changes made.
     """
     entries: list[Entry] = []
     seen: dict[tuple, int] = {}   # platform identity -> its entry: one look per candidate, not one per pair
@@ -139,7 +142,8 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
             raise CompositionError(f"two images for {platform}: {other_origin} and {c.origin}",
                                    "each platform may appear once; drop one or fix its platform")
         d = c.descriptor
-        entries.append((platform, Descriptor(d.media_type, d.digest, d.size, platform), c.attestations, c.origin))
+        entries.append((platform, Descriptor(d.media_type, d.digest, d.size, platform, d.annotations),
+                        c.attestations, c.origin))
     if by_platform:  # a digests folder: no order was given, so one that does not depend on digests
         entries.sort(key=lambda e: e[0].sort_key())
     changes: list[Change] = []
@@ -154,12 +158,34 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
             annotations = merged_annotations(existing, annotations)
     if not entries:
         raise CompositionError("the index would hold no images", "keep at least one platform")
+    entries = annotate_entries(entries, entry_annotations)
     images = [e[1] for e in entries]
     attestations = [a for e in entries for a in e[2]]
-    media_type = choose_media_type(fmt, images + attestations, annotations,
+    carried = next((e for e in entries if e[1].annotations and e[3] != EXISTING), None)  # an existing list's stay
+    if carried and fmt == "docker" and not (annotations or entry_annotations):
+        raise CompositionError(f"{carried[3]}: its index entry for {carried[0]} carries annotations "
+                               f"({', '.join(k for k, _ in carried[1].annotations)}), which a Docker manifest list "
+                               "cannot hold", "use format oci or auto, which keep them")
+    media_type = choose_media_type(fmt, images + attestations, annotations or bool(carried or entry_annotations),
                                    existing.media_type if existing is not None else None)
     return ImageIndex(media_type, tuple(images + attestations),
                       annotations if media_type == MediaType.OCI_INDEX else ()), changes
+
+
+def annotate_entries(entries: list[Entry], wanted: tuple[EntryAnnotation, ...]) -> list[Entry]:
+    """manifest-descriptor annotations onto the image entries (each entry's own keys kept unless set again);
+    one for a platform the index does not hold is an error: it would be published nowhere."""
+    for a in wanted:
+        if a.platform is not None and not any(kept_by((a.platform,), e[0]) for e in entries):
+            held = ", ".join(str(e[0]) for e in entries)
+            raise CompositionError(f"annotation {a}: the index holds no {a.platform} entry (it holds {held})",
+                                   "drop the annotation, or add an image for that platform")
+    out = []
+    for platform, d, atts, origin in entries:
+        add = {a.key: a.value for a in wanted if a.platform is None or kept_by((a.platform,), platform)}
+        out.append((platform, replace(d, annotations=tuple({**dict(d.annotations), **add}.items())) if add else d,
+                    atts, origin))
+    return out
 
 
 class PlatformSeen:

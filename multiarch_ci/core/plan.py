@@ -24,6 +24,19 @@ class SourceSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryAnnotation:
+    """An annotation on the index's image entries (buildx's `manifest-descriptor:` level): on every entry,
+    or with `platform` (`manifest-descriptor[linux/arm64]:`) on that platform's entry only."""
+
+    key: str
+    value: str
+    platform: Platform | None = None
+
+    def __str__(self) -> str:
+        return f"manifest-descriptor{f'[{self.platform}]' if self.platform else ''}:{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
 class PushPlan:
     target: ImageRef | LayoutRef           # a repository, or an OCI layout directory written in place
     tags: tuple[str, ...]
@@ -34,6 +47,8 @@ class PushPlan:
     by_platform: bool = False              # a digests folder has no order: entries sorted by platform
     notes: tuple[str, ...] = ()            # what the input was read as, when that differs from what was written
     also: tuple[ImageRef, ...] = ()        # more targets (--target repeated): the same index and tags in each
+    entry_annotations: tuple[EntryAnnotation, ...] = ()   # on the index's entries (manifest-descriptor:)
+    looked_in: str = ""                    # where the sources were looked for, for --require's message
 
 
 def split_items(items, seps: str = r"[,\n]") -> list[str]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from multiarch_ci.core.errors import CompositionError, InputError
-from multiarch_ci.core.model import Descriptor, ImageIndex
+from multiarch_ci.core.model import Descriptor, ImageIndex, MediaType
+from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.core.platform import Platform
 
 # (platform, image entry, its attestations, where it came from) -- compose's working row
 Entry = tuple[Platform, Descriptor, tuple[Descriptor, ...], str]
+EXISTING = "existing index"   # the origin of an entry kept from the index the tag holds now
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ def existing_entries(existing: ImageIndex, remove: tuple[Platform, ...] = ()) ->
             held = ", ".join(str(d.platform) for d in images) or "no platforms"
             raise InputError(f"--remove {wanted}: the index does not hold that platform (it holds {held})",
                              "remove only platforms it holds")
-    return [(d.platform, d, tuple(atts.get(str(d.digest), ())), "existing index") for d in images
+    return [(d.platform, d, tuple(atts.get(str(d.digest), ())), EXISTING) for d in images
             if not any(_matches(w, d.platform) for w in remove)]
 
 
@@ -105,7 +107,7 @@ def merge(kept: list[Entry], new: list[Entry]) -> tuple[list[Entry], list[Change
     """New entries replace kept ones of the same platform in place, else go at the end."""
     out = list(kept)
     changes: list[Change] = []
-    where = {e[0].identity(): i for i, e in enumerate(out) if e[3] == "existing index"}  # one look per entry
+    where = {e[0].identity(): i for i, e in enumerate(out) if e[3] == EXISTING}  # one look per entry
     for entry in new:
         at = where.get(entry[0].identity())
         if at is None:
@@ -140,11 +142,41 @@ def diff(old: ImageIndex | None, new: ImageIndex) -> Diff:
     return Diff(True, added, removed, changed, notes, media)
 
 
-def require_platforms(index: ImageIndex, required: tuple[Platform, ...], missing: list[str]) -> None:
-    """--require: each platform must be in the index, whatever --ignore-missing skipped."""
+def require_platforms(index: ImageIndex, required: tuple[Platform, ...], sources: tuple[SourceSpec, ...] = (),
+                      landed: list[SourceSpec] | None = None, looked_in: str = "") -> None:
+    """--require: each platform must be in the index (whatever --ignore-missing skipped, whatever a digests
+    folder held), or nothing is pushed; the error names, per platform, where it was looked for."""
     held = [d.platform for d in index.images if d.platform is not None]
-    lacking = [str(p) for p in required if not any(_matches(p, h) for h in held)]
-    if lacking:
-        skipped = f"; skipped: {', '.join(missing)}" if missing else ""
-        raise CompositionError(f"required platform(s) {', '.join(lacking)} not in the index{skipped}",
-                               "nothing was pushed; rerun once those builds have pushed")
+    lacking = [p for p in required if not any(_matches(p, h) for h in held)]
+    if not lacking:
+        return
+    came = set(sources if landed is None else landed)
+    where = []
+    for p in lacking:
+        named = [s for s in sources if (s.platform and _matches(p, s.platform))
+                 or any(_matches(p, f) or _matches(f, p) for f in s.platform_filter)]
+        if named:
+            where += [f"{p}: {s.ref}{f' ({s.origin})' if s.origin else ''} "
+                      + ("did not land (skipped)" if s not in came else f"holds no {p} image") for s in named]
+        else:
+            where.append(f"{p}: no source gave it" + (f" (looked for in {looked_in})" if looked_in else ""))
+    holds = ", ".join(dict.fromkeys(str(h) for h in held)) or "no image"
+    raise CompositionError(f"required platform(s) {', '.join(map(str, lacking))} not in the index (it would hold "
+                           f"{holds}): " + "; ".join(where),
+                           "nothing was pushed; check that each build leg pushed (and, with a digests folder, "
+                           "wrote its digest file), then rerun")
+
+
+def media_type_note(old: ImageIndex | None, new: ImageIndex) -> str | None:
+    """What an --append/--remove did to the index's format, in words ('was a Docker manifest list, is now an OCI
+    image index: ...'), or None when the format stays."""
+    if old is None or old.media_type == new.media_type:
+        return None
+    if new.media_type == MediaType.OCI_INDEX:
+        odd = next((d for d in new.manifests if d.media_type != MediaType.DOCKER_MANIFEST), None)
+        why = (f"{odd.digest.short} ({odd.platform or 'attestation'}) is {odd.media_type}, which a Docker list "
+               "cannot hold" if odd else "annotations need an OCI index")
+    else:
+        why = "a Docker manifest list was asked for" + ("; the index's annotations are dropped"
+                                                        if old.annotations else "")
+    return f"was {old.kind}, is now {new.kind}: {why}"

@@ -27,7 +27,7 @@ from multiarch_ci.flow.resolve import Resolver
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.tags import Decision, decide, parse_version
 from multiarch_ci.core.targets import targets_of
-from multiarch_ci.core.update import Change, Diff, diff, require_platforms
+from multiarch_ci.core.update import Change, Diff, diff, media_type_note, require_platforms
 from multiarch_ci.flow.wait import describe_missing, wait_for
 
 
@@ -166,8 +166,9 @@ class Publisher:
         updating = o.append or bool(o.remove)
         current = self._existing(plan, updating) if updating or o.dry_run else None
         index, changes = compose_update(candidates, o.fmt, plan.annotations, o.verify_platform,
-                                        current if updating else None, o.remove, plan.by_platform)
-        require_platforms(index, o.required, missing)
+                                        current if updating else None, o.remove, plan.by_platform,
+                                        plan.entry_annotations)
+        require_platforms(index, o.required, plan.sources, [w.spec for w in landed], plan.looked_in)
         for change in changes:
             self.log(f"{change}")
         chains.write(done)   # composed first: a composition error writes nothing
@@ -189,6 +190,9 @@ class Publisher:
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
                           also=also)
         index = put_everywhere(self.client, targets, index, o.fmt, self.log)  # may fall back to a Docker list
+        note = media_type_note(current if updating else None, index)
+        if note:   # the dry run's diff says it too; the real run must not change a format unsaid
+            self.log(f"note: {plan.target.with_tag(plan.tags[0])} {note}")
         body = index.to_bytes()
         digest = Digest.of(body)
         decisions = self._write_tags(plan, digest, body, index.media_type)   # only now: present in every target

@@ -83,8 +83,8 @@ class Resolver:
             candidates, children = [], []
             for d in images:
                 atts = tuple(attestations.get(str(d.digest), ()))
-                candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size), origin, d.platform,
-                                            attestations=atts))
+                candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size, annotations=d.annotations),
+                                            origin, d.platform, attestations=atts))   # the entry's annotations stay
                 children += [Child(repo, fetched[str(x.digest)]) for x in (d, *atts)]
         return self._read_configs(candidates, children, fan_out), children
 

@@ -29,25 +29,29 @@ def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
     p.add_argument("--format", "--type", dest="format", default="auto", choices=["auto", "docker", "oci"],
                    help="auto: Docker list when every child is a Docker manifest, else OCI index (--type: "
                         "manifest-tool's spelling; default: %(default)s)")
-    p.add_argument("--annotation", "--annotations", dest="annotation", action="append", default=[],
-                   metavar="KEY=VALUE", help="index annotation (needs an OCI index; repeatable; --annotations: "
-                                             "manifest-tool's spelling)")
-    p.add_argument("--platform-filter", default="", metavar="PLATFORMS",
-                   help="keep only these platforms of index sources (comma separated); a single image "
+    p.add_argument("--annotation", "--annotations", dest="annotation", action=_Annotations, default=[],
+                   metavar="[LEVEL:]KEY=VALUE",
+                   help="an annotation (needs an OCI index; repeatable). LEVEL as buildx writes it: index (the "
+                        "default), manifest-descriptor (every entry) or manifest-descriptor[PLATFORM]. "
+                        "--annotation is one pair, its value may hold commas; --annotations (manifest-tool's "
+                        "spelling) splits a=1,b=2 into two")
+    p.add_argument("--platform-filter", action="append", default=[], metavar="PLATFORMS",
+                   help="keep only these platforms of index sources (comma separated; repeatable); a single image "
                         "it does not keep is an error")
     p.add_argument("--no-verify-platform", action="store_true",
                    help="trust declared platforms without reading the image configs")
     p.add_argument("--append", action="store_true",
                    help="add/replace platforms in the index the tag holds now, keeping its annotations and media "
                         "type (default: off)")
-    p.add_argument("--remove", default="", metavar="PLATFORMS",
+    p.add_argument("--remove", action="append", default=[], metavar="PLATFORMS",
                    help="drop these platforms (and their attestations) from the index the tag holds now "
-                        "(comma separated; default: none)")
+                        "(comma separated; repeatable; default: none)")
     p.add_argument("--ignore-missing", action="store_true",
                    help="after --wait-timeout, push what landed and name the sources skipped (default: off)")
-    p.add_argument("--require", default="", metavar="PLATFORMS",
-                   help="with --ignore-missing: these platforms must land or nothing is pushed "
-                        "(comma separated; default: none)")
+    p.add_argument("--require", action="append", default=[], metavar="PLATFORMS",
+                   help="these platforms must be in the index or nothing is pushed (comma separated; repeatable; "
+                        "default: none): a digests folder missing a leg's file, or a leg --ignore-missing "
+                        "skipped, fails the run")
     p.add_argument("--dry-run", action="store_true", help="compose and print the index; push nothing")
     p.add_argument("--wait-timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="wait this long for every source to land (pinned digests, stale tags); 0: look once")
@@ -64,6 +68,25 @@ def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
     p.add_argument("--tags-page-size", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--workers", type=int, default=32, help=argparse.SUPPRESS)  # concurrent requests (bench)
     _connection(p)
+
+
+class _Annotations(argparse.Action):
+    """--annotation appends one KEY=VALUE (buildx's spelling: the value may hold commas); --annotations
+    appends each comma separated pair (manifest-tool's spelling), both to the same list in the order given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        if option_string == "--annotations":
+            pieces = [v for v in values.split(",") if v.strip()]
+            odd = next((v for v in pieces if "=" not in v), None)
+            if odd is not None:
+                raise InputError(f"--annotations {values!r}: {odd!r} is not KEY=VALUE",
+                                 "--annotations splits on commas, as manifest-tool does; for a value holding "
+                                 "commas give it with --annotation KEY=VALUE")
+            items += pieces
+        else:
+            items.append(values)
+        setattr(namespace, self.dest, items)
 
 
 def _seconds(text: str) -> float:
@@ -152,7 +175,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         _common(p, target="optional")
     p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
     if built("from-args"):
-        p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
+        p.add_argument("--platforms", required=True, action="append",
+                       help="e.g. linux/amd64,linux/arm64/v8 (comma separated; repeatable)")
         p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
         _common(p)
     p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)")

@@ -213,6 +213,7 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci.frontends import job
     from multiarch_ci.frontends.settings import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
     from multiarch_ci.core.options import Options
+    from multiarch_ci.core.plan import split_items
     from multiarch_ci.registry.http.hosts import parse_insecure
 
     explicit, fallback = credentials(inputs)
@@ -222,11 +223,8 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     plan = build_plan(source_form(inputs), target=inputs.text("target") or None,   # several: one per line
                       tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
                       fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
-    required = platform_list(inputs.text("required-platforms"), "input required-platforms")
+    required = platform_list(inputs.text("required-platforms"), "input required-platforms")  # alone, too
     ignore_missing = inputs.flag("ignore-missing")
-    if required and not ignore_missing:
-        raise InputError("input required-platforms goes with ignore-missing: true",
-                         "without it every source must land anyway")
     for note in plan.notes:
         console.progress(f"note: {note}")
     referrers = inputs.text("referrers") or "auto"
@@ -238,8 +236,8 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
                       ignore_missing=ignore_missing, required=required)
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
                       explicit=explicit, fallback=fallback,
-                      insecure_registries=[parse_insecure(line, "input insecure-registries")
-                                           for line in inputs.text("insecure-registries").splitlines() if line.strip()])
+                      insecure_registries=[parse_insecure(item, "input insecure-registries")   # comma or newline
+                                           for item in split_items(inputs.text("insecure-registries"))])
     write_outputs(result)
     append_summary(environ, summary_markdown(result))
     if not result.pushed:

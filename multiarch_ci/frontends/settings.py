@@ -15,7 +15,7 @@ from multiarch_ci.core.location import LayoutRef, parse_location
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.auth.credentials import Credential
-from multiarch_ci.core.plan import PushPlan, make_plan, parse_tags
+from multiarch_ci.core.plan import PushPlan, make_plan, parse_tags, split_items
 from multiarch_ci.sources import forms as sources
 from multiarch_ci.core import targets
 from multiarch_ci.core import tags as tags_rules
@@ -102,14 +102,14 @@ def parse_seconds(text: str, what: str = "") -> float:
     return value
 
 
-def platform_list(text: str, label: str) -> tuple[Platform, ...]:
-    """--remove / --require: comma separated platforms, each once."""
+def platform_list(text: str | list[str], label: str) -> tuple[Platform, ...]:
+    """--remove / --require / --platform-filter: platforms split on commas and newlines (the option repeated:
+    a list, each item split), each once."""
     out: list[Platform] = []
-    for part in (p.strip() for p in (text or "").split(",")):
-        if part:
-            p = labelled(label, Platform.parse, part)
-            if not any(p.same_as(q) for q in out):
-                out.append(p)
+    for part in split_items(text or []):
+        p = labelled(label, Platform.parse, part)
+        if not any(p.same_as(q) for q in out):
+            out.append(p)
     return tuple(out)
 
 
@@ -197,7 +197,7 @@ def labelled(label: str, fn, *args):
         raise InputError(f"{label}: {e.message}", e.hint) from None
 
 
-def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str = "",
+def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platform_filter: str | list[str] = "",
                fmt: str = "auto", labels: Labels = Labels(), policy: TagPolicy = TagPolicy(),
                removing: bool = False) -> PushPlan:
     """One way from a source form and options to a validated PushPlan (CLI and CI adapters alike)."""
@@ -207,7 +207,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     more = targets.parse_more(more_texts, labels.target)
     given = [tags] if isinstance(tags, str) else list(tags)
     extra_tags = labelled(labels.tags, parse_tags, [*given, *(r.tag for r in more if r.tag)])
-    notes = labelled(labels.annotations, sources.parse_annotations, annotations)
+    notes, entry_notes = labelled(labels.annotations, sources.parse_annotations, annotations)
     if target is not None and not target.strip() and labels.target.startswith("--"):
         raise InputError(f"{labels.target} is empty", "give REGISTRY/REPO[:TAG], or leave the option out")
     target_ref = labelled(labels.target, parse_location, target) if target else None   # a registry or a layout
@@ -219,6 +219,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
         spec = specfile.parse_spec(text, name)
         target_ref = target_ref or spec.target
         srcs, extra_tags, notes = spec.sources, spec.tags + extra_tags, spec.annotations + notes
+        looked = f"the spec {name}"
     else:
         if target_ref is None:
             raise InputError(f"{form.kind} sources need a target: give {labels.target} REGISTRY/REPO[:TAG]")
@@ -226,27 +227,31 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
             srcs = sources.sources_from_template(form.platforms, form.value, labels.platforms, labels.template)
             said += normalised_notes(form.platforms, labels.platforms)
             said += tuple(filter(None, [hub_note(form.value, srcs[0].ref, labels.template)]))
+            looked = f"the template's images for {labels.platforms} {', '.join(str(s.platform) for s in srcs)}"
         elif form.kind == "matrix":
             srcs = sources.parse_matrix(form.value, form.name or "matrix", allow_empty=removing)
+            looked = f"the matrix {form.name or 'matrix'}"
         elif form.kind == "refs":
             srcs = sources.parse_refs(form.value, where=form.name)
+            looked = f"the sources of {form.name}" if form.name else "the sources given"
         else:
             if isinstance(target_ref, LayoutRef):
                 raise InputError(f"a digests folder names images in the target repository, and {target_ref} is a "
                                  "layout", "list the per-arch images instead (a matrix, sources or a spec)")
             from multiarch_ci.sources.digests_folder import sources_from_digests   # this form only
-            srcs = sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None),
-                                        form.value.rstrip("/") or form.value)
+            folder = form.value.rstrip("/") or form.value
+            srcs = sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None), folder)
+            looked = (f"the digests folder {folder} ({len(srcs)} digest file(s), each an image or index in "
+                      f"{target_ref.with_tag(None)})")
     if fmt == "docker" and isinstance(target_ref, LayoutRef):
         raise InputError(f"{setting('format')} docker: a Docker manifest list cannot be tagged in the OCI layout "
                          f"{target_ref}",
                          "skopeo and containers/image find only OCI manifests and indexes by tag in a layout: "
                          "use format oci or auto")
-    if platform_filter:
-        keep = tuple(labelled(labels.platform_filter, Platform.parse, p) for p in platform_filter.split(",")
-                     if p.strip())
+    keep = platform_list(platform_filter, labels.platform_filter)   # repeated or comma separated: all of them
+    if keep:
         srcs = tuple(replace(s, platform_filter=s.platform_filter + keep) for s in srcs)
-    if fmt == "docker" and notes:
+    if fmt == "docker" and (notes or entry_notes):
         raise InputError("annotations need an OCI index, but format docker was asked for", "use oci (or auto)")
     floating, version = (), None
     if policy.semver:
@@ -256,7 +261,8 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     plan = make_plan(target_ref, extra_tags, srcs, notes, floating, version, allow_empty=removing)
     said += tuple(filter(None, [hub_note(t, r, labels.target) for t, r in zip(more_texts, more)]))
     plan = targets.with_more(plan, more, labels.target) if more else plan
-    return replace(plan, by_platform=form.kind == "digests", notes=said)
+    return replace(plan, by_platform=form.kind == "digests", notes=said, entry_annotations=entry_notes,
+                   looked_in=looked)
 
 
 def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[PushPlan]:
@@ -269,10 +275,8 @@ def plans_from_args(args: argparse.Namespace, stdin: TextIO) -> list[PushPlan]:
             raise InputError("--dotenv goes with one target; with several spec files use --json")
         if len(set(args.spec)) != len(args.spec):
             raise InputError("the same spec file is given twice")
-    platform_list(getattr(args, "remove", ""), "--remove")  # input errors first, before any request
-    platform_list(getattr(args, "require", ""), "--require")
-    if getattr(args, "require", "") and not getattr(args, "ignore_missing", False):
-        raise InputError("--require goes with --ignore-missing", "without it every source must land anyway")
+    platform_list(getattr(args, "remove", []), "--remove")  # input errors first, before any request
+    platform_list(getattr(args, "require", []), "--require")   # alone: a guard on the index's platforms
     specs = args.spec if args.form == "from-spec" else [None]
     plans = [plan_from_args(args, stdin, spec) for spec in specs]
     counts = Counter((p.target.name, t) for p in plans for t in p.tags)
@@ -287,7 +291,7 @@ def plan_from_args(args: argparse.Namespace, stdin: TextIO, spec: str | None = N
     if args.form == "from-spec":
         form = SourceForm("spec", spec or args.spec[0])
     elif args.form == "from-args":
-        form = SourceForm("template", args.template, platforms=args.platforms)
+        form = SourceForm("template", args.template, platforms=",".join(args.platforms))   # repeated: all
     elif args.form == "from-matrix":
         if args.matrix == "-" and args.password_stdin:
             raise InputError("stdin cannot carry both the matrix and the password")
@@ -298,4 +302,4 @@ def plan_from_args(args: argparse.Namespace, stdin: TextIO, spec: str | None = N
     return build_plan(form, target=args.target, tags=args.tags, annotations=args.annotation,
                       platform_filter=args.platform_filter, fmt=args.format,
                       policy=TagPolicy(args.semver or "", args.latest, not args.no_floating,
-                                       args.floating_major_zero), removing=bool(getattr(args, "remove", "")))
+                                       args.floating_major_zero), removing=bool(getattr(args, "remove", [])))

@@ -11,7 +11,7 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.core.location import parse_location
 from multiarch_ci.core.platform import Platform
-from multiarch_ci.core.plan import SourceSpec, split_items
+from multiarch_ci.core.plan import EntryAnnotation, SourceSpec, split_items
 from multiarch_ci.core.reference import ImageRef, redact
 from multiarch_ci.sources.yaml_lines import load_json, load_yaml
 from multiarch_ci.sources.yaml_nodes import YList, YMap, check_keys, kind_of, line_of
@@ -179,19 +179,65 @@ def parse_refs(lines: list[str] | str, *, where: str = "") -> tuple[SourceSpec, 
     return tuple(out)
 
 
-def parse_annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
-    """KEY=VALUE items; the value may contain '='."""
-    out: dict[str, str] = {}
+# buildx's `--annotation TYPES:KEY=VALUE`: TYPES is one or more comma separated levels, each with an optional
+# [PLATFORM]; a key whose text before ':' is not written like that (e.g. com.example:x) is a plain key.
+_LEVELS = re.compile(r"[a-z-]+(?:\[[^\[\]]*\])?(?:,[a-z-]+(?:\[[^\[\]]*\])?)*")
+_LEVEL = re.compile(r"(?P<name>[a-z-]+)(?:\[(?P<platform>[^\[\]]*)\])?")
+_METADATA_HINT = ("docker/metadata-action writes the manifest level unless told otherwise: set "
+                  "DOCKER_METADATA_ANNOTATIONS_LEVELS=index (or index,manifest-descriptor) in its env")
+
+
+def parse_annotations(items: list[str]) -> tuple[tuple[tuple[str, str], ...], tuple[EntryAnnotation, ...]]:
+    """KEY=VALUE items (the value may contain '='), each optionally prefixed with the levels `docker buildx
+    imagetools create --annotation` reads: `index:` (the default), `manifest-descriptor:` (every entry) or
+    `manifest-descriptor[PLATFORM]:` (that platform's entry), several joined by commas. Returns
+    (index annotations, entry annotations); levels that would change the children's digests are refused."""
+    index: dict[str, str] = {}
+    entries: dict[tuple, EntryAnnotation] = {}
     for item in items:
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
-        if not sep or not key or not ANNOTATION_KEY.fullmatch(key):
-            raise InputError(f"invalid annotation {item!r}: expected KEY=VALUE with a non-empty key without spaces",
+        levels, colon, name = key.partition(":")
+        if not colon or not _LEVELS.fullmatch(levels):
+            levels, name = "index", key   # no level written: an index annotation, as manifest-tool has it
+        if not sep or not name or not ANNOTATION_KEY.fullmatch(name):
+            raise InputError(f"invalid annotation {item!r}: expected [LEVEL:]KEY=VALUE with a non-empty key "
+                             "without spaces",
                              "e.g. --annotation org.opencontainers.image.source=https://github.com/o/app")
-        if key in out:
-            raise InputError(f"annotation {key!r} given twice", "give each annotation key once")
-        out[key] = value
-    return tuple(out.items())
+        for level in levels.split(","):
+            m = _LEVEL.fullmatch(level)
+            if m is None:   # _LEVELS matched the whole list, so each level matches: never reached
+                raise InputError(f"annotation {item!r}: invalid level {level!r}")
+            platform = at(f"annotation {item!r}", Platform.parse, m["platform"]) if m["platform"] is not None \
+                else None
+            _check_level(m["name"], platform, item)
+            if m["name"] == "index":
+                if name in index:
+                    raise InputError(f"annotation {name!r} given twice", "give each annotation key once")
+                index[name] = value
+                continue
+            one = EntryAnnotation(name, value, platform)
+            if entries.setdefault((name, platform.identity() if platform else None), one) is not one:
+                raise InputError(f"annotation {one} given twice", "give each annotation key once per level")
+    return tuple(index.items()), tuple(entries.values())
 
 
+def _check_level(name: str, platform: Platform | None, item: str) -> None:
+    """Only the levels an index can hold without rewriting its children."""
+    if name in ("index", "manifest-descriptor"):
+        if name == "index" and platform is not None:
+            raise InputError(f"annotation {item!r}: the index level takes no platform",
+                             "write index:KEY=VALUE, or manifest-descriptor[PLATFORM]:KEY=VALUE for one entry")
+        return
+    if name == "manifest":
+        raise InputError(f"annotation {item!r}: the manifest level goes inside each per-arch image manifest, "
+                         "which would change the children's digests (they are copied as pushed, signatures "
+                         "and all)", f"use index: or manifest-descriptor: instead; {_METADATA_HINT}")
+    if name == "index-descriptor":
+        raise InputError(f"annotation {item!r}: the index-descriptor level goes on a descriptor that points at "
+                         "the index, and a pushed index has none (buildx refuses it too)",
+                         "use index: or manifest-descriptor: instead")
+    raise InputError(f"annotation {item!r}: unknown level {name!r}",
+                     "levels are index, manifest-descriptor and manifest-descriptor[PLATFORM]; a key holding ':' "
+                     "needs a level first, e.g. index:KEY=VALUE")

@@ -262,7 +262,7 @@ def test_parse_refs(lines, kwargs, want):
     pytest.param([], (), id="none"),
 ])
 def test_parse_annotations(items, want):
-    assert parse_annotations(items) == want
+    assert parse_annotations(items) == (want, ())   # no level written: index annotations, none on the entries
 
 
 @pytest.mark.parametrize("items, want", [

@@ -143,9 +143,30 @@ def test_ignore_missing_returns_what_landed_in_order_and_names_the_rest():
         wait_for(specs, none, timeout=0, clock=lambda: 0.0, sleep=lambda _s: None, partial=True)
 
 
-def test_require_fails_naming_the_platform_and_what_was_skipped():
+SKIPPED = SourceSpec(ImageRef.parse("r.io/o/b:1"), None, Platform.parse("linux/s390x"), (), "input sources:2")
+LANDED_AMD = SourceSpec(ImageRef.parse("r.io/o/a:1"), None, None, (), "input sources:1")
+FILTERED = SourceSpec(ImageRef.parse("r.io/o/c:1"), None, None, (Platform.parse("linux/s390x"),), "m.json:3")
+
+
+@pytest.mark.parametrize("sources, landed, looked_in, words", [
+    pytest.param((LANDED_AMD, SKIPPED), [LANDED_AMD], "", [
+        "linux/s390x: r.io/o/b:1 (input sources:2) did not land (skipped)"], id="skipped-by-ignore-missing"),
+    pytest.param((LANDED_AMD,), [LANDED_AMD], "the digests folder digests (1 digest file(s), each an image or "
+                 "index in r.io/o/a)", ["linux/s390x: no source gave it (looked for in the digests folder digests "
+                                        "(1 digest file(s)"], id="a-digests-folder-missing-a-leg"),
+    pytest.param((FILTERED,), [FILTERED], "the matrix m.json", [
+        "linux/s390x: r.io/o/c:1 (m.json:3) holds no linux/s390x image"], id="a-filter-that-found-none"),
+])
+def test_require_fails_naming_the_platform_and_where_it_was_looked_for(sources, landed, looked_in, words):
     index = ImageIndex(MediaType.OCI_INDEX, (AMD, ARM))
-    require_platforms(index, (Platform.parse("linux/amd64"), Platform.parse("linux/arm64/v8")), [])
-    with pytest.raises(CompositionError, match=r"required platform\(s\) linux/s390x not in the index; "
-                                               r"skipped: linux/s390x r.io/o/b:1"):
-        require_platforms(index, (Platform.parse("linux/s390x"),), ["linux/s390x r.io/o/b:1"])
+    require_platforms(index, (Platform.parse("linux/amd64"), Platform.parse("linux/arm64/v8")), sources, landed,
+                      looked_in)   # held: nothing to say
+    with pytest.raises(CompositionError) as e:
+        require_platforms(index, (Platform.parse("linux/s390x"), Platform.parse("linux/amd64")), sources, landed,
+                          looked_in)
+    text = str(e.value)
+    assert text.startswith("required platform(s) linux/s390x not in the index (it would hold linux/amd64, "
+                           "linux/arm64): "), text
+    assert "nothing was pushed" in text
+    for word in words:
+        assert word in text, text
