@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
 import http.client
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, InputError, RegistryError
-from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
+from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.limits import CHUNK, CONFIG_CAP
+from multiarch_ci.core.model import Descriptor, MediaType, parse_manifest
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.auth.authenticator import Authenticator
 from multiarch_ci.registry.http.bodies import is_encoded, iter_raw
@@ -24,25 +25,8 @@ from multiarch_ci.registry.refusals import registry_error
 from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 from multiarch_ci.registry.http.wire import Response
 
-CHUNK = 8 * 1024 * 1024
-CONFIG_CAP = 8 * 1024 * 1024
 MAX_TAG_PAGES = 5000
 RAW = {"Accept-Encoding": "identity"}  # blob bytes are hashed as sent, never content-decoded
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """A manifest as read: its exact bytes, media type and verified digest."""
-
-    ref: ImageRef
-    body: bytes
-    media_type: str
-    digest: Digest
-    manifest: ImageManifest | ImageIndex
-
-    @property
-    def descriptor(self) -> Descriptor:
-        return Descriptor(self.media_type, self.digest, len(self.body))
 
 
 def pull(ref: ImageRef) -> str:

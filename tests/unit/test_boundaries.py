@@ -28,8 +28,6 @@ KNOWN: set[tuple[str, str]] = {
     ("multiarch_ci.flow.resolve", "multiarch_ci.registry.client"),
     ("multiarch_ci.flow.resolve", "multiarch_ci.registry.http.transport"),
     ("multiarch_ci.flow.resolve", "multiarch_ci.registry.rate_limits"),
-    ("multiarch_ci.layout.reader", "multiarch_ci.registry.client"),
-    ("multiarch_ci.layout.reader", "multiarch_ci.registry.http.transport"),
     ("multiarch_ci.layout.stores", "multiarch_ci.registry.client"),
     ("multiarch_ci.registry.http.transport", "multiarch_ci.registry.rate_limits"),
 }

@@ -9,9 +9,9 @@ import http.client
 import zlib
 
 from multiarch_ci.core.errors import DigestMismatch, RegistryError
+from multiarch_ci.core.limits import MANIFEST_CAP
 from multiarch_ci.registry.http.failures import short_reason
 
-MANIFEST_CAP = 4 * 1024 * 1024
 TOKEN_CAP = 1024 * 1024
 MESSAGE_CAP = 64 * 1024
 
