@@ -19,11 +19,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from multiarch_ci.flow.fanout import fan_out as feed
+from multiarch_ci.core.errors import Kind, RegistryError
 from multiarch_ci.core.location import same_registry
 from multiarch_ci.core.model import Descriptor
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.client import RegistryClient
-from multiarch_ci.registry.http.transport import BodyBroken
 from multiarch_ci.flow.resolve import Child
 
 
@@ -130,8 +130,8 @@ class Copier:
                 try:
                     self._copy_blob_once(source, blob, [t for t, _ in wanted])
                     break
-                except BodyBroken as e:
-                    if attempt == 2:
+                except RegistryError as e:
+                    if e.kind is not Kind.BROKEN or attempt == 2:   # a broken stream: the copy starts again
                         raise
                     self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
         except BaseException as e:

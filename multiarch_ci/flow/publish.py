@@ -16,7 +16,7 @@ from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
 from multiarch_ci.core.compose import compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, MultiarchError, RegistryError
+from multiarch_ci.core.errors import CompositionError, Kind, MultiarchError, RegistryError
 from multiarch_ci.layout.stores import Stores, for_target
 from multiarch_ci.core.location import LayoutRef, registry_of
 from multiarch_ci.core.model import ImageIndex
@@ -221,7 +221,7 @@ class Publisher:
         try:
             current = self.client.get_manifest(ref)
         except RegistryError as e:
-            if e.status != 404:
+            if e.kind is not Kind.NOT_FOUND:
                 raise
             if self.options.remove:
                 raise CompositionError(f"--remove: {ref} does not exist, so there is nothing to remove from",
@@ -274,12 +274,12 @@ class Publisher:
             back = self.client.head_manifest(ref)
             if back is None or back.digest != digest:
                 raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
-                                    ref=str(ref))
+                                    ref=str(ref), kind=Kind.BAD_ANSWER)
         except RegistryError as e:
             left = [t for t in wanted if t not in written]
             raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
                                 f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
-                                "digest", status=e.status, code=e.code, ref=e.ref) from None
+                                "digest", status=e.status, code=e.code, ref=e.ref, kind=e.kind) from None
         written.append(tag)
         self.log(f"tagged {ref}")
 

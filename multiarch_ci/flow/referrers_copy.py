@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 
-from multiarch_ci.core.errors import CompositionError, RegistryError
+from multiarch_ci.core.errors import CompositionError, Kind, RegistryError
 from multiarch_ci.core.model import ImageManifest
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.location import LayoutRef
@@ -160,7 +160,7 @@ class ReferrersCopier:
         try:
             return self.client.get_manifest(c.repo.with_digest(r.digest))
         except RegistryError as e:
-            if e.status != 404:
+            if e.kind is not Kind.NOT_FOUND:
                 raise
             self.log(f"warning: {c.repo.name} lists referrer {r.digest.short} of {c.fetched.digest.short}, but it "
                      "is not there (HTTP 404); not copied")

@@ -11,13 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from multiarch_ci.core.compose import Candidate, flatten, kept_by
-from multiarch_ci.core.errors import AuthError, CompositionError, InputError, RegistryError, setting
+from multiarch_ci.core.errors import CompositionError, InputError, Kind, RegistryError, setting
 from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.client import Fetched, RegistryClient
-from multiarch_ci.registry.rate_limits import QuotaSpent
-from multiarch_ci.registry.http.transport import RETRY_STATUSES, DeadlinePassed
 from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.flow.wait import BUSY, LANDED, MISSING, STALE, Probe
 
@@ -46,23 +44,21 @@ class Resolver:
             try:
                 return Probe(LANDED, value=self.client.get_manifest(spec.ref.with_digest(spec.digest)))
             except RegistryError as e:
-                if e.status != 404 or not spec.ref.tag:
+                if e.kind is not Kind.NOT_FOUND or not spec.ref.tag:
                     raise
             current = self.client.head_manifest(spec.ref.with_digest(None))
             if current is None:
                 return Probe(MISSING, "not found")
             return Probe(STALE, f"stale: {spec.ref.tag} is {current.digest.short}… expected {spec.digest.short}…")
-        except DeadlinePassed:
-            return Probe(BUSY, "no answer before the wait timed out")
-        except (AuthError, QuotaSpent):
-            raise  # a login that fails (or a spent pull quota) is not a source that has not landed yet
-        except RegistryError as e:
-            if e.status == 404:
+        except RegistryError as e:   # decided on the kind alone (core/errors.Kind), never on transport details
+            if e.kind is Kind.OUT_OF_TIME:
+                return Probe(BUSY, "no answer before the wait timed out")
+            if e.kind is Kind.NOT_FOUND:
                 looked = "" if spec.ref.tag or spec.digest else "; no tag given, so latest was looked for"
                 return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip() + looked)
-            if e.status in RETRY_STATUSES:
+            if e.kind is Kind.TEMPORARY:
                 return Probe(BUSY, f"registry busy: HTTP {e.status}")
-            raise
+            raise  # denied (a login that fails, a spent pull quota), a bad answer...: not a source still to land
 
     def resolve(self, spec: SourceSpec, top: Fetched, fan_out: Callable) -> tuple[list[Candidate], list[Child]]:
         """One landed source: an image is one candidate; an index is flattened into its images and

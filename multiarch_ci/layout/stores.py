@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import InputError, RegistryError
+from multiarch_ci.core.errors import InputError, Kind, RegistryError
 from multiarch_ci.layout.index import blob_path
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor
@@ -120,7 +120,7 @@ class Stores:
             layout = self._target(ref)
             if layout is None or (ref.tag and ref.tag not in layout.list_tags()):
                 raise RegistryError(f"get manifest {ref}: not in the layout", status=404, code=_NOT_YET,
-                                    ref=str(ref))
+                                    ref=str(ref), kind=Kind.NOT_FOUND)
         return self.layout(ref).get_manifest(ref, expect)
 
     def layout_referrers(self, ref: LayoutRef, subject: Digest) -> list:
