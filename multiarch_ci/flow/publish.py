@@ -95,9 +95,7 @@ class Publisher:
                  log: Callable[[str], None] = lambda _m: None):
         self.stores, self.options, self._log = stores, options, log
         self._local = threading.local()
-        workers = max(1, options.workers)
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
-        self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
+        self.pool = self.chains = None   # made for each run_all and shut at its end, so a Publisher runs again
 
     def _fan_out(self, fn, items: Iterable) -> list:
         """A chain's parallel requests: the first inline, the rest on the request pool (whose tasks never
@@ -121,6 +119,9 @@ class Publisher:
     def run_all(self, plans: list[PushPlan], parallel: int = 4) -> list[Result | MultiarchError]:
         """Run several plans (the batch form) on one client and one request pool; one failing
         plan does not stop the others. Up to `parallel` plans are orchestrated at a time."""
+        workers = max(1, self.options.workers)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
+        self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
         try:
             for plan in plans:
                 self.stores.prepare(plan, self.options.dry_run)   # layouts checked: bad input before any request
