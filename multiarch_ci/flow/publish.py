@@ -91,11 +91,13 @@ def manifest_rows(index: ImageIndex) -> list[dict]:
 class Publisher:
     """Runs PushPlans against the stores (registries, layouts) the front end's `stores` chooses per reference."""
 
+    pool: ThreadPoolExecutor     # a run's requests, which never wait: made for each run_all and shut at its end,
+    chains: ThreadPoolExecutor   # ... like the chains (one per source), so a Publisher runs again
+
     def __init__(self, stores: Stores, options: Options = Options(),
                  log: Callable[[str], None] = lambda _m: None):
         self.stores, self.options, self._log = stores, options, log
         self._local = threading.local()
-        self.pool = self.chains = None   # made for each run_all and shut at its end, so a Publisher runs again
 
     def _fan_out(self, fn, items: Iterable) -> list:
         """A chain's parallel requests: the first inline, the rest on the request pool (whose tasks never

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from multiarch_ci.core.digest import Digest
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from multiarch_ci.core.reference import ImageRef
     from multiarch_ci.core.referrers import Referrer
 
-    Ref = ImageRef | LayoutRef
+Ref = TypeVar("Ref", contravariant=True)   # the refs a store takes: a registry's ImageRef, a layout's LayoutRef
 
 
-class Store(Protocol):
+class Store(Protocol[Ref]):
     """One place images live, read and written like a repository; every read is verified."""
 
     where: str              # for once-per-place answers and messages: a registry's host, a layout's name
@@ -84,7 +84,7 @@ class Store(Protocol):
 class Stores(Protocol):
     """The store of each reference, chosen once per reference by the front end."""
 
-    def __call__(self, ref: Ref) -> Store: ...
+    def __call__(self, ref: ImageRef | LayoutRef) -> Store[Any]: ...
 
     def prepare(self, plan: PushPlan, dry_run: bool) -> None:
         """Before any request: open and check what the plan names (bad input raises), plan the logins."""
