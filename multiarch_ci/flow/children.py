@@ -19,12 +19,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from multiarch_ci.flow.fanout import fan_out as feed
+from multiarch_ci.core.errors import Kind, RegistryError
 from multiarch_ci.core.location import same_registry
 from multiarch_ci.core.model import Descriptor
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.registry.client import RegistryClient
-from multiarch_ci.registry.http.transport import BodyBroken
 from multiarch_ci.flow.resolve import Child
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from multiarch_ci.flow.store import Stores
 
 
 class Stopped(Exception):
@@ -61,9 +64,9 @@ class Copier:
     """Makes children present in the run's target repositories (one or several); shared by all the
     chains of a plan."""
 
-    def __init__(self, client: RegistryClient, targets: tuple[ImageRef, ...], stop: threading.Event,
+    def __init__(self, stores: Stores, targets: tuple[ImageRef, ...], stop: threading.Event,
                  log: Callable[[str], None], known: dict[str, bytes]):
-        self.client, self.targets, self.stop, self.log, self.known = client, targets, stop, log, known
+        self.stores, self.targets, self.stop, self.log, self.known = stores, targets, stop, log, known
         self.target = targets[0]
         self._blobs, self._children = Claims(), Claims()
         self._lock = threading.Lock()
@@ -118,7 +121,7 @@ class Copier:
 
     def _put_child(self, c: Child, target: ImageRef) -> None:
         self.check()
-        self.client.put_manifest(target, str(c.fetched.digest), c.fetched.body, c.fetched.media_type)
+        self.stores(target).put_manifest(target, str(c.fetched.digest), c.fetched.body, c.fetched.media_type)
         with self._lock:
             self.children += 1
 
@@ -130,8 +133,8 @@ class Copier:
                 try:
                     self._copy_blob_once(source, blob, [t for t, _ in wanted])
                     break
-                except BodyBroken as e:
-                    if attempt == 2:
+                except RegistryError as e:
+                    if e.kind is not Kind.BROKEN or attempt == 2:   # a broken stream: the copy starts again
                         raise
                     self.log(f"copy of {blob.digest.short} broke ({e.message}); starting it again")
         except BaseException as e:
@@ -145,10 +148,11 @@ class Copier:
         uploads = []
         for target in targets:   # what each target lacks: a mount or a HEAD first (a retry skips the done)
             self.check()
+            store = self.stores(target)
             if same_registry(source, target):   # a mount; a layout source has no registry to mount from
-                location = self.client.mount_blob(target, blob.digest, source)
+                location = store.mount_blob(target, blob.digest, source)
             else:
-                location = None if self.client.blob_exists(target, blob.digest) else self.client.start_upload(target)
+                location = None if store.blob_exists(target, blob.digest) else store.start_upload(target)
             if location is None:
                 with self._lock:
                     self.mounted += 1
@@ -159,7 +163,8 @@ class Copier:
         self.check()
 
         def sink(target: ImageRef, location: str):
-            return lambda chunks: self.client.upload_blob(target, location, blob.digest, chunks, source=source.name)
+            store = self.stores(target)
+            return lambda chunks: store.upload_blob(target, location, blob.digest, chunks, source=source.name)
         known = self.known.get(str(blob.digest))
         if known is not None:   # read and verified already (a config): no source read at all
             for target, location in uploads:
@@ -167,7 +172,7 @@ class Copier:
         else:
             with self._lock:
                 self.reads += 1
-            stream = self.client.stream_blob(source, blob.digest, blob.size)
+            stream = self.stores(source).stream_blob(source, blob.digest, blob.size)
             if len(uploads) == 1:
                 sink(*uploads[0])(stream)
             else:

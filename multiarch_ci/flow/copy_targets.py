@@ -6,30 +6,35 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from multiarch_ci.core.digest import Digest
 from multiarch_ci.flow.children import Copier
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.registry.client import RegistryClient
-from multiarch_ci.registry.index_format import put_by_digest, put_index
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from multiarch_ci.flow.store import Stores
 
 
-def make_copier(client: RegistryClient, targets: tuple[ImageRef, ...], stop: threading.Event,
+def make_copier(stores: Stores, targets: tuple[ImageRef, ...], stop: threading.Event,
                 log: Callable[[str], None], known: dict[str, bytes], referrers: str = "auto",
                 submit: Callable | None = None):
     """The run's copier (children.Copier); with `referrers` auto, wrapped so the artifacts referring to
     each copied child follow it (referrers_copy.py; `submit` puts its early lookups on the request pool)."""
-    copier = Copier(client, targets, stop, log, known)
+    copier = Copier(stores, targets, stop, log, known)
     if referrers == "none":
         return copier
     from multiarch_ci.flow.referrers_copy import ReferrersCopier
-    return ReferrersCopier(copier, client, targets, log, submit)
+    return ReferrersCopier(copier, stores, targets, log, submit)
 
 
-def put_everywhere(client: RegistryClient, targets: tuple[ImageRef, ...], index: ImageIndex, fmt: str,
+def put_everywhere(stores: Stores, targets: tuple[ImageRef, ...], index: ImageIndex, fmt: str,
                    log: Callable[[str], None]) -> ImageIndex:
     """The index PUT by digest in every target, the first first: where the first stored a Docker list
-    instead (index_format's fallback), the same list goes everywhere, so every target holds one digest."""
-    index = put_index(client, targets[0], index, fmt, log)
+    instead (a registry's fallback, Store.put_index), the same list goes everywhere, so every target holds
+    one digest."""
+    index = stores(targets[0]).put_index(targets[0], index, fmt, log)
+    body = index.to_bytes()   # rule 1: serialised once, PUT under the digest of those same bytes
     for target in targets[1:]:
-        put_by_digest(client, target, index)
+        stores(target).put_manifest(target, str(Digest.of(body)), body, index.media_type)
     return index

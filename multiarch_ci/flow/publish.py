@@ -16,19 +16,20 @@ from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
 from multiarch_ci.core.compose import compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, MultiarchError, RegistryError
-from multiarch_ci.layout.stores import Stores, for_target
-from multiarch_ci.core.location import LayoutRef, registry_of
+from multiarch_ci.core.errors import CompositionError, Kind, MultiarchError, RegistryError
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.registry.client import RegistryClient, pull, push
 from multiarch_ci.flow.resolve import Resolver
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.tags import Decision, decide, parse_version
 from multiarch_ci.core.targets import targets_of
 from multiarch_ci.core.update import Change, Diff, diff, media_type_note, require_platforms
 from multiarch_ci.flow.wait import describe_missing, wait_for
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from multiarch_ci.flow.store import Stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +89,15 @@ def manifest_rows(index: ImageIndex) -> list[dict]:
 
 
 class Publisher:
-    """Runs one PushPlan against registries through a RegistryClient."""
+    """Runs PushPlans against the stores (registries, layouts) the front end's `stores` chooses per reference."""
 
-    def __init__(self, client: RegistryClient, options: Options = Options(),
+    pool: ThreadPoolExecutor     # a run's requests, which never wait: made for each run_all and shut at its end,
+    chains: ThreadPoolExecutor   # ... like the chains (one per source), so a Publisher runs again
+
+    def __init__(self, stores: Stores, options: Options = Options(),
                  log: Callable[[str], None] = lambda _m: None):
-        self.client, self.options, self._log = Stores(client), options, log   # Stores: layouts too
+        self.stores, self.options, self._log = stores, options, log
         self._local = threading.local()
-        workers = max(1, options.workers)
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
-        self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
 
     def _fan_out(self, fn, items: Iterable) -> list:
         """A chain's parallel requests: the first inline, the rest on the request pool (whose tasks never
@@ -120,10 +121,12 @@ class Publisher:
     def run_all(self, plans: list[PushPlan], parallel: int = 4) -> list[Result | MultiarchError]:
         """Run several plans (the batch form) on one client and one request pool; one failing
         plan does not stop the others. Up to `parallel` plans are orchestrated at a time."""
+        workers = max(1, self.options.workers)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
+        self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
         try:
             for plan in plans:
-                self.client.check_plan(plan)   # layouts opened and resolved: bad input before any request
-                self._plan_scopes(plan)
+                self.stores.prepare(plan, self.options.dry_run)   # layouts checked: bad input before any request
             with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(plans))),
                                     thread_name_prefix="mm-plan") as outer:
                 return [f.result() for f in [outer.submit(self._run_one, p, len(plans) > 1) for p in plans]]
@@ -142,21 +145,21 @@ class Publisher:
         self._log(getattr(self._local, "label", "") + line)
 
     def _run(self, plan: PushPlan) -> Result:
-        o = for_target(self.options, plan.target)
+        o = replace(self.options, fmt=self.stores(plan.target).index_format(self.options.fmt))
         label = getattr(self._local, "label", "")   # chains log from their own threads: bind the label here
 
         def log(line: str) -> None:
             self._log(label + line)
-        resolver = Resolver(self.client, log, o.verify_platform)
+        resolver = Resolver(self.stores, log, o.verify_platform)
         stop = threading.Event()
         targets = targets_of(plan)
-        copier = None if o.dry_run else make_copier(self.client, targets, stop, log, resolver.configs, o.referrers,
+        copier = None if o.dry_run else make_copier(self.stores, targets, stop, log, resolver.configs, o.referrers,
                                                        self.pool.submit)
         chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
                         annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
                           on_progress=self.log, map_fn=chains.read, partial=o.ignore_missing,
-                          bound=self.client.transport.bounded)
+                          bound=self.stores.bounded)
         missing = describe_missing(plan.sources, landed)
         for line in missing:
             self.log(f"warning: skipped (--ignore-missing): {line}")
@@ -189,7 +192,7 @@ class Publisher:
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
                           also=also)
-        index = put_everywhere(self.client, targets, index, o.fmt, self.log)  # may fall back to a Docker list
+        index = put_everywhere(self.stores, targets, index, o.fmt, self.log)  # may fall back to a Docker list
         note = media_type_note(current if updating else None, index)
         if note:   # the dry run's diff says it too; the real run must not change a format unsaid
             self.log(f"note: {plan.target.with_tag(plan.tags[0])} {note}")
@@ -202,30 +205,15 @@ class Publisher:
                       held=_held(decisions), missing=tuple(missing), changes=tuple(changes), also=also,
                       referrers=tuple(getattr(copier, "report", ())))
 
-    def _plan_scopes(self, plan: PushPlan) -> None:
-        """Scopes that are used together share a token: the target's with each same-registry source
-        (a mount needs both); a source on another registry only needs pull there. Layouts need none."""
-        target = None
-        if not isinstance(plan.target, LayoutRef):
-            target = push(plan.target) if not self.options.dry_run else pull(plan.target)  # a dry run only reads
-            self.client.auth.plan_scopes(plan.target.registry, {target})
-        for s in [s for s in plan.sources if not isinstance(s.ref, LayoutRef)]:
-            together = {target, pull(s.ref)} if target and s.ref.registry == plan.target.registry else {pull(s.ref)}
-            self.client.auth.plan_scopes(s.ref.registry, together)
-        for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
-            scope = push(more) if not self.options.dry_run else pull(more)
-            self.client.auth.plan_scopes(more.registry, {scope, *(pull(s.ref) for s in plan.sources
-                                                                  if registry_of(s.ref) == more.registry)})
-
     def _existing(self, plan: PushPlan, updating: bool) -> ImageIndex | None:
         """The index the first tag holds now (None if the tag does not exist yet): --append/--remove
         update it, --dry-run compares with it."""
         ref = plan.target.with_tag(plan.tags[0])
         flag = "--remove" if self.options.remove else "--append"
         try:
-            current = self.client.get_manifest(ref)
+            current = self.stores(ref).get_manifest(ref)
         except RegistryError as e:
-            if e.status != 404:
+            if e.kind is not Kind.NOT_FOUND:
                 raise
             if self.options.remove:
                 raise CompositionError(f"--remove: {ref} does not exist, so there is nothing to remove from",
@@ -246,7 +234,7 @@ class Publisher:
         """Which floating tags may move: read the repository's tags now (rule 9's forward-only)."""
         if not plan.floating:
             return []
-        existing = self.client.list_tags(plan.target, self.options.tags_page_size)
+        existing = self.stores(plan.target).list_tags(plan.target, self.options.tags_page_size)
         decisions = decide(parse_version(plan.version or ""), plan.floating, existing)
         for d in decisions:
             if not d.moves:
@@ -274,16 +262,17 @@ class Publisher:
                    written: list[str], wanted: list[str]) -> None:
         ref = target.with_tag(tag)
         try:
-            self.client.put_manifest(target, tag, body, media_type)
-            back = self.client.head_manifest(ref)
+            store = self.stores(target)
+            store.put_manifest(target, tag, body, media_type)
+            back = store.head_manifest(ref)
             if back is None or back.digest != digest:
                 raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
-                                    ref=str(ref))
+                                    ref=str(ref), kind=Kind.BAD_ANSWER)
         except RegistryError as e:
             left = [t for t in wanted if t not in written]
             raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
                                 f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
-                                "digest", status=e.status, code=e.code, ref=e.ref) from None
+                                "digest", status=e.status, code=e.code, ref=e.ref, kind=e.kind) from None
         written.append(tag)
         self.log(f"tagged {ref}")
 

@@ -16,14 +16,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 
-from multiarch_ci.core.errors import CompositionError, RegistryError
+from multiarch_ci.core.errors import CompositionError, Kind, RegistryError
+from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.model import ImageManifest
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.referrers import Referrer, subject_of
-from multiarch_ci.registry.client import Fetched, RegistryClient
-from multiarch_ci.registry.referrers import api_listing, few_tags, list_referrers, update_tag_schema
 from multiarch_ci.flow.resolve import Child
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from multiarch_ci.flow.store import Stores
 
 MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets the first 256 copied
 
@@ -31,9 +33,9 @@ MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets
 class ReferrersCopier:
     """Wraps the run's copier (same interface): after a source's children, their referrers."""
 
-    def __init__(self, inner, client: RegistryClient, targets: tuple[ImageRef, ...], log: Callable[[str], None],
+    def __init__(self, inner, stores: Stores, targets: tuple[ImageRef, ...], log: Callable[[str], None],
                  submit: Callable | None = None):
-        self.inner, self.client, self.targets, self.log, self._submit = inner, client, targets, log, submit
+        self.inner, self.stores, self.targets, self.log, self._submit = inner, stores, targets, log, submit
         self.stop = inner.stop
         self.report: list[dict] = []      # one row per referrer copied (the report's `referrers`)
         self._lock = threading.Lock()
@@ -88,7 +90,7 @@ class ReferrersCopier:
         for c in todo:
             mine = [r for cc, r, _ in images if cc is c]
             for target in self._where(c) if mine else ():
-                update_tag_schema(self.client, target, c.fetched.digest, mine)
+                self.stores(target).update_referrers_tag(target, c.fetched.digest, mine)
         rows = [_row(c, r, f, self._where(c)) for c, r, f in images]
         for row in rows:
             self.log(f"referrer {row['digest']} ({row['artifactType'] or row['tag'] or row['mediaType']}) of "
@@ -97,16 +99,13 @@ class ReferrersCopier:
             self.report += rows
 
     def _where(self, c: Child) -> list[ImageRef]:
-        """The registry targets this child is copied into (a layout target gets no referrers yet)."""
-        return [t for t in self.targets if not isinstance(t, LayoutRef) and not c.repo.in_repository(t)]
+        """The targets this child is copied into that take referrers (a layout target gets none yet)."""
+        return [t for t in self.targets if self.stores(t).takes_referrers and not c.repo.in_repository(t)]
 
     def _discover(self, c: Child) -> list[Referrer]:
         self.check()
         try:
-            if isinstance(c.repo, LayoutRef):     # a layout: its index.json
-                listed = self.client.layout_referrers(c.repo, c.fetched.digest)
-            else:
-                listed = self._listed(c)
+            listed = self._listed(c)
             found = [r for r in listed if r.digest != c.fetched.digest]
         except (RegistryError, CompositionError) as e:
             self.log(f"warning: cannot list the referrers of {c.repo.with_digest(c.fetched.digest)}: {e.message}; "
@@ -118,23 +117,24 @@ class ReferrersCopier:
         return found[:MAX_PER_IMAGE]
 
     def _listed(self, c: Child) -> tuple:
-        """The first child of a registry asks whether it has the referrers API; its other children wait
-        for that answer (one round trip) instead of each asking (distribution 2.8 has none: one 404 per
-        run, not one per child). Then the repository's tags, listed once for all its children."""
+        """The first child of a store (a registry, a layout) asks whether it has a referrers listing (the
+        API; a layout's index.json); its other children wait for that answer (one round trip) instead of
+        each asking (distribution 2.8 has none: one 404 per run, not one per child). Then the repository's
+        tags, listed once for all its children."""
         mine: list = []
+        store = self.stores(c.repo)
 
         def ask() -> bool:
-            mine.append(api_listing(self.client, c.repo, c.fetched.digest))
+            mine.append(store.referrers_api(c.repo, c.fetched.digest))
             return mine[0] is not None
 
         # a child that finds the question being asked lists its tags meanwhile (it needs them anyway) and
         # only then waits, by which time the answer is mostly in: no request-pool worker idles for it
-        api = self._once(self._api, c.repo.registry, ask, wait=False)
-        tags = self._once(self._tags, c.repo.name, lambda: few_tags(self.client, c.repo))
+        api = self._once(self._api, store.where, ask, wait=False)
+        tags = self._once(self._tags, c.repo.name, lambda: store.few_tags(c.repo))
         if api is None:
-            api = self._once(self._api, c.repo.registry, ask)
-        return list_referrers(self.client, c.repo, c.fetched.digest, api=api, tags=tags,
-                              listed=mine[0] if mine else None).referrers
+            api = self._once(self._api, store.where, ask)
+        return store.list_referrers(c.repo, c.fetched.digest, api=api, tags=tags, listed=mine[0] if mine else None)
 
     def _once(self, boxes: dict, key: str, compute: Callable, wait: bool = True):
         """`compute()` once per key for the run; concurrent callers wait for it (a failure is not kept).
@@ -158,9 +158,9 @@ class ReferrersCopier:
         c, r = pair
         self.check()
         try:
-            return self.client.get_manifest(c.repo.with_digest(r.digest))
+            return self.stores(c.repo).get_manifest(c.repo.with_digest(r.digest))
         except RegistryError as e:
-            if e.status != 404:
+            if e.kind is not Kind.NOT_FOUND:
                 raise
             self.log(f"warning: {c.repo.name} lists referrer {r.digest.short} of {c.fetched.digest.short}, but it "
                      "is not there (HTTP 404); not copied")
@@ -178,13 +178,14 @@ class ReferrersCopier:
     def _tag(self, target: ImageRef, tag: str, f: Fetched) -> None:
         """Recreate a cosign tag; never move one that holds another artifact in the target."""
         self.check()
-        there = self.client.head_manifest(target.with_tag(tag))
+        store = self.stores(target)
+        there = store.head_manifest(target.with_tag(tag))
         if there is not None and there.digest != f.digest:
             self.log(f"warning: {target.name}:{tag} already holds {there.digest.short}; left as it is "
                      f"(the copied {f.digest.short} is present by digest)")
             return
         if there is None:
-            self.client.put_manifest(target, tag, f.body, f.media_type)
+            store.put_manifest(target, tag, f.body, f.media_type)
 
 
 def _row(c: Child, r: Referrer, f: Fetched, targets: list[ImageRef]) -> dict:

@@ -11,15 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from multiarch_ci.core.compose import Candidate, flatten, kept_by
-from multiarch_ci.core.errors import AuthError, CompositionError, InputError, RegistryError, setting
+from multiarch_ci.core.errors import CompositionError, InputError, Kind, RegistryError, setting
+from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.registry.client import Fetched, RegistryClient
-from multiarch_ci.registry.rate_limits import QuotaSpent
-from multiarch_ci.registry.http.transport import RETRY_STATUSES, DeadlinePassed
 from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.flow.wait import BUSY, LANDED, MISSING, STALE, Probe
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from multiarch_ci.flow.store import Stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,38 +33,37 @@ class Child:
 
 
 class Resolver:
-    """Reads sources through a client, one source at a time (each source's chain calls it)."""
+    """Reads sources from their stores, one source at a time (each source's chain calls it)."""
 
-    def __init__(self, client: RegistryClient, log: Callable[[str], None], verify_platform: bool = True):
-        self.client, self.log, self.verify_platform = client, log, verify_platform
+    def __init__(self, stores: Stores, log: Callable[[str], None], verify_platform: bool = True):
+        self.stores, self.log, self.verify_platform = stores, log, verify_platform
         self.configs: dict[str, bytes] = {}   # config blobs read (and verified), by digest
         self.filters: dict[str, SourceSpec] = {}   # single-image sources with a platform filter, by digest
 
     def probe(self, spec: SourceSpec) -> Probe:
         """One look: GET by the expected digest (a moved tag cannot stand in), else by tag."""
+        store = self.stores(spec.ref)
         try:
             if not spec.digest:
-                return Probe(LANDED, value=self.client.get_manifest(spec.ref))
+                return Probe(LANDED, value=store.get_manifest(spec.ref))
             try:
-                return Probe(LANDED, value=self.client.get_manifest(spec.ref.with_digest(spec.digest)))
+                return Probe(LANDED, value=store.get_manifest(spec.ref.with_digest(spec.digest)))
             except RegistryError as e:
-                if e.status != 404 or not spec.ref.tag:
+                if e.kind is not Kind.NOT_FOUND or not spec.ref.tag:
                     raise
-            current = self.client.head_manifest(spec.ref.with_digest(None))
+            current = store.head_manifest(spec.ref.with_digest(None))
             if current is None:
                 return Probe(MISSING, "not found")
             return Probe(STALE, f"stale: {spec.ref.tag} is {current.digest.short}… expected {spec.digest.short}…")
-        except DeadlinePassed:
-            return Probe(BUSY, "no answer before the wait timed out")
-        except (AuthError, QuotaSpent):
-            raise  # a login that fails (or a spent pull quota) is not a source that has not landed yet
-        except RegistryError as e:
-            if e.status == 404:
+        except RegistryError as e:   # decided on the kind alone (core/errors.Kind), never on transport details
+            if e.kind is Kind.OUT_OF_TIME:
+                return Probe(BUSY, "no answer before the wait timed out")
+            if e.kind is Kind.NOT_FOUND:
                 looked = "" if spec.ref.tag or spec.digest else "; no tag given, so latest was looked for"
                 return Probe(MISSING, f"not found: HTTP 404 {e.code or ''}".rstrip() + looked)
-            if e.status in RETRY_STATUSES:
+            if e.kind is Kind.TEMPORARY:
                 return Probe(BUSY, f"registry busy: HTTP {e.status}")
-            raise
+            raise  # denied (a login that fails, a spent pull quota), a bad answer...: not a source still to land
 
     def resolve(self, spec: SourceSpec, top: Fetched, fan_out: Callable) -> tuple[list[Candidate], list[Child]]:
         """One landed source: an image is one candidate; an index is flattened into its images and
@@ -89,7 +90,7 @@ class Resolver:
         return self._read_configs(candidates, children, fan_out), children
 
     def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
-        f = self.client.get_manifest(repo.with_digest(d.digest))
+        f = self.stores(repo).get_manifest(repo.with_digest(d.digest))
         if not isinstance(f.manifest, ImageManifest):
             raise CompositionError(f"{repo.with_digest(d.digest)}: expected an image manifest, found an index")
         if f.descriptor.size != d.size:
@@ -105,7 +106,7 @@ class Resolver:
 
         def config_platform(c: Candidate) -> Platform:
             child = by_digest[str(c.descriptor.digest)]
-            raw = self.client.get_blob(child.repo, child.fetched.manifest.config)
+            raw = self.stores(child.repo).get_blob(child.repo, child.fetched.manifest.config)
             self.configs[str(child.fetched.manifest.config.digest)] = raw  # verified; a copy reuses it
             try:
                 return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")

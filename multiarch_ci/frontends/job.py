@@ -5,7 +5,7 @@ import threading
 from collections.abc import Iterable, Mapping
 
 from multiarch_ci.core.errors import MultiarchError
-from multiarch_ci.core.location import LayoutRef, registry_of
+from multiarch_ci.core.location import registry_of
 from multiarch_ci.core.options import LAST_LOOK, Options
 from multiarch_ci.frontends.output import Console
 from multiarch_ci.registry.client import RegistryClient
@@ -49,7 +49,8 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
     console.secrets = client.auth.secrets
     ping_ahead(client, plans, options)
     from multiarch_ci.flow.publish import Publisher   # its imports (~60 ms) overlap the pings' round trips
-    return Publisher(client, options, log=console.progress).run_all(plans)
+    from multiarch_ci.frontends.stores import Stores   # the store of each reference: a registry's or a layout's
+    return Publisher(Stores(client), options, log=console.progress).run_all(plans)
 
 
 def ping_ahead(client: RegistryClient, plans: list[PushPlan], options: Options) -> None:
@@ -64,8 +65,8 @@ def ping_ahead(client: RegistryClient, plans: list[PushPlan], options: Options) 
     refs = [(s.ref, True) for p in plans for s in p.sources]
     refs += [(ref, False) for p in plans for ref in (p.target, *p.also)
              if ref is p.target or not options.dry_run or p.floating]
-    if any(isinstance(ref, LayoutRef) for p in plans for ref in (p.target, *p.also, *(s.ref for s in p.sources))):
-        return
+    if any(registry_of(ref) is None for p in plans for ref in (p.target, *p.also, *(s.ref for s in p.sources))):
+        return   # a layout: it has no registry, and it is checked before any request (Stores.prepare)
     in_wait: dict[str, bool] = {}
     for ref, source in refs:
         in_wait[ref.registry] = in_wait.get(ref.registry, False) or source

@@ -1,6 +1,6 @@
 """Read an OCI image layout like a repository: resolve, manifests and blobs, every byte verified.
 
-Offers the read half of `registry.client.RegistryClient` (get_manifest -> Fetched, head_manifest, get_blob,
+Offers the read half of a store (flow/store.py) (get_manifest -> Fetched, head_manifest, get_blob,
 stream_blob, blob_exists, list_tags) so the publish flow can take a layout as a source. File I/O only.
 """
 from __future__ import annotations
@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, InputError
+from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.limits import CHUNK, CONFIG_CAP, MANIFEST_CAP
 from multiarch_ci.layout import index as ix
 from multiarch_ci.layout.files import LayoutFiles, chunks, open_files, read_capped
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, parse_manifest
-from multiarch_ci.registry.client import CHUNK, CONFIG_CAP, Fetched
-from multiarch_ci.registry.http.transport import MANIFEST_CAP
 
 INDEX_CAP = 16 * 1024 * 1024
 

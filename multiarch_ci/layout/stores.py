@@ -1,27 +1,27 @@
-"""The client publish talks to: a registry ref goes to the RegistryClient, a layout ref to its layout.
+"""One OCI layout as a store (flow/store.py): read like a repository, written like one when it is the target.
 
-Each layout path is opened once per run and shared by every chain. A layout source is read like a
-repository (manifests by digest, configs, blobs streamed and verified); a layout target is written like
-one (`start_upload` opens nothing, `upload_blob` stores the verified stream, `put_manifest` stores bytes
-and tags them in index.json). Before any request, `check_plan` opens every layout a plan names and
-resolves each layout source: a missing layout, tag or digest is bad input (exit 2) and nothing is sent.
-Anything else (auth, transport, mounts) is the RegistryClient's.
+Each layout path is opened once per run (frontends/stores.py keeps one LayoutStore per path) and shared by
+every chain. A layout source is read like a repository (manifests by digest, configs, blobs streamed and
+verified); a layout target is written like one (`start_upload` opens nothing, `upload_blob` stores the
+verified stream, `put_manifest` stores bytes and tags them in index.json). Before any request,
+`check_target` / `check_source` open the layout and resolve each layout source: a missing layout, tag or
+digest is bad input (exit 2) and nothing is sent.
 """
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import InputError, RegistryError
-from multiarch_ci.layout.index import blob_path
+from multiarch_ci.core.errors import InputError, Kind, RegistryError
+from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.location import LayoutRef
-from multiarch_ci.core.model import Descriptor
-from multiarch_ci.registry.client import CONFIG_CAP, Fetched, RegistryClient
-from multiarch_ci.core.plan import PushPlan, SourceSpec
+from multiarch_ci.core.model import Descriptor, ImageIndex
+from multiarch_ci.core.plan import SourceSpec
+from multiarch_ci.core.referrers import Referrer
+from multiarch_ci.layout.index import blob_path
 
 if TYPE_CHECKING:   # imported when a layout is first opened: a registry-only run never loads tarfile
     from multiarch_ci.layout.reader import OciLayout
@@ -30,40 +30,28 @@ if TYPE_CHECKING:   # imported when a layout is first opened: a registry-only ru
 _NOT_YET = "MANIFEST_UNKNOWN"
 
 
-def for_target(options, target):
-    """A layout target holds an OCI index (skopeo finds nothing else by tag): --format auto means oci."""
-    if isinstance(target, LayoutRef) and options.fmt == "auto":
-        return replace(options, fmt="oci")
-    return options
+class LayoutStore:
+    """One layout (a directory or a tar); opened on first use, created on the first write as a target."""
 
+    takes_referrers = False   # referrers are copied into registries only (a layout target gets none yet)
 
-class Stores:
-    """A RegistryClient that also reads and writes OCI layouts, chosen by the type of each ref."""
-
-    def __init__(self, client: RegistryClient):
-        self.client = client
-        self._layouts: dict[str, OciLayout] = {}
-        self._targets: set[str] = set()       # layout paths this run writes (absent is empty, not an error)
+    def __init__(self, path: str):
+        self.path = path
+        self.where = LayoutRef(path).name
+        self._layout: OciLayout | None = None
+        self._target = False   # this run writes it: absent is empty, not an error
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str):   # auth, transport, ...: the registry client's
-        if name == "client":
-            raise AttributeError(name)
-        return getattr(self.client, name)
+    def index_format(self, fmt: str) -> str:
+        """A layout target holds an OCI index (skopeo finds nothing else by tag): --format auto means oci."""
+        return "oci" if fmt == "auto" else fmt
 
     # -- before any request ------------------------------------------------------------------
-    def check_plan(self, plan: PushPlan) -> None:
-        """Open every layout the plan names and resolve each layout source, or raise InputError."""
-        if isinstance(plan.target, LayoutRef):
-            self._check_target(plan.target)
-        for spec in plan.sources:
-            if isinstance(spec.ref, LayoutRef):
-                self._check_source(spec)
-
-    def _check_source(self, spec: SourceSpec) -> None:
+    def check_source(self, spec: SourceSpec) -> None:
+        """Open the layout and resolve the source in it (every blob there at its size), or raise InputError."""
         where = f"{spec.origin}: " if spec.origin else ""
         try:
-            layout = self.layout(spec.ref)
+            layout = self.layout()
             desc = layout.resolve(spec.ref)
             if spec.digest and desc.digest != spec.digest:
                 raise InputError(f"{spec.ref} holds {desc.digest}, not the expected {spec.digest}",
@@ -73,7 +61,8 @@ class Stores:
         except InputError as e:
             raise InputError(f"{where}{e.message}", e.hint) from None
 
-    def _check_target(self, ref: LayoutRef) -> None:
+    def check_target(self, ref: LayoutRef) -> None:
+        """A target must be absent, empty or a layout already; marks this layout as written by the run."""
         path = ref.path
         if os.path.exists(path) and not os.path.isdir(path):
             raise InputError(f"target layout {path!r} exists and is not a directory",
@@ -82,101 +71,94 @@ class Stores:
             raise InputError(f"target layout {path!r} is a non-empty directory without an oci-layout file",
                              "give an empty or new directory, or an existing OCI layout")
         with self._lock:
-            self._targets.add(_key(path))
+            self._target = True
         if os.path.isdir(path) and os.listdir(path):
-            self.layout(ref).list_tags()   # an existing layout must read as one before anything is written
+            self.layout().list_tags()   # an existing layout must read as one before anything is written
 
-    # -- layouts, each opened once -----------------------------------------------------------
-    def layout(self, ref: LayoutRef) -> OciLayout:
+    # -- the layout, opened once -------------------------------------------------------------
+    def layout(self) -> OciLayout:
         from multiarch_ci.layout.reader import OciLayout
         with self._lock:
-            found = self._layouts.get(_key(ref.path))
-            if found is None:
-                found = self._layouts[_key(ref.path)] = OciLayout(ref.path)
-            return found
+            if self._layout is None:
+                self._layout = OciLayout(self.path)
+            return self._layout
 
-    def writable(self, ref: LayoutRef) -> WritableLayout:
+    def writable(self) -> WritableLayout:
         """The target layout, created on the first write (a dry run or a failed source creates nothing)."""
         from multiarch_ci.layout.writer import WritableLayout
         with self._lock:
-            found = self._layouts.get(_key(ref.path))
-            if not isinstance(found, WritableLayout):
-                found = self._layouts[_key(ref.path)] = WritableLayout(ref.path)
-            return found
+            if not isinstance(self._layout, WritableLayout):
+                self._layout = WritableLayout(self.path)
+            return self._layout
 
-    def _target(self, ref: LayoutRef) -> OciLayout | None:
-        """A target layout to read: None while it does not exist yet."""
-        key = _key(ref.path)
-        if key in self._targets and key not in self._layouts and \
-                not os.path.exists(os.path.join(ref.path, "oci-layout")):
+    def _readable(self) -> OciLayout | None:
+        """The layout to read: None while a target does not exist yet."""
+        if self._target and self._layout is None and not os.path.exists(os.path.join(self.path, "oci-layout")):
             return None
-        return self.layout(ref)
+        return self.layout()
 
     # -- reads -------------------------------------------------------------------------------
-    def get_manifest(self, ref, expect: Digest | None = None) -> Fetched:
-        if not isinstance(ref, LayoutRef):
-            return self.client.get_manifest(ref, expect)
-        if _key(ref.path) in self._targets:   # the target's tag may not exist yet: a 404, as a registry says
-            layout = self._target(ref)
+    def get_manifest(self, ref: LayoutRef, expect: Digest | None = None) -> Fetched:
+        if self._target:   # the target's tag may not exist yet: a 404, as a registry says
+            layout = self._readable()
             if layout is None or (ref.tag and ref.tag not in layout.list_tags()):
                 raise RegistryError(f"get manifest {ref}: not in the layout", status=404, code=_NOT_YET,
-                                    ref=str(ref))
-        return self.layout(ref).get_manifest(ref, expect)
+                                    ref=str(ref), kind=Kind.NOT_FOUND)
+        return self.layout().get_manifest(ref, expect)
 
-    def layout_referrers(self, ref: LayoutRef, subject: Digest) -> list:
-        """What refers to `subject` inside a layout source (layout/referrers.py)."""
-        from multiarch_ci.layout.referrers import layout_referrers
-        return layout_referrers(self.layout(ref), ref, subject)
-
-    def head_manifest(self, ref) -> Descriptor | None:
-        if not isinstance(ref, LayoutRef):
-            return self.client.head_manifest(ref)
-        layout = self._target(ref)
+    def head_manifest(self, ref: LayoutRef) -> Descriptor | None:
+        layout = self._readable()
         return layout.head_manifest(ref) if layout else None
 
-    def list_tags(self, ref, page_size: int | None = None, **kw) -> list[str]:
-        if not isinstance(ref, LayoutRef):
-            return self.client.list_tags(ref, page_size, **kw)
-        layout = self._target(ref)
+    def list_tags(self, ref: LayoutRef, page_size: int | None = None) -> list[str]:
+        layout = self._readable()
         return layout.list_tags() if layout else []
 
-    def get_blob(self, ref, desc: Descriptor, cap: int = CONFIG_CAP) -> bytes:
-        if not isinstance(ref, LayoutRef):
-            return self.client.get_blob(ref, desc, cap)
-        return self.layout(ref).get_blob(ref, desc, cap)
+    def get_blob(self, ref: LayoutRef, desc: Descriptor) -> bytes:
+        return self.layout().get_blob(ref, desc)
 
-    def stream_blob(self, ref, digest: Digest, size: int | None = None) -> Iterator[bytes]:
-        if not isinstance(ref, LayoutRef):
-            return self.client.stream_blob(ref, digest, size)
-        return self.layout(ref).stream_blob(ref, digest)
+    def stream_blob(self, ref: LayoutRef, digest: Digest, size: int | None = None) -> Iterator[bytes]:
+        return self.layout().stream_blob(ref, digest)
 
-    def blob_exists(self, ref, digest: Digest) -> bool:
-        if not isinstance(ref, LayoutRef):
-            return self.client.blob_exists(ref, digest)
-        layout = self._target(ref)
+    def blob_exists(self, ref: LayoutRef, digest: Digest) -> bool:
+        layout = self._readable()
         return bool(layout and layout.blob_exists(ref, digest))
 
     # -- writes (a layout target) ------------------------------------------------------------
-    def start_upload(self, target) -> str:
-        if not isinstance(target, LayoutRef):
-            return self.client.start_upload(target)
+    def mount_blob(self, target: LayoutRef, digest: Digest, source) -> str | None:
+        raise TypeError("a layout is never mounted from or into: blobs are copied")
+
+    def start_upload(self, target: LayoutRef) -> str:
         return ""   # a layout needs no upload session: upload_blob writes the file
 
-    def upload_blob(self, target, location: str, digest: Digest, chunks: Iterable[bytes],
+    def upload_blob(self, target: LayoutRef, location: str, digest: Digest, chunks: Iterable[bytes],
                     source: str = "the source") -> None:
-        if not isinstance(target, LayoutRef):
-            return self.client.upload_blob(target, location, digest, chunks, source)
-        self.writable(target).put_blob(target, digest, chunks)
+        self.writable().put_blob(target, digest, chunks)
 
-    def mount_blob(self, target, digest: Digest, source):
-        if isinstance(target, LayoutRef) or isinstance(source, LayoutRef):
-            raise TypeError("a layout is never mounted from or into: blobs are copied")
-        return self.client.mount_blob(target, digest, source)
+    def put_manifest(self, ref: LayoutRef, reference: str, body: bytes, media_type: str) -> Digest:
+        return self.writable().put_manifest(ref, reference, body, media_type)
 
-    def put_manifest(self, repo, reference: str, body: bytes, media_type: str) -> Digest:
-        if not isinstance(repo, LayoutRef):
-            return self.client.put_manifest(repo, reference, body, media_type)
-        return self.writable(repo).put_manifest(repo, reference, body, media_type)
+    def put_index(self, target: LayoutRef, index: ImageIndex, fmt: str, log: Callable[[str], None]) -> ImageIndex:
+        """Rule 1: serialise once, store those bytes under the digest of those same bytes."""
+        body = index.to_bytes()
+        self.put_manifest(target, str(Digest.of(body)), body, index.media_type)
+        return index
+
+    # -- referrers (a layout source) ---------------------------------------------------------
+    def referrers_api(self, ref: LayoutRef, subject: Digest) -> list[Referrer] | None:
+        """A layout's listing is its index.json (layout/referrers.py)."""
+        from multiarch_ci.layout.referrers import layout_referrers
+        return layout_referrers(self.layout(), ref, subject)
+
+    def few_tags(self, ref: LayoutRef) -> frozenset[str] | None:
+        return None   # the listing above reads the layout's tags itself
+
+    def list_referrers(self, ref: LayoutRef, subject: Digest, *, api: bool, tags: frozenset[str] | None,
+                       listed: list[Referrer] | None) -> tuple[Referrer, ...]:
+        return tuple(listed if listed is not None else self.referrers_api(ref, subject) or ())
+
+    def update_referrers_tag(self, target: LayoutRef, subject: Digest, copied: list[Referrer]) -> Digest | None:
+        return None   # takes_referrers is False: nothing is listed in a layout
 
 
 def _check_complete(layout: OciLayout, ref: LayoutRef) -> None:
@@ -193,7 +175,3 @@ def _check_complete(layout: OciLayout, ref: LayoutRef) -> None:
             if not there or layout.files.size(path) != blob.size:
                 raise InputError(f"{f.ref}: blob {blob.digest} is {'the wrong size' if there else 'missing'} in "
                                  "the layout", "the layout is incomplete; rebuild or re-copy it (skopeo copy --all)")
-
-
-def _key(path: str) -> str:
-    return os.path.realpath(path)

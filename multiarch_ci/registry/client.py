@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
 import http.client
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import DigestMismatch, InputError, RegistryError
-from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
+from multiarch_ci.core.errors import DigestMismatch, InputError, Kind, RegistryError
+from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.limits import CHUNK, CONFIG_CAP
+from multiarch_ci.core.model import Descriptor, MediaType, parse_manifest
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.auth.authenticator import Authenticator
 from multiarch_ci.registry.http.bodies import is_encoded, iter_raw
@@ -24,25 +25,8 @@ from multiarch_ci.registry.refusals import registry_error
 from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
 from multiarch_ci.registry.http.wire import Response
 
-CHUNK = 8 * 1024 * 1024
-CONFIG_CAP = 8 * 1024 * 1024
 MAX_TAG_PAGES = 5000
 RAW = {"Accept-Encoding": "identity"}  # blob bytes are hashed as sent, never content-decoded
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """A manifest as read: its exact bytes, media type and verified digest."""
-
-    ref: ImageRef
-    body: bytes
-    media_type: str
-    digest: Digest
-    manifest: ImageManifest | ImageIndex
-
-    @property
-    def descriptor(self) -> Descriptor:
-        return Descriptor(self.media_type, self.digest, len(self.body))
 
 
 def pull(ref: ImageRef) -> str:
@@ -88,7 +72,7 @@ class RegistryClient:
         loc = resp.headers.get("Location")
         if not loc:
             raise RegistryError(f"upload to {ref.name}: registry gave no Location", status=resp.status_code,
-                                ref=str(ref))
+                                ref=str(ref), kind=Kind.BAD_ANSWER)
         return urljoin(self.transport.base_url(ref.registry) + "/", loc)
 
     # -- manifests --------------------------------------------------------------------------
@@ -134,7 +118,7 @@ class RegistryClient:
             digest = Digest.parse(header)
         except InputError as e:  # registry data, not the user's input: exit 1, naming the ref
             raise RegistryError(f"head manifest {ref}: the registry sent a bad Docker-Content-Digest: {e.message}",
-                                status=resp.status_code, ref=str(ref)) from None
+                                status=resp.status_code, ref=str(ref), kind=Kind.BAD_ANSWER) from None
         return Descriptor(resp.headers.get("Content-Type", "").split(";")[0], digest, int(length))
 
     def put_manifest(self, repo: ImageRef, reference: str, body: bytes, media_type: str) -> Digest:
@@ -157,7 +141,7 @@ class RegistryClient:
         ref = repo.with_digest(desc.digest)
         if desc.size > cap:
             raise RegistryError(f"get blob {ref}: {desc.size} bytes exceeds the {cap}-byte limit for a config",
-                                ref=str(ref))
+                                ref=str(ref), kind=Kind.BAD_ANSWER)
         resp = self._request("GET", repo, f"blobs/{desc.digest}", (pull(repo),), what="get blob",
                              body_cap=desc.size, raw=True, headers=RAW)
         if resp.status_code != 200:
@@ -233,7 +217,7 @@ class RegistryClient:
         while True:
             if len(seen) >= max_pages:
                 raise RegistryError(f"list tags {repo.name}: more than {max_pages} pages", "the registry's tag "
-                                    "list does not end; report it to the registry's operator", ref=repo.name)
+                                    "list does not end; report it to the registry's operator", ref=repo.name, kind=Kind.BAD_ANSWER)
             seen.add(url)
             resp = self._request("GET", repo, "", (pull(repo),), what="list tags", url=url, body_cap=MANIFEST_CAP)
             if resp.status_code == 404:
@@ -246,7 +230,7 @@ class RegistryClient:
                     raise ValueError("tags is not a list of strings")
             except (ValueError, AttributeError, RecursionError) as e:
                 raise RegistryError(f"list tags {repo.name}: malformed answer ({type(e).__name__})",
-                                    status=resp.status_code, ref=repo.name) from None
+                                    status=resp.status_code, ref=repo.name, kind=Kind.BAD_ANSWER) from None
             tags.extend(page)
             link = resp.headers.get("Link", "")
             if "rel=\"next\"" not in link and "rel=next" not in link:
@@ -254,9 +238,9 @@ class RegistryClient:
             url = urljoin(base + "/", link.split(";")[0].strip(" <>"))
             if not self.auth.same_origin(repo.registry, url):
                 raise RegistryError(f"list tags {repo.name}: the next page is on another host "
-                                    f"({Origin.of(url)}); refusing to follow it", ref=repo.name)
+                                    f"({Origin.of(url)}); refusing to follow it", ref=repo.name, kind=Kind.BAD_ANSWER)
             if url in seen:
-                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name)
+                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name, kind=Kind.BAD_ANSWER)
 
 
 def _close(resp: Response) -> None:

@@ -38,7 +38,7 @@ def docker_list_fallback(index: ImageIndex, err: RegistryError, fmt: str) -> Ima
     else:
         hint = ("the registry (e.g. Quay before 3.8) refuses an OCI index holding Docker manifests: use "
                 "--format auto or docker (a Docker manifest list; --annotation needs OCI)")
-    raise RegistryError(err.message, hint, status=err.status, code=err.code, ref=err.ref)
+    raise RegistryError(err.message, hint, status=err.status, code=err.code, ref=err.ref, kind=err.kind)
 
 
 def put_index(client, target: ImageRef, index: ImageIndex, fmt: str, log: Callable[[str], None]) -> ImageIndex:

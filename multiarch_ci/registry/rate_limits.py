@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from multiarch_ci.core.errors import RegistryError
+from multiarch_ci.core.errors import Kind, RegistryError
 
 _VALUE = re.compile(r"\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?")
 
@@ -55,3 +55,5 @@ def window_text(seconds: int | None) -> str:
 
 class QuotaSpent(RegistryError):
     """A 429 whose RateLimit-Remaining is 0: no use retrying or waiting within this run."""
+
+    kind = Kind.DENIED

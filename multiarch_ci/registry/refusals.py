@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from multiarch_ci.core.errors import RegistryError
+from multiarch_ci.core.errors import Kind, RegistryError
 from multiarch_ci.registry.hosted_errors import hosted_hint
 from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
+from multiarch_ci.registry.http.transport import RETRY_STATUSES
 from multiarch_ci.registry.http.wire import Response
 
 
@@ -25,6 +26,19 @@ def registry_error(resp: Response, what: str, ref: str) -> RegistryError:
         404: "check that the image was pushed and the name is right",
         429: "the registry is rate limiting; try again later"}.get(resp.status_code)
     detail = f"{code}: {message}" if code else (message or resp.reason or "")
-    kind = QuotaSpent if resp.status_code == 429 and quota_spent(resp.headers) else RegistryError
-    return kind(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
-                status=resp.status_code, code=code, ref=ref)
+    if resp.status_code == 429 and quota_spent(resp.headers):
+        return QuotaSpent(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
+                          status=resp.status_code, code=code, ref=ref)
+    return RegistryError(f"{what} {ref}: HTTP {resp.status_code} {detail}".rstrip(), hint,
+                         status=resp.status_code, code=code, ref=ref, kind=status_kind(resp.status_code))
+
+
+def status_kind(status: int) -> Kind:
+    """What an HTTP status that is not the answer asked for means: gone, denied, not now, refused."""
+    if status == 404:
+        return Kind.NOT_FOUND
+    if status in (401, 403):
+        return Kind.DENIED
+    if status in RETRY_STATUSES:
+        return Kind.TEMPORARY
+    return Kind.REFUSED if 400 <= status < 600 else Kind.BAD_ANSWER

@@ -90,7 +90,7 @@ sys.exit(code)
 """
 AFTER_THE_FIRST_REQUEST = {"flow.publish", "flow.chain", "flow.children", "core.compose", "flow.copy_targets",
                            "flow.resolve", "core.update", "core.referrers", "flow.referrers_copy", "layout.stores",
-                           "flow.fanout"}
+                           "flow.fanout", "frontends.stores", "registry.store"}
 
 
 def first_connect(tmp_path, *args, stdin=None) -> dict:

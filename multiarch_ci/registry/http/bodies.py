@@ -8,16 +8,18 @@ from __future__ import annotations
 import http.client
 import zlib
 
-from multiarch_ci.core.errors import DigestMismatch, RegistryError
+from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
+from multiarch_ci.core.limits import MANIFEST_CAP  # noqa: F401 - the transport and client read it here
 from multiarch_ci.registry.http.failures import short_reason
 
-MANIFEST_CAP = 4 * 1024 * 1024
 TOKEN_CAP = 1024 * 1024
 MESSAGE_CAP = 64 * 1024
 
 
 class BodyBroken(RegistryError):
     """The connection broke or the body came short: worth another try."""
+
+    kind = Kind.BROKEN
 
 
 _BROKEN = (http.client.HTTPException, OSError, zlib.error)

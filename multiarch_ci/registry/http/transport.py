@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin
 
-from multiarch_ci.core.errors import RegistryError, setting
+from multiarch_ci.core.errors import Kind, RegistryError, setting
 from multiarch_ci.registry.http.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, read_capped, read_message,
                                           read_raw)
 from multiarch_ci.registry.http.deadline import WATCHDOG, Ticket
@@ -70,6 +70,8 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 class DeadlinePassed(RegistryError):
     """An outer bound (the whole wait) ran out while a request was pending."""
+
+    kind = Kind.OUT_OF_TIME
 
 
 class Transport:
@@ -275,9 +277,13 @@ def _tls_failure(e: ssl.SSLError, what: str) -> TLSFailure:
 class ProxyFailure(RegistryError):
     """The proxy the environment names cannot be used, or refused the connection (e.g. 407)."""
 
+    kind = Kind.UNREACHABLE
+
 
 class TLSFailure(RegistryError):
     """A TLS handshake failed; `certificate` when the server's certificate was not trusted."""
+
+    kind = Kind.UNREACHABLE
 
     def __init__(self, message: str, hint: str | None = None, *, certificate: bool = False):
         super().__init__(message, hint)
