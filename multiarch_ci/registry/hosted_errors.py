@@ -104,23 +104,24 @@ def _gitea_package_write(status, code, message, headers, ref):
 def _nexus_redeploy(status, code, message, _headers, _ref):
     """Nexus "Disable redeploy": 400 BLOB_UPLOAD_INVALID, detail "Repository does not allow updating assets:
     <repository>" (GoogleContainerTools/jib#3057, #2395)."""
-    m = re.search(r"does not allow updating assets: ?(\S*)", message)
+    m = re.search(r"Repository does not allow updating assets:? ?\S*", message)
     if code != "BLOB_UPLOAD_INVALID" or not m:
         return None
-    name = f" {m[1]!r}" if m[1] else ""
-    return (f"Nexus: \"Repository does not allow updating assets\": the hosted repository{name} has the "
-            "Deployment policy 'Disable redeploy', so a tag that exists cannot move and a manifest already "
-            "stored cannot be written again (a rerun fails too); allow redeploy on the hosted repository "
-            "(or allow redeploying the 'latest' tag, if only latest moves), or push a new tag")
+    return (f"Nexus says \"{m[0]}\": the hosted repository has the Deployment policy 'Disable redeploy', so a "
+            "tag that exists cannot move and a manifest already stored cannot be written again (a rerun fails "
+            "too); allow redeploy on the hosted repository (or allow redeploying the 'latest' tag, if only "
+            "latest moves), or push a new tag")
 
 
 def _nexus_blob_race(status, code, message, _headers, _ref):
     """Nexus "Disable redeploy", two pushes storing one new blob at once: 400 BLOB_UPLOAD_INVALID, detail
     "<repository>/v2/-/blobs/<digest> cannot be updated" (sonatype/nexus-public#967)."""
-    if code != "BLOB_UPLOAD_INVALID" or not re.search(r"/v2/-/blobs/\S+ cannot be updated", message):
+    m = re.search(r"\S+/v2/-/blobs/\S+ cannot be updated", message)
+    if code != "BLOB_UPLOAD_INVALID" or not m:
         return None
-    return ("Nexus (Deployment policy 'Disable redeploy') refused to store a blob that another push stored "
-            "at the same moment (sonatype/nexus-public#967): the blob is in the repository now; rerunning is safe")
+    return (f"Nexus says \"{m[0]}\": with the Deployment policy 'Disable redeploy' it refuses a blob that "
+            "another push stored at the same moment (sonatype/nexus-public#967); the blob is in the repository "
+            "now, rerunning is safe")
 
 
 RULES: tuple[Rule, ...] = (_ecr_missing_repository, _ecr_immutable_tag, _ghcr_write_package, _hub_rate_limit,
