@@ -97,14 +97,14 @@ def _gitea_package_write(status, code, message, headers, ref):
         return None
     return (f"Gitea refused to write the package (reqPackageAccess): give the token the write:package scope "
             "(a personal access token with Package: Read and Write; write:repository is not enough, and the "
-            f"Actions job token cannot push packages), and give the account write access to {_owner(ref)!r}'s "
-            "packages (for an organisation: a team with Packages write)")
+            f"Actions job token cannot push packages), and give the account write access to the packages of "
+            f"{_owner(ref)!r} (for an organisation: a team with Packages write)")
 
 
 def _nexus_redeploy(status, code, message, _headers, _ref):
     """Nexus "Disable redeploy": 400 BLOB_UPLOAD_INVALID, detail "Repository does not allow updating assets:
     <repository>" (GoogleContainerTools/jib#3057, #2395)."""
-    m = re.search(r"Repository does not allow updating assets:? ?\S*", message)
+    m = re.search(r"Repository does not allow updating assets:? ?\S{0,100}", message)
     if code != "BLOB_UPLOAD_INVALID" or not m:
         return None
     return (f"Nexus says \"{m[0]}\": the hosted repository has the Deployment policy 'Disable redeploy', so a "
@@ -116,7 +116,7 @@ def _nexus_redeploy(status, code, message, _headers, _ref):
 def _nexus_blob_race(status, code, message, _headers, _ref):
     """Nexus "Disable redeploy", two pushes storing one new blob at once: 400 BLOB_UPLOAD_INVALID, detail
     "<repository>/v2/-/blobs/<digest> cannot be updated" (sonatype/nexus-public#967)."""
-    m = re.search(r"\S+/v2/-/blobs/\S+ cannot be updated", message)
+    m = re.search(r"\S{1,100}/v2/-/blobs/\S{1,100} cannot be updated", message)
     if code != "BLOB_UPLOAD_INVALID" or not m:
         return None
     return (f"Nexus says \"{m[0]}\": with the Deployment policy 'Disable redeploy' it refuses a blob that "

@@ -48,7 +48,7 @@ def test_hosted_hint(status, code, message, headers, says):
 ], ids=["tag", "nested-digest", "port"])
 def test_gitea_hint_names_the_owner(ref, owner):
     """A Gitea repository is OWNER/IMAGE (https://docs.gitea.com/usage/packages/container/)."""
-    assert f"write access to {owner!r}'s packages" in hosted_hint(401, None, "reqPackageAccess", {}, ref)
+    assert f"write access to the packages of {owner!r}" in hosted_hint(401, None, "reqPackageAccess", {}, ref)
 
 
 def test_bare_403_from_ghcr_gets_the_ghcr_hint():
