@@ -79,8 +79,53 @@ def _harbor_project(status, code, message, _headers, _ref):
             f"(a robot account is robot$…+name) must have {m[2]} permission on it")
 
 
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name), "")
+
+
+def _owner(ref: str) -> str:
+    """OWNER in HOST/OWNER/IMAGE[:tag|@digest] (a Gitea repository is OWNER/IMAGE)."""
+    parts = ref.split("@")[0].split("/")
+    return parts[1] if len(parts) > 2 else parts[0].split(":")[0]
+
+
+def _gitea_package_write(status, code, message, headers, ref):
+    """Gitea/Forgejo's reqPackageAccess: 401, body "reqPackageAccess", WWW-Authenticate: Basic
+    realm="Gitea Package API" (routers/api/packages/api.go; go-gitea/gitea#31531, #33732, #32379, #23642)."""
+    said = "gitea package api" in _header(headers, "www-authenticate").lower() or "reqpackageaccess" in message.lower()
+    if status not in (401, 403) or not said:
+        return None
+    return (f"Gitea refused to write the package (reqPackageAccess): give the token the write:package scope "
+            "(a personal access token with Package: Read and Write; write:repository is not enough, and the "
+            f"Actions job token cannot push packages), and give the account write access to the packages of "
+            f"{_owner(ref)!r} (for an organisation: a team with Packages write)")
+
+
+def _nexus_redeploy(status, code, message, _headers, _ref):
+    """Nexus "Disable redeploy": 400 BLOB_UPLOAD_INVALID, detail "Repository does not allow updating assets:
+    <repository>" (GoogleContainerTools/jib#3057, #2395)."""
+    m = re.search(r"Repository does not allow updating assets:? ?\S{0,100}", message)
+    if code != "BLOB_UPLOAD_INVALID" or not m:
+        return None
+    return (f"Nexus says \"{m[0]}\": the hosted repository has the Deployment policy 'Disable redeploy', so a "
+            "tag that exists cannot move and a manifest already stored cannot be written again (a rerun fails "
+            "too); allow redeploy on the hosted repository (or allow redeploying the 'latest' tag, if only "
+            "latest moves), or push a new tag")
+
+
+def _nexus_blob_race(status, code, message, _headers, _ref):
+    """Nexus "Disable redeploy", two pushes storing one new blob at once: 400 BLOB_UPLOAD_INVALID, detail
+    "<repository>/v2/-/blobs/<digest> cannot be updated" (sonatype/nexus-public#967)."""
+    m = re.search(r"\S{1,100}/v2/-/blobs/\S{1,100} cannot be updated", message)
+    if code != "BLOB_UPLOAD_INVALID" or not m:
+        return None
+    return (f"Nexus says \"{m[0]}\": with the Deployment policy 'Disable redeploy' it refuses a blob that "
+            "another push stored at the same moment (sonatype/nexus-public#967); the blob is in the repository "
+            "now, rerunning is safe")
+
+
 RULES: tuple[Rule, ...] = (_ecr_missing_repository, _ecr_immutable_tag, _ghcr_write_package, _hub_rate_limit,
-                           _harbor_project)
+                           _harbor_project, _gitea_package_write, _nexus_redeploy, _nexus_blob_race)
 
 
 def hosted_hint(status: int, code: str | None, message: str | None, headers: Mapping[str, str],

@@ -13,14 +13,15 @@ from multiarch_ci.registry.http.wire import Response
 
 def registry_error(resp: Response, what: str, ref: str) -> RegistryError:
     """Turn an error response into a RegistryError naming the ref, status and the registry's error code."""
-    code = message = None
+    code = message = said = None
     try:
         errors = json.loads(resp.content[:65536]).get("errors") or []
         if errors:
-            code, message = errors[0].get("code"), errors[0].get("message")
+            code, message, extra = errors[0].get("code"), errors[0].get("message"), errors[0].get("detail")
+            said = " ".join(s for s in (message, extra) if isinstance(s, str) and s)   # Nexus says why in detail
     except (ValueError, AttributeError, TypeError, RecursionError):
         pass
-    hint = hosted_hint(resp.status_code, code, message, resp.headers, ref) or {
+    hint = hosted_hint(resp.status_code, code, said, resp.headers, ref) or {
         401: "check the credentials (docker login, --username/--password-stdin)",
         403: "the credentials lack permission for this repository",
         404: "check that the image was pushed and the name is right",

@@ -28,9 +28,27 @@ from multiarch_ci.registry.rate_limits import quota_spent, rate_limit
      {"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "0;w=21600"}, "0 of 100 pulls left per 6 h"),
     (401, "UNAUTHORIZED", "unauthorized to access repository: proj/app, action: push: unauthorized to access "
                           "repository: proj/app, action: push", {}, "the project 'proj' must exist"),
-], ids=["ecr-missing", "ecr-uri", "ecr-immutable", "ghcr-write", "ghcr-org", "hub-429", "harbor-project"])
+    (401, None, None, {"WWW-Authenticate": 'Basic realm="Gitea Package API"'}, "write:package scope"),
+    (401, None, "reqPackageAccess", {}, "Actions job token cannot push packages"),
+    (400, "BLOB_UPLOAD_INVALID", "blob upload invalid Repository does not allow updating assets: docker-hosted", {},
+     'Nexus says "Repository does not allow updating assets: docker-hosted"'),
+    (400, "BLOB_UPLOAD_INVALID", "blob upload invalid Repository does not allow updating assets: releases", {},
+     "allow redeploy on the hosted repository"),
+    (400, "BLOB_UPLOAD_INVALID", "blob upload invalid hosted/v2/-/blobs/sha256:ab cannot be updated", {},
+     "rerunning is safe"),
+], ids=["ecr-missing", "ecr-uri", "ecr-immutable", "ghcr-write", "ghcr-org", "hub-429", "harbor-project",
+        "gitea-realm", "gitea-body", "nexus-redeploy", "nexus-redeploy-fix", "nexus-blob-race"])
 def test_hosted_hint(status, code, message, headers, says):
     assert says in hosted_hint(status, code, message, headers)
+
+
+@pytest.mark.parametrize("ref, owner", [
+    ("git.example.com/octo/app:v1", "octo"), ("git.example.com:3000/octo/team/app@sha256:ab", "octo"),
+    ("127.0.0.1:5000/t/app", "t"),
+], ids=["tag", "nested-digest", "port"])
+def test_gitea_hint_names_the_owner(ref, owner):
+    """A Gitea repository is OWNER/IMAGE (https://docs.gitea.com/usage/packages/container/)."""
+    assert f"write access to the packages of {owner!r}" in hosted_hint(401, None, "reqPackageAccess", {}, ref)
 
 
 def test_bare_403_from_ghcr_gets_the_ghcr_hint():
@@ -44,7 +62,11 @@ def test_bare_403_from_ghcr_gets_the_ghcr_hint():
     (400, "TAG_INVALID", "manifest tag did not match URI", {}),
     (403, "DENIED", "requested access to the resource is denied", {}),
     (429, "TOOMANYREQUESTS", "slow down", {}),
-], ids=["plain-404", "tag-invalid-mutable", "plain-403", "429-no-headers"])
+    (401, "UNAUTHORIZED", "authentication required", {"WWW-Authenticate": 'Basic realm="Registry Realm"'}),
+    (400, "BLOB_UPLOAD_INVALID", "blob upload invalid", {}),
+    (400, "MANIFEST_INVALID", "Repository does not allow updating assets: x", {}),
+], ids=["plain-404", "tag-invalid-mutable", "plain-403", "429-no-headers", "basic-401", "blob-upload-invalid",
+        "nexus-words-other-code"])
 def test_no_hosted_hint_for_ordinary_answers(status, code, message, headers):
     assert hosted_hint(status, code, message, headers) is None
 
