@@ -113,9 +113,10 @@ class Stores:
         return self.layout(ref)
 
     # -- reads -------------------------------------------------------------------------------
-    def get_manifest(self, ref, expect: Digest | None = None) -> Fetched:
+    def get_manifest(self, ref, expect: Digest | None = None, cap: int | None = None) -> Fetched:
+        """A manifest; `cap` bounds a registry's answer (a layout's reader has its own caps)."""
         if not isinstance(ref, LayoutRef):
-            return self.client.get_manifest(ref, expect)
+            return self.client.get_manifest(ref, expect, **({"cap": cap} if cap is not None else {}))
         if _key(ref.path) in self._targets:   # the target's tag may not exist yet: a 404, as a registry says
             layout = self._target(ref)
             if layout is None or (ref.tag and ref.tag not in layout.list_tags()):
