@@ -12,7 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, InputError, RegistryError, setting
+from multiarch_ci.core.errors import (
+    CompositionError,
+    InputError,
+    RegistryError,
+    setting,
+)
 from multiarch_ci.core.model import MediaType
 
 COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
@@ -25,6 +30,7 @@ MAX_REFERRERS = 256                 # listed by the API, the tag schema and cosi
 MAX_LISTING_BYTES = 1 * MIB         # the API's pages (or the tag-schema index), summed over the pages
 MAX_REFERRER_BYTES = 64 * MIB       # the referrer manifests' listed sizes, summed
 MAX_REFERRER_MANIFEST = 4 * MIB     # one referrer manifest: as any manifest (the transport's MANIFEST_CAP)
+VALUES_PER_REFERRER = 64            # JSON values a listed descriptor may take (its fields and annotations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +45,7 @@ class Referrer:
     tag: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict, where: str) -> "Referrer":
+    def from_dict(cls, d: dict, where: str) -> Referrer:
         try:
             size = d["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -100,7 +106,13 @@ def cosign_tags(subject: Digest) -> tuple[str, ...]:
 
 def parse_referrers(body: bytes, where: str, room: int = MAX_REFERRERS) -> list[Referrer]:
     """The descriptors of a referrers response or tag-schema index (an OCI image index); more than `room`
-    (what is left of MAX_REFERRERS) is ReferrersOverCap, checked before any is built."""
+    (what is left of MAX_REFERRERS) is ReferrersOverCap, checked before any is built. So is a body with
+    more JSON values than `room` descriptors could hold (counted, over-counting, from its `,[{` bytes):
+    parsing `[[],[],…]` would take 25 times its size in memory."""
+    values = body.count(b",") + body.count(b"[") + body.count(b"{")
+    if values > VALUES_PER_REFERRER * (room + 1):
+        raise over_cap(where, f"its listing holds {values} JSON values, more than {MAX_REFERRERS} referrers could "
+                              "(the cap per image)")
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:

@@ -30,7 +30,7 @@ from multiarch_ci.registry.client import Fetched, RegistryClient
 from multiarch_ci.registry.referrers import api_listing, few_tags, list_referrers, update_tag_schema
 from multiarch_ci.flow.resolve import Child
 
-HELD_BYTES = 16 * 1024 * 1024   # referrer manifests held at once, run-wide (each at most MAX_REFERRER_MANIFEST)
+HELD_BYTES = 8 * 1024 * 1024   # referrer manifests held at once, run-wide (each at most MAX_REFERRER_MANIFEST)
 
 
 class Budget:
@@ -109,11 +109,11 @@ class ReferrersCopier:
             early = [self._early.pop(id(c), None) for c in todo]
         # lookups not started early overlap the copy: the copy runs inline (it fans out itself), the
         # lookups on the request pool (which never wait on a pool)
-        late = [c for c, f in zip(todo, early) if f is None]
+        late = [c for c, f in zip(todo, early, strict=True) if f is None]
         jobs = [lambda: self.inner.copy(children, fan_out), *(partial(self._discover, c) for c in late)]
         looked = iter(fan_out(lambda job: job(), jobs)[1:])
         found = [f.result() if f is not None else next(looked) for f in early]
-        pairs = [(c, r) for c, refs in zip(todo, found) for r in refs]
+        pairs = [(c, r) for c, refs in zip(todo, found, strict=True) for r in refs]
         if not pairs:
             return
         copied: list[tuple[Child, Referrer, dict]] = []
@@ -135,9 +135,9 @@ class ReferrersCopier:
         """Read a batch's referrer manifests, copy them (their blobs streamed) and recreate cosign tags."""
         self.check()
         fetched = fan_out(self._fetch, batch)
-        fetched = [f if f is None or self._refers(c, r, f) else None for (c, r), f in zip(batch, fetched)]
-        images = [(c, r, f) for (c, r), f in zip(batch, fetched) if f and isinstance(f.manifest, ImageManifest)]
-        for (c, r), f in zip(batch, fetched):
+        fetched = [f if f is None or self._refers(c, r, f) else None for (c, r), f in zip(batch, fetched, strict=True)]
+        images = [(c, r, f) for (c, r), f in zip(batch, fetched, strict=True) if f and isinstance(f.manifest, ImageManifest)]
+        for (c, r), f in zip(batch, fetched, strict=True):
             if f and not isinstance(f.manifest, ImageManifest):
                 self.log(f"warning: referrer {r.digest.short} of {c.fetched.digest.short} is an index; "
                          "not copied (only image manifests are)")

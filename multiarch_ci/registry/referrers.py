@@ -16,15 +16,28 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, RegistryError
 from multiarch_ci.core.model import MediaType
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.referrers import (MAX_LISTING_BYTES, MAX_REFERRERS, Referrer, cosign_tags, fallback_index,
-                                         merge, next_link, only_type, over_cap, parse_referrers, referrers_tag,
-                                         ReferrersOverCap)
+from multiarch_ci.core.referrers import (
+    MAX_LISTING_BYTES,
+    MAX_REFERRERS,
+    Referrer,
+    ReferrersOverCap,
+    cosign_tags,
+    fallback_index,
+    merge,
+    next_link,
+    only_type,
+    over_cap,
+    parse_referrers,
+    referrers_tag,
+)
 from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.refusals import registry_error
 
 MAX_PAGES = 100
-LISTINGS_AT_ONCE = 4   # listing pages read and parsed at once, run-wide: each may take ~30 MiB (a 4 MiB read,
-_LISTING = threading.BoundedSemaphore(LISTINGS_AT_ONCE)   # then up to 1 MiB of JSON parsed)
+# Listing pages read and parsed at once, run-wide: each takes at most a 4 MiB read (the transport's cap),
+# of which at most 1 MiB, holding a bounded number of JSON values, is parsed (core/referrers.py).
+LISTINGS_AT_ONCE = 4
+_LISTING = threading.BoundedSemaphore(LISTINGS_AT_ONCE)
 
 
 @dataclass(frozen=True, slots=True)
