@@ -12,11 +12,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, InputError
+from multiarch_ci.core.errors import (
+    CompositionError,
+    InputError,
+    RegistryError,
+    setting,
+)
+from multiarch_ci.core.limits import MANIFEST_CAP
 from multiarch_ci.core.model import MediaType
 
 COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
 _NOT_IN_TAG = re.compile(r"[^a-zA-Z0-9_.-]")
+MIB = 1024 * 1024
+
+# Caps on ONE image's referrers (docs/NOTES-referrers-caps.md). Over a cap the run fails naming the image:
+# copying some and dropping the rest would leave signatures behind without a word.
+MAX_REFERRERS = 256                 # listed by the API, the tag schema and cosign's tags together
+MAX_LISTING_BYTES = 1 * MIB         # the API's pages (or the tag-schema index), summed over the pages
+MAX_REFERRER_BYTES = 64 * MIB       # the referrer manifests' listed sizes, summed
+MAX_REFERRER_MANIFEST = MANIFEST_CAP   # one referrer manifest: as any manifest
+VALUES_PER_REFERRER = 64            # JSON values a listed descriptor may take (its fields and annotations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +46,7 @@ class Referrer:
     tag: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict, where: str) -> "Referrer":
+    def from_dict(cls, d: dict, where: str) -> Referrer:
         try:
             size = d["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -53,6 +68,33 @@ class Referrer:
         return out
 
 
+class ReferrersOverCap(RegistryError):
+    """One image's referrers exceed a cap: the run stops rather than copy some and leave the rest."""
+
+
+def over_cap(where: str, what: str) -> ReferrersOverCap:
+    """The error for `where` (`referrers of REPO@DIGEST`) exceeding a cap; `what` says which and by how much."""
+    return ReferrersOverCap(f"{where}: {what}; none copied, nothing tagged",
+                            f"{setting('referrers')} none pushes without copying referrers (then copy them "
+                            "yourself, e.g. with oras cp -r or cosign copy)", ref=where.removeprefix("referrers of "))
+
+
+def within_caps(found: list[Referrer], where: str) -> list[Referrer]:
+    """`found`, if it is within the per-image caps (count, each manifest's size, their sum); else
+    ReferrersOverCap."""
+    if len(found) > MAX_REFERRERS:
+        raise over_cap(where, f"{len(found)} referrers, over the cap of {MAX_REFERRERS} per image")
+    big = next((r for r in found if r.size > MAX_REFERRER_MANIFEST), None)
+    if big is not None:
+        raise over_cap(where, f"referrer {big.digest} is listed as {big.size} bytes, over the cap of "
+                              f"{MAX_REFERRER_MANIFEST // MIB} MiB for a manifest")
+    total = sum(r.size for r in found)
+    if total > MAX_REFERRER_BYTES:
+        raise over_cap(where, f"its referrers' manifests are listed as {total} bytes together, over the cap of "
+                              f"{MAX_REFERRER_BYTES // MIB} MiB per image")
+    return found
+
+
 def referrers_tag(subject: Digest) -> str:
     """The referrers tag schema: algorithm (first 32 chars) '-' encoded (first 64), other chars '-'."""
     return _NOT_IN_TAG.sub("-", f"{subject.algorithm[:32]}-{subject.hex[:64]}")
@@ -63,15 +105,24 @@ def cosign_tags(subject: Digest) -> tuple[str, ...]:
     return tuple(f"{subject.algorithm}-{subject.hex}{suffix}" for suffix in COSIGN_SUFFIXES)
 
 
-def parse_referrers(body: bytes, where: str) -> list[Referrer]:
-    """The descriptors of a referrers response or tag-schema index (an OCI image index)."""
+def parse_referrers(body: bytes, where: str, room: int = MAX_REFERRERS) -> list[Referrer]:
+    """The descriptors of a referrers response or tag-schema index (an OCI image index); more than `room`
+    (what is left of MAX_REFERRERS) is ReferrersOverCap, checked before any is built. So is a body with
+    more JSON values than `room` descriptors could hold (counted, over-counting, from its `,[{` bytes):
+    parsing `[[],[],…]` would take 25 times its size in memory."""
+    values = body.count(b",") + body.count(b"[") + body.count(b"{")
+    if values > VALUES_PER_REFERRER * (room + 1):
+        raise over_cap(where, f"its listing holds {values} JSON values, more than {MAX_REFERRERS} referrers could "
+                              "(the cap per image)")
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise CompositionError(f"{where}: referrers list is not JSON ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list) or \
             doc.get("mediaType", MediaType.OCI_INDEX) != MediaType.OCI_INDEX:
         raise CompositionError(f"{where}: referrers list is not an OCI image index")
+    if len(doc["manifests"]) > room:
+        raise over_cap(where, f"more than {MAX_REFERRERS} referrers listed, the cap per image")
     if not all(isinstance(e, dict) for e in doc["manifests"]):
         raise CompositionError(f"{where}: referrers list holds a non-object entry")
     return [Referrer.from_dict(e, where) for e in doc["manifests"]]

@@ -16,7 +16,7 @@ from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
 from multiarch_ci.core.compose import compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, Kind, MultiarchError, RegistryError
+from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.reference import ImageRef
@@ -264,17 +264,34 @@ class Publisher:
         try:
             store = self.stores(target)
             store.put_manifest(target, tag, body, media_type)
-            back = store.head_manifest(ref)
-            if back is None or back.digest != digest:
-                raise RegistryError(f"read back {ref}: holds {back.digest if back else 'nothing'}, not {digest}",
-                                    ref=str(ref), kind=Kind.BAD_ANSWER)
+        except DigestMismatch:
+            pass   # taken (2xx) but answered with another digest (e.g. a sha512 one): the read-back decides
         except RegistryError as e:
             left = [t for t in wanted if t not in written]
             raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
                                 f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
                                 "digest", status=e.status, code=e.code, ref=e.ref, kind=e.kind) from None
-        written.append(tag)
+        written.append(tag)   # the registry took it: from here on it is reported as written
+        why = self._read_back(ref, digest, body)
+        if why is not None:
+            left = [t for t in wanted if t not in written]
+            raise RegistryError(f"tag {ref} was written but could not be verified: {why.message}; tags written: "
+                                f"{', '.join(written)} ({tag} unverified); not written: {', '.join(left) or 'none'}",
+                                "check what the tag holds (e.g. skopeo inspect); rerunning is safe",
+                                status=why.status, code=why.code, ref=str(ref), kind=Kind.BAD_ANSWER)
         self.log(f"tagged {ref}")
+
+    def _read_back(self, ref: ImageRef, digest: Digest, body: bytes) -> RegistryError | None:
+        """Why the tag does not verifiably hold `body` (None: it does); a digest in another algorithm the
+        tool knows (sha512) is checked against the body hashed that way."""
+        try:
+            back = self.stores(ref).head_manifest(ref)
+        except RegistryError as e:   # e.g. a digest in an algorithm we do not know: nothing to compare
+            return e
+        if back is None:
+            return RegistryError("it reads back as absent", status=404)
+        ours = digest if back.digest.algorithm == digest.algorithm else Digest.of(body, back.digest.algorithm)
+        return None if back.digest == ours else RegistryError(f"it holds {back.digest}, not this index ({ours})")
 
 
 def _tags(plan: PushPlan, decisions: list[Decision]) -> tuple[str, ...]:

@@ -7,27 +7,71 @@ tag schema, and cosign's `sha256-<hex>.sig/.att/.sbom` tags); each referrer is t
 pointer, never one of our tags; a tag that already holds something else there is left alone), and the
 target's `sha256-<hex>` index lists what was copied where the target has no referrers API.
 A child already in the target repository needs none of this. Discovery that fails is a warning (the
-image itself is still pushed); a copy that fails is an error like any other.
+image itself is still pushed); a copy that fails is an error like any other; an image whose referrers
+exceed a cap (core/referrers.py: count, listing bytes, manifest bytes) fails the run, naming the image.
+
+Memory: the referrer manifests are read capped at their listed sizes and copied in batches that hold at
+most HELD_BYTES of them at once, run-wide; their blobs are streamed like the children's (children.py).
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from functools import partial
 
-from multiarch_ci.core.errors import CompositionError, Kind, RegistryError
+from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.model import ImageManifest
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.referrers import Referrer, subject_of
+from multiarch_ci.core.referrers import Referrer, ReferrersOverCap, subject_of, within_caps
 from multiarch_ci.flow.resolve import Child
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
 if TYPE_CHECKING:
     from multiarch_ci.flow.store import Stores
 
-MAX_PER_IMAGE = 256   # a source that lists more (a hostile or runaway one) gets the first 256 copied
+HELD_BYTES = 8 * 1024 * 1024   # referrer manifests held at once, run-wide (each at most MAX_REFERRER_MANIFEST)
+
+
+class Budget:
+    """At most `total` bytes held at once across threads; a holder waits for room. A batch takes its whole
+    share at once and gives it back before it waits for another, so holders cannot deadlock."""
+
+    def __init__(self, total: int):
+        self.total, self.used = total, 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        size = min(size, self.total)
+        with self._room:
+            self._room.wait_for(lambda: self.used + size <= self.total)
+            self.used += size
+        try:
+            yield
+        finally:
+            with self._room:
+                self.used -= size
+                self._room.notify_all()
+
+
+HELD = Budget(HELD_BYTES)
+
+
+def batches(pairs: list, limit: int) -> Iterator[list]:
+    """Consecutive runs of (child, referrer) whose listed sizes sum to at most `limit` (one at least)."""
+    batch: list = []
+    size = 0
+    for pair in pairs:
+        if batch and size + pair[1].size > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(pair)
+        size += pair[1].size
+    if batch:
+        yield batch
 
 
 class ReferrersCopier:
@@ -67,18 +111,38 @@ class ReferrersCopier:
             early = [self._early.pop(id(c), None) for c in todo]
         # lookups not started early overlap the copy: the copy runs inline (it fans out itself), the
         # lookups on the request pool (which never wait on a pool)
-        late = [c for c, f in zip(todo, early) if f is None]
+        late = [c for c, f in zip(todo, early, strict=True) if f is None]
         jobs = [lambda: self.inner.copy(children, fan_out), *(partial(self._discover, c) for c in late)]
         looked = iter(fan_out(lambda job: job(), jobs)[1:])
         found = [f.result() if f is not None else next(looked) for f in early]
-        pairs = [(c, r) for c, refs in zip(todo, found) for r in refs]
+        pairs = [(c, r) for c, refs in zip(todo, found, strict=True) for r in refs]
         if not pairs:
             return
         self.check()
-        fetched = fan_out(self._fetch, pairs)
-        fetched = [f if f is None or self._refers(c, r, f) else None for (c, r), f in zip(pairs, fetched)]
-        images = [(c, r, f) for (c, r), f in zip(pairs, fetched) if f and isinstance(f.manifest, ImageManifest)]
-        for (c, r), f in zip(pairs, fetched):
+        copied: list[tuple[Child, Referrer, dict]] = []
+        for batch in batches(pairs, HELD_BYTES):   # the manifests of one batch in memory at a time
+            with HELD.hold(sum(r.size for _, r in batch)):
+                copied += self._copy_batch(batch, fan_out)
+        for c in todo:
+            mine = [r for cc, r, _ in copied if cc is c]
+            for target in self._where(c) if mine else ():
+                self.stores(target).update_referrers_tag(target, c.fetched.digest, mine)
+        rows = [row for _, _, row in copied]
+        for row in rows:
+            self.log(f"referrer {row['digest']} ({row['artifactType'] or row['tag'] or row['mediaType']}) of "
+                     f"{row['subject']} copied to {', '.join(row['targets'])}")
+        with self._lock:
+            self.report += rows
+
+    def _copy_batch(self, batch: list[tuple[Child, Referrer]],
+                    fan_out: Callable) -> list[tuple[Child, Referrer, dict]]:
+        """Read a batch's referrer manifests, copy them (their blobs streamed) and recreate cosign tags."""
+        fetched = fan_out(self._fetch, batch)
+        fetched = [f if f is None or self._refers(c, r, f) else None
+                   for (c, r), f in zip(batch, fetched, strict=True)]
+        images = [(c, r, f) for (c, r), f in zip(batch, fetched, strict=True)
+                  if f and isinstance(f.manifest, ImageManifest)]
+        for (c, r), f in zip(batch, fetched, strict=True):
             if f and not isinstance(f.manifest, ImageManifest):
                 self.log(f"warning: referrer {r.digest.short} of {c.fetched.digest.short} is an index; "
                          "not copied (only image manifests are)")
@@ -87,16 +151,7 @@ class ReferrersCopier:
             for target in self._where(c):
                 if r.tag:
                     self._tag(target, r.tag, f)
-        for c in todo:
-            mine = [r for cc, r, _ in images if cc is c]
-            for target in self._where(c) if mine else ():
-                self.stores(target).update_referrers_tag(target, c.fetched.digest, mine)
-        rows = [_row(c, r, f, self._where(c)) for c, r, f in images]
-        for row in rows:
-            self.log(f"referrer {row['digest']} ({row['artifactType'] or row['tag'] or row['mediaType']}) of "
-                     f"{row['subject']} copied to {', '.join(row['targets'])}")
-        with self._lock:
-            self.report += rows
+        return [(c, r, _row(c, r, f, self._where(c))) for c, r, f in images]
 
     def _where(self, c: Child) -> list[ImageRef]:
         """The targets this child is copied into that take referrers (a layout target gets none yet)."""
@@ -107,14 +162,13 @@ class ReferrersCopier:
         try:
             listed = self._listed(c)
             found = [r for r in listed if r.digest != c.fetched.digest]
+        except ReferrersOverCap:
+            raise   # never copy some and drop the rest without failing
         except (RegistryError, CompositionError) as e:
             self.log(f"warning: cannot list the referrers of {c.repo.with_digest(c.fetched.digest)}: {e.message}; "
                      "they are not copied (--referrers none skips looking)")
             return []
-        if len(found) > MAX_PER_IMAGE:
-            self.log(f"warning: {len(found)} referrers of {c.repo.with_digest(c.fetched.digest)}; copying the first "
-                     f"{MAX_PER_IMAGE} only")
-        return found[:MAX_PER_IMAGE]
+        return within_caps(found, f"referrers of {c.repo.with_digest(c.fetched.digest)}")
 
     def _listed(self, c: Child) -> tuple:
         """The first child of a store (a registry, a layout) asks whether it has a referrers listing (the
@@ -153,18 +207,23 @@ class ReferrersCopier:
             lock.release()
 
     def _fetch(self, pair: tuple[Child, Referrer]) -> Fetched | None:
-        """The referrer's manifest, verified; None (a warning) when the source lists one it no longer has
-        (a stale `sha256-<hex>` entry after a deletion)."""
+        """The referrer's manifest, verified, read capped at its listed size (what the batch's share of HELD
+        counts); None (a warning) when the source lists one it no longer has (a stale `sha256-<hex>` entry)."""
         c, r = pair
         self.check()
+        ref = c.repo.with_digest(r.digest)
         try:
-            return self.stores(c.repo).get_manifest(c.repo.with_digest(r.digest))
-        except RegistryError as e:
+            f = self.stores(c.repo).get_manifest(ref, cap=r.size)
+        except RegistryError as e:   # a body over its listed size is one too: read no further than that
             if e.kind is not Kind.NOT_FOUND:
                 raise
             self.log(f"warning: {c.repo.name} lists referrer {r.digest.short} of {c.fetched.digest.short}, but it "
                      "is not there (HTTP 404); not copied")
             return None
+        if len(f.body) != r.size:
+            raise DigestMismatch(f"{ref}: {len(f.body)} bytes, not the {r.size} its source lists for it",
+                                 "the source registry's referrers listing is wrong; nothing was tagged", ref=str(ref))
+        return f
 
     def _refers(self, c: Child, r: Referrer, f: Fetched) -> bool:
         """A listed referrer must name the child as its subject (a cosign tag's artifact names none)."""

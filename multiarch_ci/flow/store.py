@@ -36,7 +36,8 @@ class Store(Protocol[Ref]):
         """The --format an index composed for this store as the target is written in (a layout: OCI for auto)."""
 
     # -- reads ---------------------------------------------------------------------------------
-    def get_manifest(self, ref: Ref, expect: Digest | None = None) -> Fetched: ...
+    def get_manifest(self, ref: Ref, expect: Digest | None = None, cap: int | None = None) -> Fetched:
+        """A manifest, verified; `cap` bounds the bytes read (a referrer: the size its listing gives)."""
 
     def head_manifest(self, ref: Ref) -> Descriptor | None:
         """The descriptor a tag or digest names now, or None when it names nothing."""

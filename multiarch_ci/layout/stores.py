@@ -98,7 +98,8 @@ class LayoutStore:
         return self.layout()
 
     # -- reads -------------------------------------------------------------------------------
-    def get_manifest(self, ref: LayoutRef, expect: Digest | None = None) -> Fetched:
+    def get_manifest(self, ref: LayoutRef, expect: Digest | None = None, cap: int | None = None) -> Fetched:
+        """A manifest; `cap` bounds a registry's answer (a layout's reader has its own caps)."""
         if self._target:   # the target's tag may not exist yet: a 404, as a registry says
             layout = self._readable()
             if layout is None or (ref.tag and ref.tag not in layout.list_tags()):

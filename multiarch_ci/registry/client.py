@@ -76,11 +76,12 @@ class RegistryClient:
         return urljoin(self.transport.base_url(ref.registry) + "/", loc)
 
     # -- manifests --------------------------------------------------------------------------
-    def get_manifest(self, ref: ImageRef, expect: Digest | None = None) -> Fetched:
-        """GET a manifest by tag or digest; verify it hashes to the digest asked for (or expected)."""
+    def get_manifest(self, ref: ImageRef, expect: Digest | None = None, cap: int = MANIFEST_CAP) -> Fetched:
+        """GET a manifest by tag or digest; verify it hashes to the digest asked for (or expected). At most
+        `cap` bytes are read (e.g. a referrer: the size its listing gives)."""
         want = ref.digest or expect
         resp = self._request("GET", ref, f"manifests/{ref.reference}", (pull(ref),), what="get manifest",
-                             headers={"Accept": MediaType.ACCEPT}, body_cap=MANIFEST_CAP)
+                             headers={"Accept": MediaType.ACCEPT}, body_cap=min(cap, MANIFEST_CAP))
         if resp.status_code != 200:
             raise registry_error(resp, "get manifest", str(ref))
         body = resp.content

@@ -8,6 +8,7 @@ https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-re
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
@@ -15,12 +16,28 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, RegistryError
 from multiarch_ci.core.model import MediaType
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.referrers import (Referrer, cosign_tags, fallback_index, merge, next_link, only_type,
-                                    parse_referrers, referrers_tag)
+from multiarch_ci.core.referrers import (
+    MAX_LISTING_BYTES,
+    MAX_REFERRERS,
+    Referrer,
+    ReferrersOverCap,
+    cosign_tags,
+    fallback_index,
+    merge,
+    next_link,
+    only_type,
+    over_cap,
+    parse_referrers,
+    referrers_tag,
+)
 from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.refusals import registry_error
 
 MAX_PAGES = 100
+# Listing pages read and parsed at once, run-wide: each takes at most a 4 MiB read (the transport's cap),
+# of which at most 1 MiB, holding a bounded number of JSON values, is parsed (core/referrers.py).
+LISTINGS_AT_ONCE = 4
+_LISTING = threading.BoundedSemaphore(LISTINGS_AT_ONCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +93,20 @@ def _from_api(client: RegistryClient, repo: ImageRef, subject: Digest,
     where = f"referrers of {repo.with_digest(subject)}"
     found: list[Referrer] = []
     url = None
+    read = 0
     for _ in range(MAX_PAGES):
-        resp = client.get_bounded(repo, path, what="list referrers", accept=MediaType.OCI_INDEX, url=url)
-        if resp.status_code == 404 and url is None:
-            resp.close()
-            return None, False
-        if resp.status_code != 200:
-            raise registry_error(resp, "list referrers", str(repo.with_digest(subject)))
-        found.extend(parse_referrers(resp.content, where))
+        with _LISTING:
+            resp = client.get_bounded(repo, path, what="list referrers", accept=MediaType.OCI_INDEX, url=url)
+            if resp.status_code == 404 and url is None:
+                resp.close()
+                return None, False
+            if resp.status_code != 200:
+                raise registry_error(resp, "list referrers", str(repo.with_digest(subject)))
+            read += len(resp.content)
+            if read > MAX_LISTING_BYTES:   # checked before parsing: a page's bytes past the cap are never parsed
+                raise over_cap(where, f"the listing runs past {MAX_LISTING_BYTES // 1024} KiB "
+                                      f"({read} bytes read), the cap per image")
+            found.extend(parse_referrers(resp.content, where, MAX_REFERRERS - len(found)))
         link = next_link(resp.headers.get("Link"))
         if not link:
             return found, True
@@ -92,14 +115,26 @@ def _from_api(client: RegistryClient, repo: ImageRef, subject: Digest,
                         ref=str(repo.with_digest(subject)))
 
 
-def _from_tag_schema(client: RegistryClient, repo: ImageRef, subject: Digest) -> list[Referrer]:
-    body = _tag_index(client, repo, subject)
-    if body is None:
-        return []
+def _has_api(client: RegistryClient, repo: ImageRef, subject: Digest) -> bool:
     try:
-        return parse_referrers(body, f"{repo.with_tag(referrers_tag(subject))}")
-    except CompositionError:
-        return []  # not a valid index: the spec says to assume there are no referrers
+        return _from_api(client, repo, subject, None)[1]
+    except ReferrersOverCap:
+        return True   # it answered with a (long) listing: it has the API
+
+
+def _from_tag_schema(client: RegistryClient, repo: ImageRef, subject: Digest) -> list[Referrer]:
+    with _LISTING:
+        body = _tag_index(client, repo, subject)
+        if body is None:
+            return []
+        where = f"referrers of {repo.with_digest(subject)}"
+        if len(body) > MAX_LISTING_BYTES:
+            raise over_cap(where, f"its listing (tag {referrers_tag(subject)}) is {len(body)} bytes, over the "
+                                  f"cap of {MAX_LISTING_BYTES // 1024} KiB per image")
+        try:
+            return parse_referrers(body, where)
+        except CompositionError:
+            return []  # not a valid index: the spec says to assume there are no referrers
 
 
 def _tag_index(client: RegistryClient, repo: ImageRef, subject: Digest) -> bytes | None:
@@ -133,7 +168,7 @@ def update_tag_schema(client: RegistryClient, target: ImageRef, subject: Digest,
     Returns the index digest PUT, or None when nothing needed writing (API present, or all listed already).
     """
     wanted = [r for r in copied if r.tag is None]  # cosign-tagged artifacts are found by their own tag
-    if not wanted or _from_api(client, target, subject, None)[1]:
+    if not wanted or _has_api(client, target, subject):
         return None
     body = fallback_index(_tag_index(client, target, subject), wanted)
     if body is None:

@@ -26,8 +26,8 @@ class RegistryStore:
         return fmt
 
     # -- reads ---------------------------------------------------------------------------------
-    def get_manifest(self, ref: ImageRef, expect: Digest | None = None) -> Fetched:
-        return self.client.get_manifest(ref, expect)
+    def get_manifest(self, ref: ImageRef, expect: Digest | None = None, cap: int | None = None) -> Fetched:
+        return self.client.get_manifest(ref, expect, **({"cap": cap} if cap is not None else {}))
 
     def head_manifest(self, ref: ImageRef) -> Descriptor | None:
         return self.client.head_manifest(ref)
