@@ -91,6 +91,11 @@ class _Help(argparse.HelpFormatter):
     def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
         super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
 
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        """Descriptions and epilogs are wrapped, but an indented line (an example command) is kept whole."""
+        return "\n".join(line if line.startswith("  ") else super(_Help, self)._fill_text(line, width, indent)
+                         for line in text.splitlines())
+
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default not in (None, False, [], "", argparse.SUPPRESS) and "default" not in text \
@@ -108,7 +113,13 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kw):
         kw.setdefault("allow_abbrev", False)
         kw.setdefault("formatter_class", _Help)
+        self.option_names: list[str] = []   # the options --help shows, for "did you mean"
         super().__init__(*args, **kw)
+
+    def add_argument(self, *args, **kw):
+        if kw.get("help") is not argparse.SUPPRESS:
+            self.option_names += [a for a in args if a.startswith("-")]
+        return super().add_argument(*args, **kw)
 
     def error(self, message: str):
         command = self.prog[len(PROG):].strip()
@@ -130,6 +141,37 @@ def _columns() -> int:
     return columns or 80
 
 
+# Each command's --help: what it does (one line), then an example to start from.
+ABOUT = {
+    "push": ("Compose an index (manifest list) from per-arch images, wait for every one, and push it to each "
+             "--target with every tag. Pick the form that names the images:",
+             "push from-args --platforms linux/amd64,linux/arm64 --template ghcr.io/org/app:v1-ARCH "
+             "--target ghcr.io/org/app:v1"),
+    "from-spec": ("Push the index a manifest-tool style YAML spec describes (image, tags, manifests with "
+                  "their platforms).", "push from-spec spec.yaml"),
+    "from-args": ("Push the index of one image per platform, named by a template whose OS, ARCH and VARIANT "
+                  "are filled in for each of --platforms.",
+                  "push from-args --platforms linux/amd64,linux/arm64/v8 --template ghcr.io/org/app:v1-ARCH "
+                  "--target ghcr.io/org/app:v1"),
+    "from-matrix": ("Push the index of the images a JSON or YAML list names: one {image, digest, platform} "
+                    "per build leg (digest and platform optional).",
+                    "push from-matrix legs.json --target ghcr.io/org/app:v1"),
+    "from-digests": ("Push the index of the images a digests folder names, the Docker docs' merge pattern: "
+                     "each build leg pushes its image by digest to --target's repository and touches "
+                     "DIR/<hex digest>. Digests are looked for in --target's repository only (registry and "
+                     "repository, the tag aside): the legs must push there.",
+                     "push from-digests digests --target ghcr.io/org/app:v1 --tags latest"),
+    "inspect": ("Show an index or image: each entry's platform, digest, size and media type.",
+                "inspect ghcr.io/org/app:v1"),
+}
+
+
+def _about(name: str) -> dict:
+    """add_parser's description and epilog for `name` (see ABOUT)."""
+    line, example = ABOUT[name]
+    return {"description": line, "epilog": f"example:\n  {PROG} {example}"}
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """With `argv`, only the commands and forms it names (any word equal to their names) get their options:
     argparse reads a subcommand's options only when that subcommand is chosen, so what it prints and
@@ -137,33 +179,42 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ap = _Parser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
-    push = sub.add_parser("push", help="compose an index from per-arch images and push it")
+    ap.built = []   # every parser made here, for the options "did you mean" may name
+    sub.add_parser = _noting(sub.add_parser, ap.built)
+    push = sub.add_parser("push", help="compose an index from per-arch images and push it", **_about("push"))
     push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
                       help="manifest-tool's `push --type`: the same as --format after the form")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
                                 parser_class=_Parser)
+    forms.add_parser = _noting(forms.add_parser, ap.built)
     named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
 
     def built(name: str) -> bool:
         return argv is None or not named or name in named
-    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
+    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)",
+                         **_about("from-spec"))
     if built("from-spec"):
         p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
         _common(p, target="optional")
-    p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
+    p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders",
+                         **_about("from-args"))
     if built("from-args"):
         p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
         p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
         _common(p)
-    p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)")
+    p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)",
+                         **_about("from-matrix"))
     if built("from-matrix"):
         p.add_argument("matrix", help="FILE or -")
         _common(p)
-    p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests")
+    p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests, pushed to "
+                                              "--target's repository", **_about("from-digests"))
     if built("from-digests"):
-        p.add_argument("dir", help="DIR of empty files named <hex digest>")
+        p.add_argument("dir", help="DIR of empty files named <hex digest>, each an image the build legs pushed to "
+                                   "--target's repository (looked for there, by digest)")
         _common(p)
-    p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
+    p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type",
+                       **_about("inspect"))
     if not built("inspect"):
         return ap
     p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST, "
@@ -173,6 +224,28 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return ap
 
 
+def _noting(add_parser, built: list):
+    """add_parser that also notes each parser it makes in `built`."""
+    def add(*args, **kw):
+        built.append(add_parser(*args, **kw))
+        return built[-1]
+    return add
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """argv -> the command's settings: a password refused unread, manifest-tool's global flags placed, an
+    unknown word answered with the nearest option and the form's --help."""
+    from multiarch_ci.frontends.argv_screen import screen, unknown_arguments
+
+    argv = screen(argv)
+    ap = build_parser(argv)
+    args, extras = ap.parse_known_args(argv)
+    if extras:
+        command = f"push {args.form}" if args.command == "push" else args.command
+        raise unknown_arguments(extras, [n for p in [ap, *ap.built] for n in p.option_names], command)
+    return args
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -180,7 +253,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     def body() -> int:
         try:
-            args = build_parser(argv).parse_args(argv)
+            args = parse(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code or 0)
         console.debug_on = args.debug
