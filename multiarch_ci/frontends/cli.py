@@ -281,7 +281,11 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                          debug=console.debug, timeout=args.timeout,
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
-        return _inspect(client, ref, args, console)
+        try:
+            return _inspect(client, ref, args, console)
+        except MultiarchError as e:
+            from multiarch_ci.registry.auth.login_hints import naming_credential
+            raise naming_credential(e, client.auth.credentials.lookup) from None
     plans = inputs.plans_from_args(args, sys.stdin)
     for note in dict.fromkeys(n for p in plans for n in p.notes):
         console.progress(f"note: {note}")

@@ -100,9 +100,11 @@ def credentials(inputs: Inputs) -> tuple[Credential | None, dict[str, Credential
     user, password = inputs.text("username"), inputs.text("password")
     if bool(user) != bool(password):
         raise InputError("inputs username and password go together", "set both, or neither")
-    explicit = Credential(username=user, password=password, source="inputs username/password") if user else None
+    explicit = Credential(username=user, password=password,
+                          source="the action's inputs username and password") if user else None
     token, actor = inputs.text("token"), inputs.environ.get("GITHUB_ACTOR", "")
-    fallback = {"ghcr.io": Credential(username=actor, password=token, source="input token (GITHUB_ACTOR)")} \
+    fallback = {"ghcr.io": Credential(username=actor, password=token,
+                                      source="the action's input token (as GITHUB_ACTOR)")} \
         if token and actor else {}
     return explicit, fallback
 
