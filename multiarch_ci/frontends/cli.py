@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from multiarch_ci import __version__
 from multiarch_ci.frontends.boundary import PROG, guarded  # noqa: F401  (cli.guarded stays importable)
+from multiarch_ci.frontends.cli_help import ABOUT, about, noting  # noqa: F401  (ABOUT: each command's words)
 from multiarch_ci.core.errors import CompositionError, InputError, MultiarchError
 from multiarch_ci.frontends.output import Console, inspect_table
 from multiarch_ci.core.text import is_clean
@@ -141,37 +142,6 @@ def _columns() -> int:
     return columns or 80
 
 
-# Each command's --help: what it does (one line), then an example to start from.
-ABOUT = {
-    "push": ("Compose an index (manifest list) from per-arch images, wait for every one, and push it to each "
-             "--target with every tag. Pick the form that names the images:",
-             "push from-args --platforms linux/amd64,linux/arm64 --template ghcr.io/org/app:v1-ARCH "
-             "--target ghcr.io/org/app:v1"),
-    "from-spec": ("Push the index a manifest-tool style YAML spec describes (image, tags, manifests with "
-                  "their platforms).", "push from-spec spec.yaml"),
-    "from-args": ("Push the index of one image per platform, named by a template whose OS, ARCH and VARIANT "
-                  "are filled in for each of --platforms.",
-                  "push from-args --platforms linux/amd64,linux/arm64/v8 --template ghcr.io/org/app:v1-ARCH "
-                  "--target ghcr.io/org/app:v1"),
-    "from-matrix": ("Push the index of the images a JSON or YAML list names: one {image, digest, platform} "
-                    "per build leg (digest and platform optional).",
-                    "push from-matrix legs.json --target ghcr.io/org/app:v1"),
-    "from-digests": ("Push the index of the images a digests folder names, the Docker docs' merge pattern: "
-                     "each build leg pushes its image by digest to --target's repository and touches "
-                     "DIR/<hex digest>. Digests are looked for in --target's repository only (registry and "
-                     "repository, the tag aside): the legs must push there.",
-                     "push from-digests digests --target ghcr.io/org/app:v1 --tags latest"),
-    "inspect": ("Show an index or image: each entry's platform, digest, size and media type.",
-                "inspect ghcr.io/org/app:v1"),
-}
-
-
-def _about(name: str) -> dict:
-    """add_parser's description and epilog for `name` (see ABOUT)."""
-    line, example = ABOUT[name]
-    return {"description": line, "epilog": f"example:\n  {PROG} {example}"}
-
-
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """With `argv`, only the commands and forms it names (any word equal to their names) get their options:
     argparse reads a subcommand's options only when that subcommand is chosen, so what it prints and
@@ -180,41 +150,41 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
     ap.built = []   # every parser made here, for the options "did you mean" may name
-    sub.add_parser = _noting(sub.add_parser, ap.built)
-    push = sub.add_parser("push", help="compose an index from per-arch images and push it", **_about("push"))
+    sub.add_parser = noting(sub.add_parser, ap.built)
+    push = sub.add_parser("push", help="compose an index from per-arch images and push it", **about("push"))
     push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
                       help="manifest-tool's `push --type`: the same as --format after the form")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
                                 parser_class=_Parser)
-    forms.add_parser = _noting(forms.add_parser, ap.built)
+    forms.add_parser = noting(forms.add_parser, ap.built)
     named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
 
     def built(name: str) -> bool:
         return argv is None or not named or name in named
     p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)",
-                         **_about("from-spec"))
+                         **about("from-spec"))
     if built("from-spec"):
         p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
         _common(p, target="optional")
     p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders",
-                         **_about("from-args"))
+                         **about("from-args"))
     if built("from-args"):
         p.add_argument("--platforms", required=True, help="e.g. linux/amd64,linux/arm64/v8")
         p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
         _common(p)
     p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)",
-                         **_about("from-matrix"))
+                         **about("from-matrix"))
     if built("from-matrix"):
         p.add_argument("matrix", help="FILE or -")
         _common(p)
     p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests, pushed to "
-                                              "--target's repository", **_about("from-digests"))
+                                              "--target's repository", **about("from-digests"))
     if built("from-digests"):
         p.add_argument("dir", help="DIR of empty files named <hex digest>, each an image the build legs pushed to "
                                    "--target's repository (looked for there, by digest)")
         _common(p)
     p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type",
-                       **_about("inspect"))
+                       **about("inspect"))
     if not built("inspect"):
         return ap
     p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST, "
@@ -222,14 +192,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="print the manifest bytes exactly as stored")
     _connection(p, who="REF's registry")
     return ap
-
-
-def _noting(add_parser, built: list):
-    """add_parser that also notes each parser it makes in `built`."""
-    def add(*args, **kw):
-        built.append(add_parser(*args, **kw))
-        return built[-1]
-    return add
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
