@@ -36,6 +36,11 @@ class Kind(Enum):
     FAILED = "failed"            # none of the above was said where it was raised: final
 
 
+def name_settings(text: str, names: Mapping[str, str] | None = None) -> str:
+    """`text` with each `setting(...)` named as `names` says (default: CLI flags)."""
+    return _SETTING.sub(lambda m: (names or {}).get(m[1]) or cli_name(m[1]), text)
+
+
 class MultiarchError(Exception):
     """Base error: a one-line message and an optional hint for the user."""
 
@@ -48,10 +53,8 @@ class MultiarchError(Exception):
 
     def render(self, names: Mapping[str, str] | None = None) -> str:
         """The message and hint, with each `setting(...)` named as `names` says (default: CLI flags)."""
-        def name(m: re.Match) -> str:
-            return (names or {}).get(m[1]) or cli_name(m[1])
         text = f"{self.message} (hint: {self.hint})" if self.hint else self.message
-        return clean(_SETTING.sub(name, text))
+        return clean(name_settings(text, names))
 
     def __str__(self) -> str:
         """One clean line: a registry's message or an input value cannot break it or inject a command."""

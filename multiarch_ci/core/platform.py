@@ -22,6 +22,15 @@ _ARCH_ALIASES: dict[str, tuple[str, str | None]] = {
     "riscv64gc": ("riscv64", None),
 }
 _OS_ALIASES = {"macos": "darwin", "osx": "darwin", "win": "windows"}
+# Go's known GOOS/GOARCH values (go/build/syslist.go), which the OCI image spec's platform fields take, and
+# "unknown" (buildx's attestation entries): a platform the user writes must name one of them, so a typo
+# (linux/arm46) is an input error at once, not a wait for an image that can never land. Registry data is
+# not held to this list.
+KNOWN_OS = ("aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl",
+            "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos", "unknown")
+KNOWN_ARCH = ("386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64", "mips", "mipsle",
+              "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc", "ppc64", "ppc64le", "riscv", "riscv64",
+              "s390", "s390x", "sparc", "sparc64", "wasm", "unknown")
 # The variant a bare architecture means, so linux/arm64 and linux/arm64/v8 compare equal.
 _DEFAULT_VARIANT = {"arm64": "v8", "arm": "v7", "amd64": "v1"}
 # Whole-string matches (fullmatch): a field "linux\n" is refused, never pushed into an index.
@@ -47,7 +56,21 @@ class Platform:
         if not m:
             raise InputError(f"invalid platform {text!r}",
                              "write os/arch[/variant], e.g. linux/arm64/v8 or windows(10.0.17763.6054)/amd64")
-        return cls.of(m["os"], m["arch"], m["variant"], m["ver"] or None, where=repr(text))
+        return cls.of(m["os"], m["arch"], m["variant"], m["ver"] or None, where=repr(text)).known(repr(text))
+
+    def known(self, where: str) -> Platform:
+        """Itself, when its os and architecture are ones images use; else an InputError naming the nearest."""
+        for label, value, known, common in (("os", self.os, KNOWN_OS, "linux, windows, freebsd, darwin"),
+                                            ("architecture", self.architecture, KNOWN_ARCH,
+                                             "amd64, arm64, arm, 386, ppc64le, s390x, riscv64, mips64le")):
+            if value not in known:
+                import difflib  # on this error only: not worth its import at every start
+
+                near = difflib.get_close_matches(value, known, n=1, cutoff=0.5)
+                said = f"did you mean {near[0]}? " if near else ""
+                raise InputError(f"invalid platform {where}: unknown {label} {value!r}",
+                                 f"{said}{label} values are Go's, e.g. {common}")
+        return self
 
     @classmethod
     def of(cls, os: str, architecture: str, variant: str | None = None, os_version: str | None = None,

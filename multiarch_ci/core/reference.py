@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, replace
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.errors import InputError, setting
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
@@ -17,6 +17,7 @@ _DOMAIN = re.compile(
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # ASCII \w: a tag is ASCII
 _MAX_NAME = 255
 _ALGORITHMS = ("sha256:", "sha512:")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def redact(text: str) -> str:
@@ -50,6 +51,22 @@ def tag_from(text: str) -> str:
     docker/metadata-action does for type=ref (feature/foo -> feature-foo)."""
     tag = re.sub(r"[^\w.-]", "-", text.strip()).lstrip(".-")[:128]
     return tag or "latest"
+
+
+def _no_scheme(raw: str) -> None:
+    """'http://host/app:v1' or skopeo's 'docker://host/app:v1': a reference names no scheme or transport."""
+    m = _SCHEME.match(raw)
+    if not m:
+        return
+    scheme = m[1].lower()
+    if scheme in ("oci", "oci-archive", "oci-dir"):
+        hint = f"an OCI layout is written oci-layout://{raw[m.end():]}"
+    elif scheme == "http":
+        hint = (f"drop it: {raw[m.end():]} (HTTPS is tried first; for plain HTTP mark the registry with "
+                f"{setting('insecure-registry')} HOST[:PORT], a loopback one needs nothing)")
+    else:
+        hint = f"drop it: {raw[m.end():]}"
+    raise InputError(f"invalid reference {raw!r}: a reference has no scheme ({m[1]}://)", hint)
 
 
 def _tag_with_slash(rest: str, raw: str) -> None:
@@ -87,6 +104,7 @@ class ImageRef:
         if not raw.isprintable():
             raise InputError(f"invalid reference {raw!r}: holds a control character or line break",
                              "write it on one line as registry/repository:tag")
+        _no_scheme(raw)
         rest, digest = raw, None
         if "@" in rest:
             rest, _, dtext = rest.partition("@")

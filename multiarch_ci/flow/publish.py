@@ -16,7 +16,7 @@ from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
 from multiarch_ci.core.compose import compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError
+from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError, setting
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.reference import ImageRef
@@ -159,10 +159,12 @@ class Publisher:
                         annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
                           on_progress=self.log, map_fn=chains.read, partial=o.ignore_missing,
-                          bound=self.stores.bounded)
+                          bound=self.stores.bounded,
+                          where=f"a digests folder names images in {setting('target')}'s repository, by digest"
+                          if plan.by_platform else "")
         missing = describe_missing(plan.sources, landed)
         for line in missing:
-            self.log(f"warning: skipped (--ignore-missing): {line}")
+            self.log(f"warning: skipped ({setting('ignore-missing')}): {line}")
         done = [w.value for w in landed]
         candidates = [c for d in done for c in d.candidates]
         waited = tuple((str(c.descriptor.digest), d.seconds) for d in done for c in d.candidates)

@@ -49,7 +49,7 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
              on_progress: Callable[[str], None] = lambda _l: None,
              map_fn: Callable = map, rand: Callable[[], float] = random.random,
              first_delay: float = 1.0, max_delay: float = 10.0, partial: bool = False,
-             bound: Callable[[float], AbstractContextManager] | None = None) -> list[Landed]:
+             bound: Callable[[float], AbstractContextManager] | None = None, where: str = "") -> list[Landed]:
     """Poll all pending sources each round (concurrently through `map_fn`) until all have landed.
 
     Raises WaitTimeout naming every source still missing or stale once `timeout` seconds have passed
@@ -57,6 +57,8 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
     none did. Errors other than "not there yet" propagate from `probe` at once.
     `bound(seconds)` makes the requests a probe sends end when the wait's time runs out, so the whole
     wait, requests included, ends within `timeout` + LAST_LOOK (one unbounded look when timeout is 0).
+    When no source is there at the first look, one line says at once where they are looked for (and
+    `where`, why there), and the wait goes on: a leg may still be pushing.
     """
     specs = list(specs)
     start = clock()
@@ -69,7 +71,7 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
 
     landed: dict[int, Landed] = {}
     pending = list(range(len(specs)))
-    delay = first_delay
+    delay, first = first_delay, True
     while True:
         outcomes = list(map_fn(look, [specs[i] for i in pending]))
         elapsed = clock() - start
@@ -84,6 +86,8 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
                 on_progress(f"{len(specs)}/{len(specs)} landed ({elapsed:.0f} s)")
             return [landed[i] for i in range(len(specs))]
         names = ", ".join(describe(specs[i], o) for i, o in waiting)
+        if first and not landed and elapsed < timeout and all(o.state == MISSING for _, o in waiting):
+            on_progress(looked_for(specs, where, timeout))
         if elapsed >= timeout and partial and landed:
             on_progress(f"{len(landed)}/{len(specs)} landed; going on without {names}")
             return [landed[i] for i in sorted(landed)]
@@ -95,8 +99,18 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
                               + ("" if partial else f" ({setting('ignore-missing')} pushes what landed, like manifest-tool's)"))
         on_progress(f"{len(specs) - len(waiting)}/{len(specs)} landed ({elapsed:.0f} s); waiting for {names}")
         sleep(max(0.0, min(delay * (0.5 + rand() / 2), timeout - elapsed)))
-        delay = min(max_delay, delay * 1.6)
+        delay, first = min(max_delay, delay * 1.6), False
         pending = [i for i, _ in waiting]
+
+
+def looked_for(specs: list[SourceSpec], where: str, timeout: float) -> str:
+    """'none of the 3 sources is there at the first look: looked for in REG/REPO; the build legs must push
+    there (still waiting up to 300 s)'."""
+    repos = list(dict.fromkeys(s.ref.name for s in specs))
+    many = f"none of the {len(specs)} sources is" if len(specs) > 1 else "the source is not"
+    return (f"{many} there at the first look: looked for in {', '.join(repos)}"
+            + (f" ({where})" if where else "")
+            + f"; the build legs must push there (still waiting up to {timeout:g} s)")
 
 
 def describe_missing(specs: Iterable[SourceSpec], landed: list[Landed]) -> list[str]:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from multiarch_ci import __version__
 from multiarch_ci.frontends.boundary import PROG, guarded  # noqa: F401  (cli.guarded stays importable)
+from multiarch_ci.frontends.cli_help import ABOUT, about, noting  # noqa: F401  (ABOUT: each command's words)
 from multiarch_ci.core.errors import CompositionError, InputError, MultiarchError
 from multiarch_ci.frontends.output import Console, inspect_table
 from multiarch_ci.core.text import is_clean
@@ -114,6 +115,11 @@ class _Help(argparse.HelpFormatter):
     def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
         super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
 
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        """Descriptions and epilogs are wrapped, but an indented line (an example command) is kept whole."""
+        return "\n".join(line if line.startswith("  ") else super(_Help, self)._fill_text(line, width, indent)
+                         for line in text.splitlines())
+
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default not in (None, False, [], "", argparse.SUPPRESS) and "default" not in text \
@@ -131,7 +137,13 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kw):
         kw.setdefault("allow_abbrev", False)
         kw.setdefault("formatter_class", _Help)
+        self.option_names: list[str] = []   # the options --help shows, for "did you mean"
         super().__init__(*args, **kw)
+
+    def add_argument(self, *args, **kw):
+        if kw.get("help") is not argparse.SUPPRESS:
+            self.option_names += [a for a in args if a.startswith("-")]
+        return super().add_argument(*args, **kw)
 
     def error(self, message: str):
         command = self.prog[len(PROG):].strip()
@@ -160,34 +172,43 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ap = _Parser(prog=PROG, description="Compose and push multi-arch manifest lists / OCI indexes.")
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
-    push = sub.add_parser("push", help="compose an index from per-arch images and push it")
+    ap.built = []   # every parser made here, for the options "did you mean" may name
+    sub.add_parser = noting(sub.add_parser, ap.built)
+    push = sub.add_parser("push", help="compose an index from per-arch images and push it", **about("push"))
     push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
                       help="manifest-tool's `push --type`: the same as --format after the form")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
                                 parser_class=_Parser)
+    forms.add_parser = noting(forms.add_parser, ap.built)
     named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
 
     def built(name: str) -> bool:
         return argv is None or not named or name in named
-    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)")
+    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)",
+                         **about("from-spec"))
     if built("from-spec"):
         p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
         _common(p, target="optional")
-    p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders")
+    p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders",
+                         **about("from-args"))
     if built("from-args"):
         p.add_argument("--platforms", required=True, action="append",
                        help="e.g. linux/amd64,linux/arm64/v8 (comma separated; repeatable)")
         p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
         _common(p)
-    p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)")
+    p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)",
+                         **about("from-matrix"))
     if built("from-matrix"):
         p.add_argument("matrix", help="FILE or -")
         _common(p)
-    p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests")
+    p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests, pushed to "
+                                              "--target's repository", **about("from-digests"))
     if built("from-digests"):
-        p.add_argument("dir", help="DIR of empty files named <hex digest>")
+        p.add_argument("dir", help="DIR of empty files named <hex digest>, each an image the build legs pushed to "
+                                   "--target's repository (looked for there, by digest)")
         _common(p)
-    p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type")
+    p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type",
+                       **about("inspect"))
     if not built("inspect"):
         return ap
     p.add_argument("ref", metavar="REF", help="an image or index: REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST, "
@@ -197,6 +218,20 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return ap
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """argv -> the command's settings: a password refused unread, manifest-tool's global flags placed, an
+    unknown word answered with the nearest option and the form's --help."""
+    from multiarch_ci.frontends.argv_screen import screen, unknown_arguments
+
+    argv = screen(argv)
+    ap = build_parser(argv)
+    args, extras = ap.parse_known_args(argv)
+    if extras:
+        command = f"push {args.form}" if args.command == "push" else args.command
+        raise unknown_arguments(extras, [n for p in [ap, *ap.built] for n in p.option_names], command)
+    return args
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -204,7 +239,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     def body() -> int:
         try:
-            args = build_parser(argv).parse_args(argv)
+            args = parse(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code or 0)
         console.debug_on = args.debug
@@ -232,7 +267,11 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                          debug=console.debug, timeout=args.timeout,
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
-        return _inspect(client, ref, args, console)
+        try:
+            return _inspect(client, ref, args, console)
+        except MultiarchError as e:
+            from multiarch_ci.registry.auth.login_hints import naming_credential
+            raise naming_credential(e, client.auth.credentials.lookup) from None
     plans = inputs.plans_from_args(args, sys.stdin)
     for note in dict.fromkeys(n for p in plans for n in p.notes):
         console.progress(f"note: {note}")

@@ -35,7 +35,7 @@ from multiarch_ci.core.text import clean, escape_controls, md_cell
 # How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
 ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
                 "insecure": "input insecure", "format": "input format", "ignore-missing": "input ignore-missing",
-                "insecure-registry": "input insecure-registries"}
+                "insecure-registry": "input insecure-registries", "target": "input target"}
 
 FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
          ("template", "template"))
@@ -100,9 +100,11 @@ def credentials(inputs: Inputs) -> tuple[Credential | None, dict[str, Credential
     user, password = inputs.text("username"), inputs.text("password")
     if bool(user) != bool(password):
         raise InputError("inputs username and password go together", "set both, or neither")
-    explicit = Credential(username=user, password=password, source="inputs username/password") if user else None
+    explicit = Credential(username=user, password=password,
+                          source="the action's inputs username and password") if user else None
     token, actor = inputs.text("token"), inputs.environ.get("GITHUB_ACTOR", "")
-    fallback = {"ghcr.io": Credential(username=actor, password=token, source="input token (GITHUB_ACTOR)")} \
+    fallback = {"ghcr.io": Credential(username=actor, password=token,
+                                      source="the action's input token (as GITHUB_ACTOR)")} \
         if token and actor else {}
     return explicit, fallback
 
@@ -169,23 +171,29 @@ def append_summary(environ: Mapping[str, str], markdown: str) -> None:
             f.write(markdown)
 
 
-def annotate_error(message: str) -> None:
-    """An ::error:: annotation with only a title (no empty file/line properties)."""
+def annotate_error(message: str, kind: str = "error") -> None:
+    """An ::error:: (or ::warning::) annotation with only a title (no empty file/line properties)."""
     try:
         from actions_toolkit.command import issue_command
     except ImportError:  # the `action` extra is missing: still one ::error:: line
         issue_command = None
     sys.stdout.flush()
     if issue_command:
-        issue_command("error", {"title": "multiarch-manifest"}, clean(message))
+        issue_command(kind, {"title": "multiarch-manifest"}, clean(message))
     else:
         escaped = clean(message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        print(f"::error title=multiarch-manifest::{escaped}")
+        print(f"::{kind} title=multiarch-manifest::{escaped}")
     sys.stdout.flush()
+
+
+def annotate_warning(message: str) -> None:
+    """A ::warning:: annotation: what the run left out or could not do (a skipped source, a referrer)."""
+    annotate_error(message, "warning")
 
 
 def main(environ: Mapping[str, str]) -> int:
     """Entry point of the docker action; returns the exit code (boundary.guarded maps errors)."""
+    from multiarch_ci.frontends.action_inputs import check_names
     from multiarch_ci.frontends.boundary import guarded
 
     inputs = Inputs(environ)
@@ -205,6 +213,8 @@ def main(environ: Mapping[str, str]) -> int:
             for part in dict.fromkeys([secret, *(line.strip() for line in secret.splitlines())]):
                 if len(part) >= 4:
                     core.set_secret(part)
+        check_names(environ)
+        console.names, console.on_warning = ACTION_NAMES, annotate_warning
         return _run(inputs, environ, console)
     return guarded(run, console, console.debug_on, report=report, names=ACTION_NAMES)
 
@@ -212,14 +222,16 @@ def main(environ: Mapping[str, str]) -> int:
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     from multiarch_ci.frontends import job
     from multiarch_ci.frontends.settings import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
+    from multiarch_ci.core.model import FORMATS
     from multiarch_ci.core.options import Options
     from multiarch_ci.core.plan import split_items
+    from multiarch_ci.frontends.action_inputs import choice
     from multiarch_ci.registry.http.hosts import parse_insecure
 
     explicit, fallback = credentials(inputs)
     secrets = {c.password for c in [explicit, *fallback.values()] if c and c.password}
     console.secrets = lambda: secrets
-    fmt = inputs.text("format") or "auto"
+    fmt = choice(inputs.text("format"), "format", FORMATS, "auto", "auto picks Docker or OCI by the children")
     plan = build_plan(source_form(inputs), target=inputs.text("target") or None,   # several: one per line
                       tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
                       fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
@@ -227,10 +239,8 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
     ignore_missing = inputs.flag("ignore-missing")
     for note in plan.notes:
         console.progress(f"note: {note}")
-    referrers = inputs.text("referrers") or "auto"
-    if referrers not in ("auto", "none"):
-        raise InputError(f"input referrers: {referrers!r} is not auto or none",
-                         "auto copies signatures and SBOMs with their images; none skips them")
+    referrers = choice(inputs.text("referrers"), "referrers", ("auto", "none"), "auto",
+                       "auto copies signatures and SBOMs with their images; none skips them")
     options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"), referrers=referrers,
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
                       ignore_missing=ignore_missing, required=required)

@@ -30,7 +30,20 @@ def registry_credentials(environ: Mapping[str, str]) -> dict[str, Credential]:
                                                                  "CI_REGISTRY_PASSWORD"))
     if not (host and user and password):
         return {}
-    return {host: Credential(username=user, password=password, source="GitLab CI_REGISTRY_USER")}
+    return {host: Credential(username=user, password=password,
+                             source="GitLab's CI_REGISTRY_USER and CI_REGISTRY_PASSWORD")}
+
+
+def not_the_action(environ: Mapping[str, str], args: list[str]) -> None:
+    """The image's entrypoint runs the GitHub Action: in a GitLab job (GITLAB_CI set; the runner also hands
+    the entrypoint its shell) or given arguments, say how to run the command line instead (InputError).
+    The arguments are not echoed: they may hold anything, a password included."""
+    why = "GITLAB_CI is set" if environ.get("GITLAB_CI") else "arguments were given" if args else ""
+    if why:
+        raise InputError(f"this image's entrypoint runs the GitHub Action, not the command line ({why})",
+                         'in .gitlab-ci.yml write image: {name: IMAGE, entrypoint: [""]} and run '
+                         "multiarch-manifest push … in script:; with docker run, give --entrypoint "
+                         "multiarch-manifest")
 
 
 def dotenv_lines(result: Result) -> list[str]:

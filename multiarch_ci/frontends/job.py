@@ -11,6 +11,7 @@ from multiarch_ci.frontends.output import Console
 from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.auth.credentials import Credential
+from multiarch_ci.registry.auth.login_hints import naming_credential
 from multiarch_ci.core.plan import PushPlan
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
@@ -50,7 +51,9 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
     ping_ahead(client, plans, options)
     from multiarch_ci.flow.publish import Publisher   # its imports (~60 ms) overlap the pings' round trips
     from multiarch_ci.frontends.stores import Stores   # the store of each reference: a registry's or a layout's
-    return Publisher(Stores(client), options, log=console.progress).run_all(plans)
+    outcomes = Publisher(Stores(client), options, log=console.progress).run_all(plans)
+    return [naming_credential(o, client.auth.credentials.lookup) if isinstance(o, MultiarchError) else o
+            for o in outcomes]
 
 
 def ping_ahead(client: RegistryClient, plans: list[PushPlan], options: Options) -> None:

@@ -6,8 +6,9 @@ Console is the one way out to stdout/stderr: every line is masked (secrets) and 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from multiarch_ci.core.errors import name_settings
 from multiarch_ci.core.text import cell, clean, clean_lines
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
@@ -22,6 +23,8 @@ class Console:
         self._out, self._err = out, err
         self.secrets = secrets
         self.debug_on = False
+        self.names: Mapping[str, str] | None = None   # how settings are named (errors.setting; default: flags)
+        self.on_warning: Callable[[str], None] | None = None   # the action: "warning: …" lines as annotations
 
     def mask(self, text: str) -> str:
         for s in sorted(self.secrets(), key=len, reverse=True):
@@ -51,7 +54,12 @@ class Console:
         self._err.flush()
 
     def progress(self, line: str) -> None:
-        """One line, whatever it holds: a newline from outside is escaped, not printed."""
+        """One line, whatever it holds: a newline from outside is escaped, not printed. A "warning: …" line
+        goes to `on_warning` when set (the action's ::warning:: annotation)."""
+        line = name_settings(line, self.names)
+        if self.on_warning is not None and line.startswith("warning: "):
+            self.on_warning(self.mask(line[len("warning: "):]))
+            return
         self._err.write(clean(self.mask(line)) + "\n")
         self._err.flush()
 

@@ -124,7 +124,7 @@ def explicit_credentials(args: argparse.Namespace, stdin: TextIO) -> Credential 
     password = stdin.read(MAX_INPUT).rstrip("\r\n")
     if not password:
         raise InputError("--password-stdin: standard input was empty")
-    return Credential(username=args.username, password=password, source="--username/--password-stdin")
+    return Credential(username=args.username, password=password, source="--username with --password-stdin")
 
 
 @dataclass(frozen=True, slots=True)

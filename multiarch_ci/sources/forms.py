@@ -57,7 +57,8 @@ def _platform(value, where: str) -> Platform:
             raise InputError(f"{filename}:{value.value_line(key)}: platform {key} must be {want}, "
                              f"got {kind_of(item)}", f"e.g. {key}: [win32k]" if "features" in key
                              else f"e.g. {key}: \"10.0.17763.1879\"" if "version" in key else "quote the value")
-    return at(f"{filename}:{value.line}", Platform.from_dict, dict(value), "platform")
+    platform = at(f"{filename}:{value.line}", Platform.from_dict, dict(value), "platform")
+    return at(f"{filename}:{value.line}", platform.known, "platform")   # a typo fails now, not after the wait
 
 
 def _platform_list(value, where: str) -> tuple[Platform, ...]:

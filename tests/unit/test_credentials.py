@@ -196,7 +196,7 @@ def test_auths_entries(tmp_path, auths, lookup, expected):
         assert cred is None
     else:
         assert (cred.username, cred.password, cred.identity_token) == expected
-        assert cred.source == "config.json auths"
+        assert cred.source.startswith("the config.json auth for ")
 
 
 # --- where config.json is -----------------------------------------------------------------------
@@ -252,7 +252,7 @@ FALLBACK = Credential("ci-user", "ci-pw", source="GitLab CI_REGISTRY")
 
 @pytest.mark.parametrize("explicit, config_user, fallback, expected_source", [
     pytest.param(EXPLICIT, "cfg", FALLBACK, "--username", id="explicit-beats-config"),
-    pytest.param(None, "cfg", FALLBACK, "config.json auths", id="config-beats-fallback"),
+    pytest.param(None, "cfg", FALLBACK, "the config.json auth for ghcr.io", id="config-beats-fallback"),
     pytest.param(None, None, FALLBACK, "GitLab CI_REGISTRY", id="fallback-when-no-config"),
     pytest.param(EXPLICIT, None, None, "--username", id="explicit-alone"),
     pytest.param(None, None, None, None, id="nothing"),
@@ -409,7 +409,7 @@ def test_helper_not_on_path(tmp_path, helpers, config, setting):
                   "auths": {"ghcr.io": {"auth": b64("file:pw")}}},
                  "ghcr.io", "credential helper 'testhelper'", id="credHelpers-beats-auths"),
     pytest.param({"credsStore": "storehelper", "auths": {"ghcr.io": {"auth": b64("file:pw")}}},
-                 "ghcr.io", "config.json auths", id="auths-creds-beat-credsStore"),
+                 "ghcr.io", "the config.json auth for ghcr.io", id="auths-creds-beat-credsStore"),
     pytest.param({"credsStore": "storehelper", "auths": {"ghcr.io": {"auth": ""}}},
                  "ghcr.io", "credential helper 'storehelper'", id="placeholder-defers-to-store"),
     pytest.param({"credHelpers": {"ghcr.io": "testhelper"}},

@@ -188,7 +188,8 @@ class Authenticator:
         if resp.status_code in (401, 403):
             raise AuthError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
                                 "check the username and password or token"
-                                + (f" (from {cred.source})" if cred else "; no credentials were found") + login_hint(cred),
+                                + (f"; the credential tried was {cred.source}" if cred else "; no credentials were found")
+                                + login_hint(cred),
                                 status=resp.status_code, code="UNAUTHORIZED", ref=registry)
         if not resp.ok:
             raise AuthError(f"{what}: token service answered HTTP {resp.status_code}",

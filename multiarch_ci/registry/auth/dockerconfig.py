@@ -186,4 +186,4 @@ def entry_credential(key: str, entry: dict, path: str) -> Credential | None:
     identity_token = _opt_str(entry, "identitytoken", key, path)
     if password is None and identity_token is None:
         return None     # a placeholder ("auth": "") or a username alone: no usable secret
-    return Credential(username, password, identity_token, "config.json auths")
+    return Credential(username, password, identity_token, f"the config.json auth for {key}")

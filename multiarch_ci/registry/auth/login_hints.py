@@ -1,6 +1,7 @@
 """When a token service refuses a login: what the user name says about the registry and the fix."""
 from __future__ import annotations
 
+from multiarch_ci.core.errors import AuthError, MultiarchError, RegistryError
 from multiarch_ci.registry.auth.credential import Credential
 
 
@@ -21,3 +22,21 @@ def login_hint(cred: Credential | None) -> str:
         return ("; the config.json identitytoken (a refresh token written by az acr login) has expired or was revoked: "
                 "log in again in this job")
     return ""
+
+
+def naming_credential(error: MultiarchError, lookup) -> MultiarchError:
+    """A registry's 401 with the credential that was tried named in its hint (where it came from: config.json,
+    a credential helper, CI_REGISTRY_USER, --username, the action's inputs), never its value; other errors
+    as they are. `lookup(host)` is the run's CredentialStore.lookup (cached: asks nothing again)."""
+    if not isinstance(error, RegistryError) or error.status != 401 or not error.ref or "tried" in (error.hint or ""):
+        return error
+    if isinstance(error, AuthError) and error.code != "UNAUTHORIZED":
+        return error
+    host = error.ref.split("/")[0]
+    try:
+        cred = lookup(host)
+    except MultiarchError:
+        return error
+    said = f"the credential tried was {cred.source}" if cred else f"no credential was found for {host}"
+    hint = f"{error.hint}; {said}" if error.hint else said
+    return type(error)(error.message, hint, status=error.status, code=error.code, ref=error.ref)
