@@ -27,7 +27,7 @@ def check_layout_file(body: bytes, where: str) -> None:
     """`oci-layout` must say imageLayoutVersion 1.0.0."""
     try:
         version = json.loads(body).get("imageLayoutVersion")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         version = None
     if version != LAYOUT_VERSION:
         raise InputError(f"{where}: oci-layout does not declare imageLayoutVersion {LAYOUT_VERSION}", _REBUILD)
@@ -38,6 +38,8 @@ def parse_index(body: bytes, where: str) -> list[dict]:
     try:
         doc = json.loads(body)
         entries = doc["manifests"] if isinstance(doc, dict) and doc.get("schemaVersion") == 2 else None
+    except RecursionError:   # a hostile file: bad input, not an internal error
+        raise InputError(f"{where}: index.json is nested too deeply to be an OCI image index", _REBUILD) from None
     except (ValueError, KeyError, UnicodeDecodeError):
         entries = None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):

@@ -16,15 +16,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import InputError, RegistryError
-from multiarch_ci.layout.index import blob_path
+from multiarch_ci.core.errors import InputError, MultiarchError, RegistryError
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor
-from multiarch_ci.registry.client import CONFIG_CAP, Fetched, RegistryClient
 from multiarch_ci.core.plan import PushPlan, SourceSpec
+from multiarch_ci.layout.index import blob_path
+from multiarch_ci.registry.client import CONFIG_CAP, Fetched, RegistryClient
 
 if TYPE_CHECKING:   # imported when a layout is first opened: a registry-only run never loads tarfile
+    from multiarch_ci.core.referrers import Referrer
+    from multiarch_ci.layout.archive import ArchiveTarget
     from multiarch_ci.layout.reader import OciLayout
+    from multiarch_ci.layout.referrers import LayoutReferrers
     from multiarch_ci.layout.writer import WritableLayout
 
 _NOT_YET = "MANIFEST_UNKNOWN"
@@ -44,6 +47,8 @@ class Stores:
         self.client = client
         self._layouts: dict[str, OciLayout] = {}
         self._targets: set[str] = set()       # layout paths this run writes (absent is empty, not an error)
+        self._archives: dict[str, ArchiveTarget] = {}    # .tar targets, staged until close()
+        self._referrers: dict[str, tuple[OciLayout, LayoutReferrers]] = {}
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str):   # auth, transport, ...: the registry client's
@@ -74,16 +79,26 @@ class Stores:
             raise InputError(f"{where}{e.message}", e.hint) from None
 
     def _check_target(self, ref: LayoutRef) -> None:
+        from multiarch_ci.layout.archive import is_archive, refuse_compressed
         path = ref.path
-        if os.path.exists(path) and not os.path.isdir(path):
+        refuse_compressed(path)
+        if is_archive(path):
+            if os.path.exists(path) and not os.path.isfile(path):
+                raise InputError(f"target layout {path!r} exists and is not a file",
+                                 "a .tar target is an OCI archive; give another name")
+        elif os.path.exists(path) and not os.path.isdir(path):
             raise InputError(f"target layout {path!r} exists and is not a directory",
-                             "a layout target is written as a directory; tar it afterwards if needed")
-        if os.path.isdir(path) and os.listdir(path) and not os.path.exists(os.path.join(path, "oci-layout")):
+                             "a layout target is a directory, or an OCI archive named .tar")
+        elif os.path.isdir(path) and os.listdir(path) and not os.path.exists(os.path.join(path, "oci-layout")):
             raise InputError(f"target layout {path!r} is a non-empty directory without an oci-layout file",
                              "give an empty or new directory, or an existing OCI layout")
+        for rel in ("blobs", "blobs/sha256"):   # checked again, unswappably, by every write (handles.py)
+            if os.path.isdir(path) and os.path.islink(os.path.join(path, rel)):
+                raise InputError(f"target layout {path!r}: refusing {rel}: a symlink",
+                                 "a layout target holds only its own folders and files; remove the link")
         with self._lock:
             self._targets.add(_key(path))
-        if os.path.isdir(path) and os.listdir(path):
+        if _is_layout(path):
             self.layout(ref).list_tags()   # an existing layout must read as one before anything is written
 
     # -- layouts, each opened once -----------------------------------------------------------
@@ -96,19 +111,40 @@ class Stores:
             return found
 
     def writable(self, ref: LayoutRef) -> WritableLayout:
-        """The target layout, created on the first write (a dry run or a failed source creates nothing)."""
+        """The target layout, created on the first write (a dry run or a failed source creates nothing);
+        a `.tar` target is staged in a folder beside it and packed by close() (layout/archive.py)."""
+        from multiarch_ci.layout.archive import ArchiveTarget, is_archive
         from multiarch_ci.layout.writer import WritableLayout
+        key = _key(ref.path)
         with self._lock:
-            found = self._layouts.get(_key(ref.path))
+            found = self._layouts.get(key)
             if not isinstance(found, WritableLayout):
-                found = self._layouts[_key(ref.path)] = WritableLayout(ref.path)
+                if key in self._archives or is_archive(ref.path):
+                    archive = self._archives[key] = ArchiveTarget(ref.path)
+                    found = archive.layout
+                else:
+                    found = WritableLayout(ref.path)
+                self._layouts[key] = found
             return found
+
+    def close(self) -> None:
+        """The run is over: each `.tar` target it wrote a tag into is packed and renamed over the archive."""
+        with self._lock:
+            archives, self._archives = list(self._archives.values()), {}
+        failed = None
+        for archive in archives:
+            try:
+                archive.finish()
+            except OSError as e:
+                failed = failed or MultiarchError(f"target layout {archive.path!r}: cannot write the archive "
+                                                  f"({e.strerror or e})", "check the folder is writable and has room")
+        if failed is not None:
+            raise failed
 
     def _target(self, ref: LayoutRef) -> OciLayout | None:
         """A target layout to read: None while it does not exist yet."""
         key = _key(ref.path)
-        if key in self._targets and key not in self._layouts and \
-                not os.path.exists(os.path.join(ref.path, "oci-layout")):
+        if key in self._targets and key not in self._layouts and not _is_layout(ref.path):
             return None
         return self.layout(ref)
 
@@ -153,8 +189,9 @@ class Stores:
     def blob_exists(self, ref, digest: Digest) -> bool:
         if not isinstance(ref, LayoutRef):
             return self.client.blob_exists(ref, digest)
-        layout = self._target(ref)
-        return bool(layout and layout.blob_exists(ref, digest))
+        if _key(ref.path) in self._targets:   # a target's blob counts only if it hashes to its name (writer.py)
+            return self._target(ref) is not None and self.writable(ref).blob_exists(ref, digest)
+        return self.layout(ref).blob_exists(ref, digest)
 
     # -- writes (a layout target) ------------------------------------------------------------
     def start_upload(self, target) -> str:
@@ -197,3 +234,8 @@ def _check_complete(layout: OciLayout, ref: LayoutRef) -> None:
 
 def _key(path: str) -> str:
     return os.path.realpath(path)
+
+
+def _is_layout(path: str) -> bool:
+    """Something is there to read as a layout: a folder holding oci-layout, or an archive file."""
+    return os.path.isfile(path) or os.path.exists(os.path.join(path, "oci-layout"))
