@@ -5,7 +5,8 @@ repository is asked what refers to it (registry/referrers.py: the OCI 1.1 API, e
 tag schema, and cosign's `sha256-<hex>.sig/.att/.sbom` tags); each referrer is then copied like a child
 (its blobs, its manifest PUT by digest), a cosign tag is recreated in the target (the scheme's own
 pointer, never one of our tags; a tag that already holds something else there is left alone), and the
-target's `sha256-<hex>` index lists what was copied where the target has no referrers API.
+target's `sha256-<hex>` index lists what was copied where the target has no referrers API (a layout
+target: its index.json, layout/referrers.py).
 A child already in the target repository needs none of this. Discovery that fails is a warning (the
 image itself is still pushed); a copy that fails is an error like any other.
 """
@@ -88,7 +89,10 @@ class ReferrersCopier:
         for c in todo:
             mine = [r for cc, r, _ in images if cc is c]
             for target in self._where(c) if mine else ():
-                update_tag_schema(self.client, target, c.fetched.digest, mine)
+                if isinstance(target, LayoutRef):   # a layout lists them in its index.json (layout/referrers.py)
+                    self.client.add_referrers(target, c.fetched.digest, mine)
+                else:
+                    update_tag_schema(self.client, target, c.fetched.digest, mine)
         rows = [_row(c, r, f, self._where(c)) for c, r, f in images]
         for row in rows:
             self.log(f"referrer {row['digest']} ({row['artifactType'] or row['tag'] or row['mediaType']}) of "
@@ -97,8 +101,8 @@ class ReferrersCopier:
             self.report += rows
 
     def _where(self, c: Child) -> list[ImageRef]:
-        """The registry targets this child is copied into (a layout target gets no referrers yet)."""
-        return [t for t in self.targets if not isinstance(t, LayoutRef) and not c.repo.in_repository(t)]
+        """The targets this child is copied into (registries and a layout alike)."""
+        return [t for t in self.targets if not c.repo.in_repository(t)]
 
     def _discover(self, c: Child) -> list[Referrer]:
         self.check()
@@ -184,7 +188,11 @@ class ReferrersCopier:
                      f"(the copied {f.digest.short} is present by digest)")
             return
         if there is None:
-            self.client.put_manifest(target, tag, f.body, f.media_type)
+            try:
+                self.client.put_manifest(target, tag, f.body, f.media_type)
+            except CompositionError as e:   # a layout tags only OCI types: say what stays behind
+                self.log(f"warning: {target.name}:{tag} not written ({e.message}); the referrer "
+                         f"{f.digest.short} is in {target.name} by digest only, not findable by that tag")
 
 
 def _row(c: Child, r: Referrer, f: Fetched, targets: list[ImageRef]) -> dict:

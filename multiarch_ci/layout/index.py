@@ -78,10 +78,11 @@ def find(entries: list[dict], tag: str | None, digest: Digest | None, where: str
     if digest is not None:
         return next((e for e in entries if e.get("digest") == str(digest)), None)
     known = sorted({t for e in entries for t in entry_tags(e)})
-    if tag is None:
-        if len({e.get("digest") for e in entries}) == 1:
-            return entries[0]
-        what = "no image" if not entries else f"{len(entries)} images"
+    if tag is None:   # artifacts listed beside the image (its signatures, SBOMs) are not candidates
+        images = [e for e in entries if not e.get("artifactType")]
+        if len({e.get("digest") for e in images}) == 1:
+            return images[0]
+        what = "no image" if not images else f"{len(images)} images"
         raise InputError(f"{where}: the layout holds {what}; say which",
                          f"add :TAG (tags here: {', '.join(known) or 'none'}) or @DIGEST")
     hits = [e for e in entries if tag in entry_tags(e)]
@@ -99,6 +100,18 @@ def with_tag(entries: list[dict], desc: Descriptor, tag: str) -> bytes:
     entry.pop("platform", None)
     entry["annotations"] = {REF_NAME: tag}
     doc = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": [*kept, entry]}
+    return json.dumps(doc, indent=2).encode() + b"\n"
+
+
+def with_listed(entries: list[dict], listed: list[dict]) -> bytes | None:
+    """index.json bytes with an untagged entry for each `listed` descriptor not yet an entry (a layout's
+    referrers: layout/referrers.py); None when every one is there already."""
+    have = {e.get("digest") for e in entries}
+    new = [d for d in listed if d["digest"] not in have]
+    new = list({d["digest"]: d for d in new}.values())
+    if not new:
+        return None
+    doc = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": [*entries, *new]}
     return json.dumps(doc, indent=2).encode() + b"\n"
 
 

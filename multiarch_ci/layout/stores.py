@@ -160,9 +160,21 @@ class Stores:
         return self.layout(ref).get_manifest(ref, expect)
 
     def layout_referrers(self, ref: LayoutRef, subject: Digest) -> list:
-        """What refers to `subject` inside a layout source (layout/referrers.py)."""
-        from multiarch_ci.layout.referrers import layout_referrers
-        return layout_referrers(self.layout(ref), ref, subject)
+        """What refers to `subject` inside a layout source (layout/referrers.py): its listing is read once
+        for all the children asking."""
+        from multiarch_ci.layout.referrers import LayoutReferrers
+        layout = self.layout(ref)
+        with self._lock:
+            known = self._referrers.get(_key(ref.path))
+            if known is None or known[0] is not layout:
+                known = self._referrers[_key(ref.path)] = (layout, LayoutReferrers(layout, ref))
+        return known[1].of(subject)
+
+    def add_referrers(self, target: LayoutRef, subject: Digest, copied: list[Referrer]) -> int:
+        """List referrers copied into a layout target in its index.json, as a registry target's
+        `sha256-<hex>` index lists them (layout/referrers.py says why entries, not that tag)."""
+        from multiarch_ci.layout.referrers import write_listed
+        return write_listed(self.writable(target), target, subject, copied)
 
     def head_manifest(self, ref) -> Descriptor | None:
         if not isinstance(ref, LayoutRef):
