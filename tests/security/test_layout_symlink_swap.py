@@ -60,6 +60,18 @@ def test_a_symlinked_folder_is_refused_with_or_without_dir_fd(tmp_path, dir_fd):
     assert everything_in(outside) == []
 
 
+def swap(folder, aside, link_to, stop: threading.Event) -> None:
+    """Swap `folder` for a symlink to `link_to` and back, as fast as possible, until `stop`."""
+    while not stop.is_set():
+        try:
+            os.rename(folder, aside)
+            os.symlink(link_to, folder, target_is_directory=True)
+            os.unlink(folder)
+            os.rename(aside, folder)
+        except OSError:
+            pass
+
+
 @pytest.mark.hostile("layout blobs swapped for a symlink during the run")
 @pytest.mark.parametrize("swapped", ["blobs", "blobs/sha256"])
 def test_swapping_a_folder_for_a_symlink_during_writes_never_writes_outside(tmp_path, swapped):
@@ -77,17 +89,7 @@ def test_swapping_a_folder_for_a_symlink_during_writes_never_writes_outside(tmp_
         folder, aside = out / swapped, out / f"{swapped}.aside"
         link_to = outside if swapped == "blobs" else outside / "sha256"
         stop = threading.Event()
-
-        def swap():
-            while not stop.is_set():
-                try:
-                    os.rename(folder, aside)
-                    os.symlink(link_to, folder, target_is_directory=True)
-                    os.unlink(folder)
-                    os.rename(aside, folder)
-                except OSError:
-                    pass
-        swapper = threading.Thread(target=swap)
+        swapper = threading.Thread(target=swap, args=(folder, aside, link_to, stop))
         swapper.start()
         try:
             for n in range(20):
