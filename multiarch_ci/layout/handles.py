@@ -121,11 +121,11 @@ class LayoutDir:
             path = os.path.join(where, name)
             if os.path.islink(path):
                 raise InputError(f"{self.where}: refusing {rel}: a symlink", _HINT)
-            fd = os.open(path, os.O_RDONLY | _FLAGS)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _FLAGS)   # a fifo never blocks
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise InputError(f"{self.where}: refusing {rel}: not a regular file", _HINT)
-        if isinstance(where, int):
+        if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
 
