@@ -133,6 +133,7 @@ class Publisher:
         finally:
             self.chains.shutdown(wait=True)
             self.pool.shutdown(wait=True)
+            self.stores.close()   # a .tar layout target is packed now, whole (layout/archive.py)
 
     def _run_one(self, plan: PushPlan, labelled: bool) -> Result | MultiarchError:
         self._local.label = f"[{plan.target.name}:{plan.tags[0]}] " if labelled else ""

@@ -5,7 +5,8 @@ repository is asked what refers to it (registry/referrers.py: the OCI 1.1 API, e
 tag schema, and cosign's `sha256-<hex>.sig/.att/.sbom` tags); each referrer is then copied like a child
 (its blobs, its manifest PUT by digest), a cosign tag is recreated in the target (the scheme's own
 pointer, never one of our tags; a tag that already holds something else there is left alone), and the
-target's `sha256-<hex>` index lists what was copied where the target has no referrers API.
+target's `sha256-<hex>` index lists what was copied where the target has no referrers API (a layout
+target: its index.json, layout/referrers.py).
 A child already in the target repository needs none of this. Discovery that fails is a warning (the
 image itself is still pushed); a copy that fails is an error like any other; an image whose referrers
 exceed a cap (core/referrers.py: count, listing bytes, manifest bytes) fails the run, naming the image.
@@ -154,7 +155,7 @@ class ReferrersCopier:
         return [(c, r, _row(c, r, f, self._where(c))) for c, r, f in images]
 
     def _where(self, c: Child) -> list[ImageRef]:
-        """The targets this child is copied into that take referrers (a layout target gets none yet)."""
+        """The targets this child is copied into that take referrers (registries and layouts alike)."""
         return [t for t in self.targets if self.stores(t).takes_referrers and not c.repo.in_repository(t)]
 
     def _discover(self, c: Child) -> list[Referrer]:
@@ -244,7 +245,11 @@ class ReferrersCopier:
                      f"(the copied {f.digest.short} is present by digest)")
             return
         if there is None:
-            store.put_manifest(target, tag, f.body, f.media_type)
+            try:
+                store.put_manifest(target, tag, f.body, f.media_type)
+            except CompositionError as e:   # a layout tags only OCI types: say what stays behind
+                self.log(f"warning: {target.name}:{tag} not written ({e.message}); the referrer "
+                         f"{f.digest.short} is in {target.name} by digest only, not findable by that tag")
 
 
 def _row(c: Child, r: Referrer, f: Fetched, targets: list[ImageRef]) -> dict:

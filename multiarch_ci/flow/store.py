@@ -90,5 +90,8 @@ class Stores(Protocol):
     def prepare(self, plan: PushPlan, dry_run: bool) -> None:
         """Before any request: open and check what the plan names (bad input raises), plan the logins."""
 
+    def close(self) -> None:
+        """The run is over: what a store staged is finished (a `.tar` layout target is packed)."""
+
     def bounded(self, seconds: float) -> AbstractContextManager:
         """Requests this thread sends inside the block end within `seconds` (the wait's deadline)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 
+from multiarch_ci.core.errors import MultiarchError
 from multiarch_ci.core.location import LayoutRef, registry_of
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.reference import ImageRef
@@ -38,6 +39,19 @@ class Stores:
             if ref.registry not in self._registries:
                 self._registries[ref.registry] = RegistryStore(self.client, ref.registry)
             return self._registries[ref.registry]
+
+    def close(self) -> None:
+        """The run is over: each store finishes what it staged (a `.tar` layout target is packed)."""
+        with self._lock:
+            layouts = list(self._layouts.values())
+        failed = None
+        for store in layouts:
+            try:
+                store.close()
+            except MultiarchError as e:
+                failed = failed or e
+        if failed is not None:
+            raise failed
 
     def bounded(self, seconds: float):
         """Registry requests this thread sends inside the block end within `seconds` (a layout is files)."""

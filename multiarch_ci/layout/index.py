@@ -27,7 +27,7 @@ def check_layout_file(body: bytes, where: str) -> None:
     """`oci-layout` must say imageLayoutVersion 1.0.0."""
     try:
         version = json.loads(body).get("imageLayoutVersion")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
         version = None
     if version != LAYOUT_VERSION:
         raise InputError(f"{where}: oci-layout does not declare imageLayoutVersion {LAYOUT_VERSION}", _REBUILD)
@@ -38,6 +38,8 @@ def parse_index(body: bytes, where: str) -> list[dict]:
     try:
         doc = json.loads(body)
         entries = doc["manifests"] if isinstance(doc, dict) and doc.get("schemaVersion") == 2 else None
+    except RecursionError:   # a hostile file: bad input, not an internal error
+        raise InputError(f"{where}: index.json is nested too deeply to be an OCI image index", _REBUILD) from None
     except (ValueError, KeyError, UnicodeDecodeError):
         entries = None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -76,10 +78,11 @@ def find(entries: list[dict], tag: str | None, digest: Digest | None, where: str
     if digest is not None:
         return next((e for e in entries if e.get("digest") == str(digest)), None)
     known = sorted({t for e in entries for t in entry_tags(e)})
-    if tag is None:
-        if len({e.get("digest") for e in entries}) == 1:
-            return entries[0]
-        what = "no image" if not entries else f"{len(entries)} images"
+    if tag is None:   # artifacts listed beside the image (its signatures, SBOMs) are not candidates
+        images = [e for e in entries if not e.get("artifactType")]
+        if len({e.get("digest") for e in images}) == 1:
+            return images[0]
+        what = "no image" if not images else f"{len(images)} images"
         raise InputError(f"{where}: the layout holds {what}; say which",
                          f"add :TAG (tags here: {', '.join(known) or 'none'}) or @DIGEST")
     hits = [e for e in entries if tag in entry_tags(e)]
@@ -97,6 +100,18 @@ def with_tag(entries: list[dict], desc: Descriptor, tag: str) -> bytes:
     entry.pop("platform", None)
     entry["annotations"] = {REF_NAME: tag}
     doc = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": [*kept, entry]}
+    return json.dumps(doc, indent=2).encode() + b"\n"
+
+
+def with_listed(entries: list[dict], listed: list[dict]) -> bytes | None:
+    """index.json bytes with an untagged entry for each `listed` descriptor not yet an entry (a layout's
+    referrers: layout/referrers.py); None when every one is there already."""
+    have = {e.get("digest") for e in entries}
+    new = [d for d in listed if d["digest"] not in have]
+    new = list({d["digest"]: d for d in new}.values())
+    if not new:
+        return None
+    doc = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": [*entries, *new]}
     return json.dumps(doc, indent=2).encode() + b"\n"
 
 

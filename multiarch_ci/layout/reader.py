@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import DigestMismatch, InputError
+from multiarch_ci.core.errors import CompositionError, DigestMismatch, InputError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.limits import CHUNK, CONFIG_CAP, MANIFEST_CAP
 from multiarch_ci.layout import index as ix
@@ -25,6 +25,8 @@ class OciLayout:
     def __init__(self, path: str, files: LayoutFiles | None = None):
         self.path = path
         self.files = files or open_files(path)
+        self._entries: list[dict] | None = None
+        self._indexed: tuple[list[dict], dict[str, dict]] | None = None
         self._check()
 
     def _check(self) -> None:
@@ -35,6 +37,13 @@ class OciLayout:
 
     # -- index.json -------------------------------------------------------------------------
     def entries(self) -> list[dict]:
+        """index.json's entries, read and parsed once: a source does not change during the run (a layout
+        of 4,000 entries was re-read for each of them; writer.py's target reads afresh)."""
+        if self._entries is None:
+            self._entries = self.read_entries()
+        return self._entries
+
+    def read_entries(self) -> list[dict]:
         body = read_capped(self.files.open("index.json"), INDEX_CAP)
         if len(body) > INDEX_CAP:
             raise InputError(f"{self.path}: index.json is larger than {INDEX_CAP // 2**20} MiB", "is this a layout?")
@@ -43,29 +52,43 @@ class OciLayout:
     def list_tags(self, ref: LayoutRef | None = None) -> list[str]:
         return sorted({t for e in self.entries() for t in ix.entry_tags(e)})
 
+    def entry(self, ref: LayoutRef) -> dict | None:
+        """The index.json entry a tag or digest names (None: that digest is no entry); by digest in O(1)."""
+        entries = self.entries()
+        if ref.digest is None:
+            return ix.find(entries, ref.tag, None, str(ref))
+        if self._indexed is None or self._indexed[0] is not entries:
+            by_digest: dict[str, dict] = {}
+            for e in entries:
+                by_digest.setdefault(e.get("digest"), e)
+            self._indexed = (entries, by_digest)
+        return self._indexed[1].get(str(ref.digest))
+
     def resolve(self, ref: LayoutRef) -> Descriptor:
         """The descriptor a tag or digest names: an index.json entry, or any manifest blob by digest."""
-        entry = ix.find(self.entries(), ref.tag, ref.digest, str(ref))
+        entry = self.entry(ref)
         if entry is not None:
             return ix.descriptor(entry)
         assert ref.digest is not None
         if not self.files.exists(ix.blob_path(ref.digest)):
             raise InputError(f"{ref}: no such manifest in the layout", f"tags here: {', '.join(self.list_tags())}")
-        fetched = self._read_manifest(ref, ref.digest, None)
+        fetched = self.read_manifest(ref, ref.digest, None)
         return fetched.descriptor
 
     # -- manifests --------------------------------------------------------------------------
     def get_manifest(self, ref: LayoutRef, expect: Digest | None = None) -> Fetched:
         """The manifest a tag or digest names, hashed and sized against its descriptor."""
-        entry = ix.find(self.entries(), ref.tag, ref.digest, str(ref))
+        entry = self.entry(ref)
         desc = ix.descriptor(entry) if entry is not None else None
         digest = ref.digest or desc.digest
         if expect is not None and digest != expect:
             raise DigestMismatch(f"get manifest {ref}: the layout holds {digest}, expected {expect}",
                                  "the layout was rebuilt after the digest was recorded", ref=str(ref))
-        return self._read_manifest(ref, digest, desc)
+        return self.read_manifest(ref, digest, desc)
 
-    def _read_manifest(self, ref: LayoutRef, digest: Digest, desc: Descriptor | None) -> Fetched:
+    def read_manifest(self, ref: LayoutRef, digest: Digest, desc: Descriptor | None) -> Fetched:
+        """The manifest blob `digest` (`desc`: the entry naming it, whose size must match), read bounded,
+        hashed, parsed."""
         pinned = ref.with_digest(digest)
         if not self.files.exists(ix.blob_path(digest)):
             raise InputError(f"{pinned}: the layout lists it but lacks its blob", "the layout is incomplete")
@@ -74,7 +97,10 @@ class OciLayout:
             raise InputError(f"{pinned}: manifest larger than {MANIFEST_CAP // 2**20} MiB", "is this a manifest?")
         self._verify(body, digest, desc.size if desc else None, pinned)
         hint = desc.media_type if desc else None
-        manifest = parse_manifest(body, hint, str(pinned))
+        try:
+            manifest = parse_manifest(body, hint, f"{self.path}: {ix.blob_path(digest)}")
+        except CompositionError as e:   # the layout is input: a malformed (or hostile) manifest is bad input
+            raise InputError(e.message, e.hint or "the layout holds something else under this digest") from None
         return Fetched(pinned, body, manifest.media_type, digest, manifest)
 
     def head_manifest(self, ref: LayoutRef) -> Descriptor | None:

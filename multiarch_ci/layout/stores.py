@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import InputError, Kind, RegistryError
+from multiarch_ci.core.errors import InputError, Kind, MultiarchError, RegistryError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, ImageIndex
@@ -24,7 +24,9 @@ from multiarch_ci.core.referrers import Referrer
 from multiarch_ci.layout.index import blob_path
 
 if TYPE_CHECKING:   # imported when a layout is first opened: a registry-only run never loads tarfile
+    from multiarch_ci.layout.archive import ArchiveTarget
     from multiarch_ci.layout.reader import OciLayout
+    from multiarch_ci.layout.referrers import LayoutReferrers
     from multiarch_ci.layout.writer import WritableLayout
 
 _NOT_YET = "MANIFEST_UNKNOWN"
@@ -33,13 +35,15 @@ _NOT_YET = "MANIFEST_UNKNOWN"
 class LayoutStore:
     """One layout (a directory or a tar); opened on first use, created on the first write as a target."""
 
-    takes_referrers = False   # referrers are copied into registries only (a layout target gets none yet)
+    takes_referrers = True   # listed in its index.json (layout/referrers.py says why entries, not a tag)
 
     def __init__(self, path: str):
         self.path = path
         self.where = LayoutRef(path).name
         self._layout: OciLayout | None = None
         self._target = False   # this run writes it: absent is empty, not an error
+        self._archive: ArchiveTarget | None = None        # a .tar target, staged until close()
+        self._referrers: tuple[OciLayout, LayoutReferrers] | None = None
         self._lock = threading.Lock()
 
     def index_format(self, fmt: str) -> str:
@@ -63,16 +67,26 @@ class LayoutStore:
 
     def check_target(self, ref: LayoutRef) -> None:
         """A target must be absent, empty or a layout already; marks this layout as written by the run."""
+        from multiarch_ci.layout.archive import is_archive, refuse_compressed
         path = ref.path
-        if os.path.exists(path) and not os.path.isdir(path):
+        refuse_compressed(path)
+        if is_archive(path):
+            if os.path.exists(path) and not os.path.isfile(path):
+                raise InputError(f"target layout {path!r} exists and is not a file",
+                                 "a .tar target is an OCI archive; give another name")
+        elif os.path.exists(path) and not os.path.isdir(path):
             raise InputError(f"target layout {path!r} exists and is not a directory",
-                             "a layout target is written as a directory; tar it afterwards if needed")
-        if os.path.isdir(path) and os.listdir(path) and not os.path.exists(os.path.join(path, "oci-layout")):
+                             "a layout target is a directory, or an OCI archive named .tar")
+        elif os.path.isdir(path) and os.listdir(path) and not os.path.exists(os.path.join(path, "oci-layout")):
             raise InputError(f"target layout {path!r} is a non-empty directory without an oci-layout file",
                              "give an empty or new directory, or an existing OCI layout")
+        for rel in ("blobs", "blobs/sha256"):   # checked again, unswappably, by every write (handles.py)
+            if os.path.isdir(path) and os.path.islink(os.path.join(path, rel)):
+                raise InputError(f"target layout {path!r}: refusing {rel}: a symlink",
+                                 "a layout target holds only its own folders and files; remove the link")
         with self._lock:
             self._target = True
-        if os.path.isdir(path) and os.listdir(path):
+        if _is_layout(path):
             self.layout().list_tags()   # an existing layout must read as one before anything is written
 
     # -- the layout, opened once -------------------------------------------------------------
@@ -84,16 +98,34 @@ class LayoutStore:
             return self._layout
 
     def writable(self) -> WritableLayout:
-        """The target layout, created on the first write (a dry run or a failed source creates nothing)."""
+        """The target layout, created on the first write (a dry run or a failed source creates nothing);
+        a `.tar` target is staged in a folder beside it and packed by close() (layout/archive.py)."""
+        from multiarch_ci.layout.archive import ArchiveTarget, is_archive
         from multiarch_ci.layout.writer import WritableLayout
         with self._lock:
             if not isinstance(self._layout, WritableLayout):
-                self._layout = WritableLayout(self.path)
+                if self._archive is not None or is_archive(self.path):
+                    self._archive = self._archive or ArchiveTarget(self.path)
+                    self._layout = self._archive.layout
+                else:
+                    self._layout = WritableLayout(self.path)
             return self._layout
+
+    def close(self) -> None:
+        """The run is over: a `.tar` target it wrote a tag into is packed and renamed over the archive."""
+        with self._lock:
+            archive, self._archive = self._archive, None
+        if archive is None:
+            return
+        try:
+            archive.finish()
+        except OSError as e:
+            raise MultiarchError(f"target layout {archive.path!r}: cannot write the archive ({e.strerror or e})",
+                                 "check the folder is writable and has room") from None
 
     def _readable(self) -> OciLayout | None:
         """The layout to read: None while a target does not exist yet."""
-        if self._target and self._layout is None and not os.path.exists(os.path.join(self.path, "oci-layout")):
+        if self._target and self._layout is None and not _is_layout(self.path):
             return None
         return self.layout()
 
@@ -122,8 +154,9 @@ class LayoutStore:
         return self.layout().stream_blob(ref, digest)
 
     def blob_exists(self, ref: LayoutRef, digest: Digest) -> bool:
-        layout = self._readable()
-        return bool(layout and layout.blob_exists(ref, digest))
+        if self._target:   # a target's blob counts only if it hashes to its name (writer.py)
+            return self._readable() is not None and self.writable().blob_exists(ref, digest)
+        return self.layout().blob_exists(ref, digest)
 
     # -- writes (a layout target) ------------------------------------------------------------
     def mount_blob(self, target: LayoutRef, digest: Digest, source) -> str | None:
@@ -145,11 +178,16 @@ class LayoutStore:
         self.put_manifest(target, str(Digest.of(body)), body, index.media_type)
         return index
 
-    # -- referrers (a layout source) ---------------------------------------------------------
+    # -- referrers ---------------------------------------------------------------------------
     def referrers_api(self, ref: LayoutRef, subject: Digest) -> list[Referrer] | None:
-        """A layout's listing is its index.json (layout/referrers.py)."""
-        from multiarch_ci.layout.referrers import layout_referrers
-        return layout_referrers(self.layout(), ref, subject)
+        """A layout's listing is its index.json (layout/referrers.py), read once for all the children asking."""
+        from multiarch_ci.layout.referrers import LayoutReferrers
+        layout = self.layout()
+        with self._lock:
+            if self._referrers is None or self._referrers[0] is not layout:
+                self._referrers = (layout, LayoutReferrers(layout, ref))
+            known = self._referrers[1]
+        return known.of(subject)
 
     def few_tags(self, ref: LayoutRef) -> frozenset[str] | None:
         return None   # the listing above reads the layout's tags itself
@@ -159,7 +197,11 @@ class LayoutStore:
         return tuple(listed if listed is not None else self.referrers_api(ref, subject) or ())
 
     def update_referrers_tag(self, target: LayoutRef, subject: Digest, copied: list[Referrer]) -> Digest | None:
-        return None   # takes_referrers is False: nothing is listed in a layout
+        """List referrers copied into a layout target in its index.json, as a registry target's `sha256-<hex>`
+        index lists them (layout/referrers.py says why entries, not that tag)."""
+        from multiarch_ci.layout.referrers import write_listed
+        write_listed(self.writable(), target, subject, copied)
+        return None
 
 
 def _check_complete(layout: OciLayout, ref: LayoutRef) -> None:
@@ -176,3 +218,8 @@ def _check_complete(layout: OciLayout, ref: LayoutRef) -> None:
             if not there or layout.files.size(path) != blob.size:
                 raise InputError(f"{f.ref}: blob {blob.digest} is {'the wrong size' if there else 'missing'} in "
                                  "the layout", "the layout is incomplete; rebuild or re-copy it (skopeo copy --all)")
+
+
+def _is_layout(path: str) -> bool:
+    """Something is there to read as a layout: a folder holding oci-layout, or an archive file."""
+    return os.path.isfile(path) or os.path.exists(os.path.join(path, "oci-layout"))
