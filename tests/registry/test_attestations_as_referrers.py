@@ -13,6 +13,7 @@ import mm_images
 from mm_cli import one_error, run_cli
 from mm_clients import skopeo_inspect
 from mm_faults import Fault, FaultProxy
+from mm_runner import run_action
 
 ARTIFACT_TYPE = "application/vnd.docker.attestation.manifest.v1+json"
 EMPTY = "application/vnd.oci.empty.v1+json"
@@ -225,3 +226,26 @@ def test_a_layout_target_is_refused_rather_than_dropping_them(registry, repo_nam
     line = one_error(r, 2)
     assert "--attestations referrers" in line and "takes no referrers" in line and "--attestations keep" in line
     assert registry.request_log()[mark:] == [] and not out.exists()
+
+
+def test_the_action_input(registry, registry2, repo_name):
+    sources = attested_sources(registry, f"{repo_name}-src")
+    run = run_action({"target": f"{registry2.host}/{repo_name}:v1", "attestations": "referrers",
+                      "sources": "\n".join(s["ref"] for s in sources)})
+    assert run.code == 0, run.out + run.err
+    assert json.loads(run.outputs["platforms"]) == {"linux/amd64": sources[0]["image"]["digest"],
+                                                    "linux/arm64/v8": sources[1]["image"]["digest"]}
+    written = assert_written_as_referrers(registry2, repo_name, sources)
+    rows = json.loads(run.outputs["referrers"])
+    assert {row["subject"]: row["digest"] for row in rows} == written
+    assert run.summary.count("**Attestation written as referrer:**") == 2 and "(attestation)" not in run.summary
+
+
+@pytest.mark.bad_input
+def test_an_unknown_attestations_value_is_refused_in_the_action(registry, repo_name):
+    mark = len(registry.request_log())
+    run = run_action({"target": f"{registry.host}/{repo_name}:v1", "attestations": "drop",
+                      "sources": f"{registry.host}/{repo_name}-src:amd64"})
+    assert run.code == 2 and len(run.errors) == 1, run.out
+    assert "input attestations: 'drop' is not keep or referrers" in run.errors[0]
+    assert registry.request_log()[mark:] == []
