@@ -13,6 +13,7 @@ import mm_images
 from mm_cli import one_error, run_cli
 from mm_clients import skopeo_inspect
 from mm_faults import Fault, FaultProxy
+from mm_layouts import to_layout
 from mm_runner import run_action
 
 ARTIFACT_TYPE = "application/vnd.docker.attestation.manifest.v1+json"
@@ -114,6 +115,55 @@ def test_attestations_become_referrers_and_leave_the_index(request, registry, re
     assert again.json()["digest"] == digest   # reruns converge: the same index, the same referrers
     assert assert_written_as_referrers(reg, repo, sources) == written   # listed once, not twice
     assert {d: mm_images.get_manifest(reg, repo, d.replace(":", "-"))[2] for d in listings} == listings
+
+
+def test_two_targets_each_get_them(registry, registry2, repo_name):
+    sources = attested_sources(registry, f"{repo_name}-src")
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry2.host}/{repo_name}:v1",
+                "--target", f"{registry.host}/{repo_name}-also:v1", "--attestations", "referrers", "--json",
+                stdin=matrix(sources))
+    assert r.code == 0, r.err
+    written = [assert_written_as_referrers(reg, repo, sources)
+               for reg, repo in ((registry2, repo_name), (registry, f"{repo_name}-also"))]
+    assert written[0] == written[1]
+    for reg, repo in ((registry2, repo_name), (registry, f"{repo_name}-also")):
+        assert_only_images(mm_images.stored_index(reg, repo, "v1")[1], sources)
+
+
+def test_from_an_oci_layout_source(registry, repo_name, tmp_path):
+    """A layout (buildx --output type=oci) has no registry to mount from: the statements are copied."""
+    sources = attested_sources(registry, f"{repo_name}-src")
+    layout = tmp_path / "build"
+    for tag in PLATFORMS:
+        to_layout(registry, f"{repo_name}-src", tag, layout)
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1",
+                "--attestations", "referrers", "--json",
+                stdin=json.dumps([{"image": f"oci-layout://{layout}:{tag}"} for tag in PLATFORMS]))
+    assert r.code == 0, r.err
+    assert_only_images(mm_images.stored_index(registry, repo_name, "v1")[1], sources)
+    assert_written_as_referrers(registry, repo_name, sources)
+
+
+def test_docker_images_make_a_docker_list_once_their_attestations_leave_it(registry, repo_name):
+    """buildx's attestations are OCI manifests, which a Docker manifest list cannot hold; as referrers they
+    are not in the index, so --format docker takes Docker images with attestations."""
+    src = f"{repo_name}-src"
+    sources = []
+    for tag, platform in PLATFORMS.items():
+        pushed = mm_images.push_attested_index(registry, src, tag, platforms=(platform,), fmt="docker")
+        body, _, _ = mm_images.get_manifest(registry, src, pushed["attestations"][0]["digest"])
+        sources.append({"ref": pushed["ref"], "image": pushed["images"][0], "attestation": pushed["attestations"][0],
+                        "att_manifest": json.loads(body)})
+    kept = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1", "--format", "docker",
+                   stdin=matrix(sources))
+    assert kept.code == 1 and "a Docker manifest list may only hold Docker manifests" in kept.err, kept.err
+    r = run_cli("push", "from-matrix", "-", "--target", f"{registry.host}/{repo_name}:v1", "--format", "docker",
+                "--attestations", "referrers", "--json", stdin=matrix(sources))
+    assert r.code == 0, r.err
+    _, stored, _ = mm_images.stored_index(registry, repo_name, "v1")
+    assert stored["mediaType"] == mm_images.DOCKER_LIST
+    assert_only_images(stored, sources)
+    assert_written_as_referrers(registry, repo_name, sources)
 
 
 def oci_artifact_source(reg, repo: str) -> dict:
