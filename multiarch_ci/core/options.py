@@ -26,5 +26,6 @@ class Options:
     required: tuple[Platform, ...] = ()       # these platforms must be in the index all the same
     remove: tuple[Platform, ...] = ()         # drop these from the index the tag holds now
     referrers: str = "auto"                   # auto: what refers to a copied child follows it; none
+    attestations: str = "keep"                # keep: in the index (buildx's form); referrers: OCI referrers
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)

@@ -21,6 +21,10 @@ from multiarch_ci.flow.resolve import Child, Resolver
 from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.flow.wait import LANDED, Probe
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from multiarch_ci.flow.attestations import Attached, AttestationReferrers
+
 
 @dataclass(frozen=True, slots=True)
 class Done:
@@ -29,6 +33,7 @@ class Done:
     candidates: list[Candidate]
     children: list[Child]
     seconds: float                # when its source was seen landed, from the start of the run
+    attached: tuple[Attached, ...] = ()   # its attestations as referrers of their images (flow/attestations.py)
 
 
 class Chains:
@@ -36,8 +41,9 @@ class Chains:
 
     def __init__(self, sources: tuple[SourceSpec, ...], resolver: Resolver, copier: Copier | None,
                  pool: ThreadPoolExecutor, fan_out: Callable, *, fmt: str, annotations: tuple,
-                 verify_platform: bool, clock: Callable[[], float]):
+                 verify_platform: bool, clock: Callable[[], float], attach: AttestationReferrers | None = None):
         self.resolver, self.copier, self.pool, self.fan_out = resolver, copier, pool, fan_out
+        self.attach = attach   # --attestations referrers: attestations leave the index, written as referrers
         self.fmt, self.annotations, self.verify, self.clock = fmt, annotations, verify_platform, clock
         self.position = {id(s): i for i, s in enumerate(sources)}
         self.stop = copier.stop if copier else threading.Event()
@@ -53,7 +59,14 @@ class Chains:
     def write(self, done: list[Done]) -> None:
         """Every source resolved and checked: each one's children copied, concurrently."""
         if self.copier is not None:
-            self._all([(lambda d: self.copier.copy(d.children, self.fan_out), d) for d in done])
+            self._all([(self._write, d) for d in done])
+
+    def _write(self, d: Done) -> None:
+        """A source's children, then its attestations as referrers of those children."""
+        if self.copier is not None:
+            self.copier.copy(d.children, self.fan_out)
+        if self.attach is not None:
+            self.attach.write(d.attached, self.fan_out)
 
     def _all(self, calls: list) -> list:
         """Run the calls on the chain pool and wait for all of them (a failure sets `stop`, so the others
@@ -83,11 +96,14 @@ class Chains:
         if self.stop.is_set():
             raise Stopped()
         candidates, children = self.resolver.resolve(spec, probe.value, self.fan_out)
+        attached: tuple[Attached, ...] = ()
+        if self.attach is not None:
+            candidates, children, attached = self.attach.detach(candidates, children)
         self._check(spec, candidates, children)
         prefetch = getattr(self.copier, "prefetch", None)   # reads only: they overlap the other sources' reads
         if prefetch is not None:
             prefetch(children)
-        return Probe(LANDED, value=Done(candidates, children, seconds))
+        return Probe(LANDED, value=Done(candidates, children, seconds, attached))
 
     def _check(self, spec: SourceSpec, candidates: list[Candidate], children: list[Child]) -> None:
         """This source's composition rules (declared vs config platform, format), then its platforms

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from multiarch_ci.flow.attestations import attestation_referrers
 from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
 from multiarch_ci.core.compose import compose_update
@@ -154,10 +155,11 @@ class Publisher:
         resolver = Resolver(self.stores, log, o.verify_platform)
         stop = threading.Event()
         targets = targets_of(plan)
+        attach = attestation_referrers(self.stores, targets, o, stop, log, resolver.configs)   # bad input: no request
         copier = None if o.dry_run else make_copier(self.stores, targets, stop, log, resolver.configs, o.referrers,
                                                        self.pool.submit)
         chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
-                        annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock)
+                        annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock, attach=attach)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,
                           on_progress=self.log, map_fn=chains.read, partial=o.ignore_missing,
                           bound=self.stores.bounded,
@@ -167,6 +169,9 @@ class Publisher:
         for line in missing:
             self.log(f"warning: skipped ({setting('ignore-missing')}): {line}")
         done = [w.value for w in landed]
+        if attach is not None and o.dry_run:
+            written = sum(len(d.attached) for d in done)
+            self.log(f"dry run: {written} attestation(s) would be written as referrers of their images")
         candidates = [c for d in done for c in d.candidates]
         waited = tuple((str(c.descriptor.digest), d.seconds) for d in done for c in d.candidates)
         updating = o.append or bool(o.remove)
@@ -206,7 +211,7 @@ class Publisher:
                      for t in targets[1:])
         return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
                       held=_held(decisions), missing=tuple(missing), changes=tuple(changes), also=also,
-                      referrers=tuple(getattr(copier, "report", ())))
+                      referrers=tuple(getattr(copier, "report", ())) + tuple(attach.report if attach else ()))
 
     def _existing(self, plan: PushPlan, updating: bool) -> ImageIndex | None:
         """The index the first tag holds now (None if the tag does not exist yet): --append/--remove

@@ -12,7 +12,7 @@ from multiarch_ci.core.errors import InputError
 
 INPUT_NAMES = ("target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
                "wait-timeout", "format", "annotations", "username", "password", "token", "insecure",
-               "insecure-registries", "dry-run", "ignore-missing", "required-platforms", "referrers", "semver")
+               "insecure-registries", "dry-run", "ignore-missing", "required-platforms", "referrers", "attestations", "semver")
 
 
 def check_names(environ: Mapping[str, str]) -> None:

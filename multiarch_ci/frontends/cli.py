@@ -66,6 +66,10 @@ def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
     p.add_argument("--referrers", default="auto", choices=["auto", "none"],
                    help="auto: signatures, SBOMs and other artifacts that refer to a copied child are copied "
                         "with it; none: skip them")
+    p.add_argument("--attestations", default="keep", choices=["keep", "referrers"],
+                   help="keep: buildx's attestations stay in the index as unknown/unknown entries; referrers: each "
+                        "is written as an OCI referrer of its image and the index holds the platform images only "
+                        "(default: keep)")
     p.add_argument("--tags-page-size", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--workers", type=int, default=32, help=argparse.SUPPRESS)  # concurrent requests (bench)
     _connection(p)
@@ -283,7 +287,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
                       workers=max(1, min(64, args.workers)), ignore_missing=args.ignore_missing,
                       required=inputs.platform_list(args.require, "--require"),
-                      remove=inputs.platform_list(args.remove, "--remove"), referrers=args.referrers)
+                      remove=inputs.platform_list(args.remove, "--remove"), referrers=args.referrers,
+                      attestations=args.attestations)
     outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
                             fallback=gitlab.registry_credentials(environ), timeout=args.timeout,
                             insecure_registries=args.insecure_registry)

@@ -35,7 +35,8 @@ from multiarch_ci.core.text import clean, escape_controls, md_cell
 # How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
 ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
                 "insecure": "input insecure", "format": "input format", "ignore-missing": "input ignore-missing",
-                "insecure-registry": "input insecure-registries", "target": "input target"}
+                "insecure-registry": "input insecure-registries", "target": "input target",
+                "referrers": "input referrers", "attestations": "input attestations"}
 
 FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
          ("template", "template"))
@@ -152,7 +153,8 @@ def summary_markdown(result) -> str:
         lines.append(f"| {md_cell(platform)} | `{md_cell(row['digest'])}` | {md_cell(row['size'])} | {wait} |")
     lines += ["", "**Tags:** " + ", ".join(f"`{md_cell(t)}`" for t in result.tag_refs)]
     lines += [f"**Also pushed to:** `{md_cell(r)}`" for r in result.refs[1:] if result.pushed]
-    lines += [f"**Referrer copied:** `{md_cell(r['digest'])}` ({md_cell(r['artifactType'] or r['tag'] or '')}) "
+    lines += [f"**{'Attestation written as referrer' if r.get('attestation') else 'Referrer copied'}:** "
+              f"`{md_cell(r['digest'])}` ({md_cell(r['artifactType'] or r['tag'] or '')}) "
               f"of `{md_cell(r['subject'])}`" for r in result.referrers]
     lines += [f"**Held:** `{md_cell(t)}` stays: {md_cell(n)} is newer" for t, n in result.held]
     lines += [f"**Skipped (ignore-missing):** `{md_cell(m)}` did not land" for m in result.missing]
@@ -241,7 +243,10 @@ def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
         console.progress(f"note: {note}")
     referrers = choice(inputs.text("referrers"), "referrers", ("auto", "none"), "auto",
                        "auto copies signatures and SBOMs with their images; none skips them")
-    options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"), referrers=referrers,
+    attestations = choice(inputs.text("attestations"), "attestations", ("keep", "referrers"), "keep",
+                          "keep leaves buildx's attestations in the index; referrers writes each as a referrer "
+                          "of its image")
+    options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"), referrers=referrers, attestations=attestations,
                       wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
                       ignore_missing=ignore_missing, required=required)
     result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,

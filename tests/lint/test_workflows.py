@@ -135,7 +135,8 @@ def test_broken_copy_is_rejected(tmp_path: Path, source: Path, mutate, linters: 
 
 INPUTS = {"target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
           "wait-timeout", "format", "annotations", "username", "password", "token", "insecure", "dry-run",
-          "semver", "insecure-registries", "ignore-missing", "required-platforms", "referrers"}
+          "semver", "insecure-registries", "ignore-missing", "required-platforms", "referrers",
+          "attestations"}
 OUTPUTS = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
            "planned-digest", "refs", "referrers"}
 
@@ -151,6 +152,7 @@ def test_action_contract():
     assert defaults["wait-timeout"] == "300" and defaults["format"] == "auto"
     assert defaults["insecure"] == defaults["dry-run"] == "false"
     assert defaults["referrers"] == "auto"
+    assert defaults["attestations"] == "keep"
     assert defaults["token"] == "${{ github.token }}"
     assert meta["branding"]["icon"] and meta["branding"]["color"]   # the schema checks both against GitHub's sets
     # the Marketplace lists an action by name and a description of under 125 characters
