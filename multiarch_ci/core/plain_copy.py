@@ -1,0 +1,49 @@
+"""When a push is a copy (pure): one index given alone, nothing asked to change -> its own bytes go out.
+
+A copy keeps the source's digest, so signatures and attestations made on the source index stay valid in
+every target (promotion from staging to production). Anything asked to change (a platform filter,
+annotations, another format, --append or --remove) recomposes the index, and its digest differs:
+`recompose_reason` says why, for the one note the run prints.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.model import ImageIndex, MediaType
+from multiarch_ci.core.options import Options
+from multiarch_ci.core.plan import PushPlan
+
+FORMAT_OF = {"docker": MediaType.DOCKER_LIST, "oci": MediaType.OCI_INDEX}
+
+
+def recompose_reason(plan: PushPlan, options: Options, source: ImageIndex, kept: Iterable[str]) -> str | None:
+    """None when the one source, the index `source`, can be pushed byte for byte; else what asks for a new
+    index, in words. `kept`: the digests of the children the run copies (each image and its attestations);
+    `options` as given (a layout target's OCI rule is read from the plan)."""
+    spec = plan.sources[0]
+    why = []
+    if plan.annotations:
+        why.append("--annotation adds index annotations")
+    if plan.entry_annotations:
+        why.append("--annotation manifest-descriptor: adds entry annotations")
+    if spec.platform_filter:
+        why.append(f"--platform-filter {','.join(map(str, spec.platform_filter))} keeps only those platforms")
+    if spec.platform:
+        why.append(f"the platform given for the source ({spec.platform}) keeps only that platform")
+    if options.append:
+        why.append("--append updates the index the tag holds")
+    if options.remove:
+        why.append("--remove drops platforms")
+    wanted = FORMAT_OF.get(options.fmt)
+    if wanted and wanted != source.media_type:
+        why.append(f"--format {options.fmt} asks for another format than the source's {source.kind}")
+    elif isinstance(plan.target, LayoutRef) and source.media_type != MediaType.OCI_INDEX:
+        why.append(f"an OCI layout target holds an OCI image index, not the source's {source.kind}")
+    if not why:
+        copied = set(kept)
+        left = [d for d in source.manifests if str(d.digest) not in copied]
+        if left:
+            why.append(f"{len(left)} of its entries would not be copied: attestations of no image in it")
+    return " and ".join(why) or None
+
