@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import ImageIndex, MediaType
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.plan import PushPlan
@@ -17,10 +16,11 @@ from multiarch_ci.core.plan import PushPlan
 FORMAT_OF = {"docker": MediaType.DOCKER_LIST, "oci": MediaType.OCI_INDEX}
 
 
-def recompose_reason(plan: PushPlan, options: Options, source: ImageIndex, kept: Iterable[str]) -> str | None:
+def recompose_reason(plan: PushPlan, options: Options, source: ImageIndex, kept: Iterable[str],
+                     fmt: str | None = None) -> str | None:
     """None when the one source, the index `source`, can be pushed byte for byte; else what asks for a new
     index, in words. `kept`: the digests of the children the run copies (each image and its attestations);
-    `options` as given (a layout target's OCI rule is read from the plan)."""
+    `options` as given; `fmt` the format the target writes (an OCI layout: oci for auto), else options.fmt."""
     spec = plan.sources[0]
     why = []
     if plan.annotations:
@@ -35,11 +35,11 @@ def recompose_reason(plan: PushPlan, options: Options, source: ImageIndex, kept:
         why.append("--append updates the index the tag holds")
     if options.remove:
         why.append("--remove drops platforms")
-    wanted = FORMAT_OF.get(options.fmt)
+    wanted = FORMAT_OF.get(fmt or options.fmt)
     if wanted and wanted != source.media_type:
-        why.append(f"--format {options.fmt} asks for another format than the source's {source.kind}")
-    elif isinstance(plan.target, LayoutRef) and source.media_type != MediaType.OCI_INDEX:
-        why.append(f"an OCI layout target holds an OCI image index, not the source's {source.kind}")
+        why.append(f"--format {options.fmt} asks for another format than the source's {source.kind}"
+                   if options.fmt != "auto" else f"{plan.target} holds OCI image indexes only, not the source's "
+                   f"{source.kind}")
     if not why:
         copied = set(kept)
         left = [d for d in source.manifests if str(d.digest) not in copied]
@@ -47,3 +47,8 @@ def recompose_reason(plan: PushPlan, options: Options, source: ImageIndex, kept:
             why.append(f"{len(left)} of its entries would not be copied: attestations of no image in it")
     return " and ".join(why) or None
 
+
+def oci_holding_docker(index: ImageIndex) -> bool:
+    """An OCI index whose entries include Docker manifests (what Quay before 3.8 refuses as it is)."""
+    return index.media_type == MediaType.OCI_INDEX and any(d.media_type == MediaType.DOCKER_MANIFEST
+                                                           for d in index.manifests)

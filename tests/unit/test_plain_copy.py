@@ -35,7 +35,7 @@ def plan(target="reg.test/app:1.0", source: SourceSpec | None = None, **changes)
     (plan(), Options(), DOCKER, KEPT, None),
     (plan(), Options(fmt="docker"), DOCKER, KEPT, None),
     (plan(), Options(fmt="oci"), OCI, KEPT, None),
-    (plan("oci-layout://release:1.0"), Options(), OCI, KEPT, None),
+    (plan("oci-layout://release:1.0"), Options(), OCI, KEPT, None),   # with fmt "oci": the layout's rule
     (plan(), Options(verify_platform=False, required=(AMD,)), OCI, KEPT, None),
     (plan(annotations=(("k", "v"),)), Options(), OCI, KEPT, "--annotation"),
     (plan(entry_annotations=(EntryAnnotation("k", "v"),)), Options(), OCI, KEPT, "manifest-descriptor"),
@@ -47,13 +47,14 @@ def plan(target="reg.test/app:1.0", source: SourceSpec | None = None, **changes)
     (plan(), Options(remove=(ARM,)), OCI, KEPT, "--remove"),
     (plan(), Options(fmt="oci"), DOCKER, KEPT, "--format oci"),
     (plan(), Options(fmt="docker"), OCI, KEPT, "--format docker"),
-    (plan("oci-layout://release:1.0"), Options(), DOCKER, KEPT, "OCI layout target"),
+    (plan("oci-layout://release:1.0"), Options(), DOCKER, KEPT, "holds OCI image indexes only"),
     (plan(), Options(), replace(OCI, manifests=OCI.manifests + (ORPHAN,)), KEPT, "1 of its entries"),
 ], ids=["oci", "docker", "docker-asked", "oci-asked", "layout", "reads-only", "annotation", "entry-annotation",
         "filter", "declared-platform", "append", "remove", "format-oci", "format-docker", "layout-docker-list",
         "orphan-attestation"])
 def test_a_copy_unless_something_is_asked_to_change(the_plan, options, source, kept, reason):
-    why = recompose_reason(the_plan, options, source, kept)
+    fmt = "oci" if isinstance(the_plan.target, LayoutRef) and options.fmt == "auto" else None   # Store.index_format
+    why = recompose_reason(the_plan, options, source, kept, fmt)
     assert (why is None) if reason is None else (reason in why)
 
 
