@@ -67,7 +67,8 @@ def put_as_is(copier, source: Child, fan_out: Callable, fmt: str, log: Callable[
         plain.copy([source], fan_out)
     except RegistryError as e:
         index = source.fetched.manifest
-        if fmt != "auto" or e.kind is not Kind.REFUSED or not oci_holding_docker(index):
+        if fmt != "auto" or e.kind is not Kind.REFUSED or not isinstance(index, ImageIndex) \
+                or not oci_holding_docker(index):
             raise
         log(f"note: {e.ref or 'the target'} refused the OCI index as it is ({e.code or e.status}); recomposing "
             "it, so its digest differs from the source's")

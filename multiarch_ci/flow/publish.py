@@ -179,12 +179,14 @@ class Publisher:
         chains.write(done)   # composed first: a composition error writes nothing
         if copier is not None and copier.summary():
             self.log(copier.summary())
-        composed, index = index, copy.fetched.manifest if copy else index
+        composed = index
+        if copy is not None and isinstance(copy.fetched.manifest, ImageIndex):   # (index_source checked it)
+            index = copy.fetched.manifest
         body = copy.fetched.body if copy else index.to_bytes()   # a copy: the bytes as read and verified
         digest = Digest.of(body)
         self.log(f"{'copying' if copy else 'composed'} {index.kind} {digest} with {len(index.images)} image(s), "
                  f"{len(index.manifests) - len(index.images)} attestation(s)"
-                 + (f": {source.fetched.ref} as it is, its digest kept" if copy else ""))
+                 + (f": {copy.fetched.ref} as it is, its digest kept" if copy else ""))
         if source is not None and why and digest != source.fetched.digest:
             self.log(f"note: {plan.target.with_tag(plan.tags[0])}: the index is recomposed because {why}, so its "
                      f"digest {digest} differs from the source's {source.fetched.digest}")
