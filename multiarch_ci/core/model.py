@@ -133,6 +133,11 @@ class ImageIndex:
         return tuple(m for m in self.manifests if not m.is_attestation)
 
     @property
+    def blobs(self) -> tuple[Descriptor, ...]:
+        """An index names no blobs of its own (its entries are manifests): copied, it is one PUT."""
+        return ()
+
+    @property
     def kind(self) -> str:
         """For people: 'OCI image index' or 'Docker manifest list'."""
         return "OCI image index" if self.media_type == MediaType.OCI_INDEX else "Docker manifest list"

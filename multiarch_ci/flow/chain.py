@@ -34,6 +34,7 @@ class Done:
     children: list[Child]
     seconds: float                # when its source was seen landed, from the start of the run
     attached: tuple[Attached, ...] = ()   # its attestations as referrers of their images (flow/attestations.py)
+    top: Child | None = None      # the source's own manifest as read (an index may be copied as it is)
 
 
 class Chains:
@@ -103,7 +104,8 @@ class Chains:
         prefetch = getattr(self.copier, "prefetch", None)   # reads only: they overlap the other sources' reads
         if prefetch is not None:
             prefetch(children)
-        return Probe(LANDED, value=Done(candidates, children, seconds, attached))
+        return Probe(LANDED, value=Done(candidates, children, seconds, attached,
+                                        Child(spec.ref.with_tag(None), probe.value)))
 
     def _check(self, spec: SourceSpec, candidates: list[Candidate], children: list[Child]) -> None:
         """This source's composition rules (declared vs config platform, format), then its platforms

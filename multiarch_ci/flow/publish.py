@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from multiarch_ci.flow.attestations import attestation_referrers
 from multiarch_ci.flow.chain import Chains
-from multiarch_ci.flow.copy_targets import make_copier, put_everywhere
+from multiarch_ci.flow.copy_targets import index_source, make_copier, put_as_is, put_everywhere
 from multiarch_ci.core.compose import compose_update
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError, setting
@@ -182,13 +182,22 @@ class Publisher:
         require_platforms(index, o.required, plan.sources, [w.spec for w in landed], plan.looked_in)
         for change in changes:
             self.log(f"{change}")
+        source, why = index_source(plan, self.options, o.fmt, done)   # one index alone, nothing to change: a copy
+        copy = source if source is not None and why is None else None
         chains.write(done)   # composed first: a composition error writes nothing
         if copier is not None and copier.summary():
             self.log(copier.summary())
-        body = index.to_bytes()
+        composed = index
+        if copy is not None and isinstance(copy.fetched.manifest, ImageIndex):   # (index_source checked it)
+            index = copy.fetched.manifest
+        body = copy.fetched.body if copy else index.to_bytes()   # a copy: the bytes as read and verified
         digest = Digest.of(body)
-        self.log(f"composed {index.kind} {digest} with "
-                 f"{len(index.images)} image(s), {len(index.manifests) - len(index.images)} attestation(s)")
+        self.log(f"{'copying' if copy else 'composed'} {index.kind} {digest} with {len(index.images)} image(s), "
+                 f"{len(index.manifests) - len(index.images)} attestation(s)"
+                 + (f": {copy.fetched.ref} as it is, its digest kept" if copy else ""))
+        if source is not None and why and digest != source.fetched.digest:
+            self.log(f"note: {plan.target.with_tag(plan.tags[0])}: the index is recomposed because {why}, so its "
+                     f"digest {digest} differs from the source's {source.fetched.digest}")
         if self.options.dry_run:
             decisions = self._floating(plan)
             change = diff(current, index)
@@ -200,12 +209,13 @@ class Publisher:
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
                           also=also)
-        index = put_everywhere(self.stores, targets, index, o.fmt, self.log)  # may fall back to a Docker list
-        note = media_type_note(current if updating else None, index)
-        if note:   # the dry run's diff says it too; the real run must not change a format unsaid
-            self.log(f"note: {plan.target.with_tag(plan.tags[0])} {note}")
-        body = index.to_bytes()
-        digest = Digest.of(body)
+        if copy is None or not put_as_is(copier, copy, self._fan_out, o.fmt, self.log):
+            index = put_everywhere(self.stores, targets, composed, o.fmt, self.log)  # may fall back to a Docker list
+            note = media_type_note(current if updating else None, index)
+            if note:   # the dry run's diff says it too; the real run must not change a format unsaid
+                self.log(f"note: {plan.target.with_tag(plan.tags[0])} {note}")
+            body = index.to_bytes()
+            digest = Digest.of(body)
         decisions = self._write_tags(plan, digest, body, index.media_type)   # only now: present in every target
         also = tuple((t, _tags(plan, self._write_tags(replace(plan, target=t), digest, body, index.media_type)))
                      for t in targets[1:])

@@ -10,7 +10,7 @@ import json
 import pytest
 
 import mm_images
-from mm_cli import one_error, run_cli
+from mm_cli import run_cli
 from mm_clients import skopeo_inspect
 from mm_faults import Fault, FaultProxy
 from mm_layouts import to_layout
