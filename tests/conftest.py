@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 
 from mm_registry import start_registry
 
 _repo_counter = itertools.count(1)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _from_the_checkout():
+    """Run from the checkout's root, as the CLI's subprocesses did (cwd=ROOT): mm_cli.run_cli runs the CLI
+    in-process, where a relative path is read from this process's working directory."""
+    import multiarch_ci
+
+    assert Path(multiarch_ci.__file__).resolve().parent == ROOT / "multiarch_ci", (
+        f"tests import {multiarch_ci.__file__}, not this checkout's package")
+    with pytest.MonkeyPatch.context() as mp:
+        if Path.cwd() != ROOT:
+            mp.chdir(ROOT)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 
 from multiarch_ci import __version__
 from multiarch_ci.frontends.boundary import PROG, guarded  # noqa: F401  (cli.guarded stays importable)
@@ -13,8 +14,15 @@ from multiarch_ci.core.errors import CompositionError, InputError, MultiarchErro
 from multiarch_ci.frontends.output import Console, inspect_table
 from multiarch_ci.core.text import is_clean
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import TextIO
+
 # How the CLI names the settings errors mention (errors.setting); unlisted ones are --NAME.
 CLI_NAMES = {"platform-filter": "--platform-filter or the entry's platforms"}
+# The stdout and environment of the run in this context (main's), for what argparse writes itself (help,
+# version) and its line width: argparse would use sys.stdout and os.environ, not main's.
+_RUN: ContextVar[tuple[TextIO | None, Mapping[str, str]]] = ContextVar("multiarch_cli_run", default=(None, os.environ))
 
 
 def _common(p: argparse.ArgumentParser, target: str = "required") -> None:
@@ -114,17 +122,22 @@ class _Parser(argparse.ArgumentParser):
         command = self.prog[len(PROG):].strip()
         raise InputError(f"{command}: {message}" if command else message, f"see {self.prog} --help")
 
+    def _print_message(self, message: str, file=None) -> None:
+        stdout = _RUN.get()[0]
+        super()._print_message(message, stdout if stdout is not None and file in (None, sys.stdout) else file)
+
 
 def _columns() -> int:
     """shutil.get_terminal_size().columns, as argparse asks it, without importing shutil (bz2, lzma...) at
     every start: every parser builds formatters."""
+    stdout, environ = _RUN.get()
     try:
-        columns = int(os.environ["COLUMNS"])
+        columns = int(environ["COLUMNS"])
     except (KeyError, ValueError):
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            columns = os.get_terminal_size((stdout or sys.__stdout__).fileno()).columns
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns or 80
@@ -173,27 +186,37 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None, *,
+         stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code. Everything a run reads and writes comes from the arguments
+    (default: sys.argv, os.environ, sys.stdin/stdout/stderr), so it can also run in-process."""
     environ = os.environ if environ is None else environ
     argv = list(sys.argv[1:] if argv is None else argv)
-    console = Console(sys.stdout, sys.stderr)
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    console = Console(stdout, sys.stderr if stderr is None else stderr)
 
     def body() -> int:
+        run = _RUN.set((stdout, environ))
         try:
             args = build_parser(argv).parse_args(argv)
         except SystemExit as e:  # --help and --version
             return int(e.code or 0)
+        finally:
+            _RUN.reset(run)
         console.debug_on = args.debug
-        return _dispatch(args, environ, console)
+        return _dispatch(args, environ, console, stdin)
     return guarded(body, console, debug="--debug" in argv, names=CLI_NAMES)
 
 
-def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console) -> int:
+def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console,
+              stdin: TextIO | None = None) -> int:
     from multiarch_ci.frontends import settings as inputs
 
     if getattr(args, "push_type", None):  # `push --type oci from-spec ...`, as manifest-tool writes it
         args.format = args.push_type
-    explicit = inputs.explicit_credentials(args, sys.stdin)
+    stdin = sys.stdin if stdin is None else stdin
+    explicit = inputs.explicit_credentials(args, stdin)
     if args.command == "inspect":
         from multiarch_ci.registry.connect import connect
 
@@ -209,7 +232,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
                          explicit={ref.registry: explicit} if explicit else None)
         console.secrets = client.auth.secrets
         return _inspect(client, ref, args, console)
-    plans = inputs.plans_from_args(args, sys.stdin)
+    plans = inputs.plans_from_args(args, stdin)
     for note in dict.fromkeys(n for p in plans for n in p.notes):
         console.progress(f"note: {note}")
     from multiarch_ci.frontends import job
