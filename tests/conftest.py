@@ -88,7 +88,21 @@ def repo_name(request) -> str:
 _FIGURES: dict = {"fault": {}, "bad_input": 0, "hostile": set()}
 
 
+# The fixtures that start a real registry (/usr/bin/docker-registry, Linux only); a test using one, directly
+# or through another fixture, is marked `registry`. `-m "not registry"` keeps what runs anywhere Python does
+# (the workflow's macOS and Windows jobs: tests/unit and the CLI's bad-input tests).
+REGISTRY_FIXTURES = {"registry", "registry2", "tls_registry", "token_registry"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REGISTRY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.registry)
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "registry: starts a real registry (docker-registry, Linux); set by "
+                            "conftest for every test using one of its registry fixtures")
     config.addinivalue_line("markers", "fault(kind, outcome): a fault injected; outcome survived|reported")
     config.addinivalue_line("markers", "bad_input: a bad input refused with exit 2 and nothing pushed")
     config.addinivalue_line("markers", "hostile(kind): a hostile registry/input behaviour tried; the test asserts "
