@@ -137,7 +137,7 @@ def _columns() -> int:
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size((stdout or sys.__stdout__).fileno()).columns
+            columns = os.get_terminal_size((stdout or sys.__stdout__ or sys.stdout).fileno()).columns
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns or 80
