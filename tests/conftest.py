@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 
 from mm_registry import start_registry
 
 _repo_counter = itertools.count(1)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _from_the_checkout():
+    """Run from the checkout's root, as the CLI's subprocesses did (cwd=ROOT): mm_cli.run_cli runs the CLI
+    in-process, where a relative path is read from this process's working directory."""
+    import multiarch_ci
+
+    assert Path(multiarch_ci.__file__).resolve().parent == ROOT / "multiarch_ci", (
+        f"tests import {multiarch_ci.__file__}, not this checkout's package")
+    with pytest.MonkeyPatch.context() as mp:
+        if Path.cwd() != ROOT:
+            mp.chdir(ROOT)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -70,7 +88,21 @@ def repo_name(request) -> str:
 _FIGURES: dict = {"fault": {}, "bad_input": 0, "hostile": set()}
 
 
+# The fixtures that start a real registry (/usr/bin/docker-registry, Linux only); a test using one, directly
+# or through another fixture, is marked `registry`. `-m "not registry"` keeps what runs anywhere Python does
+# (the workflow's macOS and Windows jobs: tests/unit and the CLI's bad-input tests).
+REGISTRY_FIXTURES = {"registry", "registry2", "tls_registry", "token_registry"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REGISTRY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.registry)
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "registry: starts a real registry (docker-registry, Linux); set by "
+                            "conftest for every test using one of its registry fixtures")
     config.addinivalue_line("markers", "fault(kind, outcome): a fault injected; outcome survived|reported")
     config.addinivalue_line("markers", "bad_input: a bad input refused with exit 2 and nothing pushed")
     config.addinivalue_line("markers", "hostile(kind): a hostile registry/input behaviour tried; the test asserts "

@@ -118,13 +118,15 @@ def test_parse_github_output_heredocs_and_plain_lines():
 
 # -- every source form ---------------------------------------------------------------------------
 
-def test_sources_plain_refs_with_attested_index_and_comma_tags(registry, repo_name):
+@pytest.mark.parametrize("process", [False, True], ids=["in-process", "entrypoint-process"])
+def test_sources_plain_refs_with_attested_index_and_comma_tags(registry, repo_name, process):
+    """Also once as the runner starts it: `python entrypoint.py` in a process of its own."""
     amd = mm_images.push_image(registry, f"{repo_name}-amd64", "v1", arch="amd64")
     attested = mm_images.push_attested_index(registry, f"{repo_name}-arm64", "v1",
                                              platforms=(("linux", "arm64", "v8"),))
     token = "ghs_" + secrets.token_hex(12)
     run = run_action({"target": f"{registry.host}/{repo_name}:v1", "tags": "latest, edge",
-                      "sources": f"{amd['ref']}\n\n{attested['ref']}\n", "token": token})
+                      "sources": f"{amd['ref']}\n\n{attested['ref']}\n", "token": token}, subprocess=process)
     doc = assert_pushed(run, registry, repo_name, ["v1", "latest", "edge"],
                         image_map(amd, attested["images"][0]), mm_images.OCI_INDEX)
     # the attestation is in the index, but not in the platforms output

@@ -4,6 +4,7 @@ import json
 import pytest
 
 import mm_images
+import multiarch_ci
 from mm_cli import run_cli
 
 
@@ -24,10 +25,14 @@ def test_usage_errors_are_one_line_exit_2(args, needle):
     assert r.out == ""
 
 
-def test_help_and_version_exit_0():
-    assert run_cli("--help").code == 0
-    v = run_cli("--version")
-    assert v.code == 0 and v.out.startswith("multiarch-manifest ")
+@pytest.mark.parametrize("process", [False, True], ids=["in-process", "python-m"])
+def test_help_and_version_exit_0(process):
+    """Also as `python -m multiarch_ci` in a process of its own (its exit status is main's)."""
+    assert run_cli("--help", subprocess=process).code == 0
+    v = run_cli("--version", subprocess=process)
+    assert v.code == 0 and v.out == f"multiarch-manifest {multiarch_ci.__version__}\n"
+    bad = run_cli("bogus", subprocess=process)
+    assert bad.code == 2 and bad.err_lines[0].startswith("multiarch-manifest: error: ") and bad.out == ""
 
 
 def test_debug_shows_the_traceback_for_bad_input():
@@ -35,12 +40,13 @@ def test_debug_shows_the_traceback_for_bad_input():
     assert r.code == 2 and "Traceback" in r.err and r.err_lines[-1].startswith("multiarch-manifest: error:")
 
 
-def test_dry_run_asks_only_for_pull(token_registry, repo_name):
+@pytest.mark.parametrize("process", [False, True], ids=["in-process", "python-m"])
+def test_dry_run_asks_only_for_pull(token_registry, repo_name, process):
     reg = token_registry
     img = mm_images.push_image(reg, f"{repo_name}-amd64", "v1")
     n0 = len(reg.token_issuer.requests_log)
     r = run_cli("push", "from-matrix", "-", "--target", f"{reg.host}/{repo_name}:v1", "--dry-run",
-                stdin=json.dumps([{"image": img["ref"]}]))
+                stdin=json.dumps([{"image": img["ref"]}]), subprocess=process)
     assert r.code == 0, r.err
     scopes = [s for e in reg.token_issuer.requests_log[n0:] for s in e["scopes"]]
     assert scopes and not any("push" in s for s in scopes), scopes

