@@ -25,8 +25,8 @@ COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
 _NOT_IN_TAG = re.compile(r"[^a-zA-Z0-9_.-]")
 MIB = 1024 * 1024
 
-# Caps on ONE image's referrers (docs/NOTES-referrers-caps.md). Over a cap the run fails naming the image:
-# copying some and dropping the rest would leave signatures behind without a word.
+# Caps on ONE image's referrers (docs/layouts-referrers-targets.md, docs/reliability.md). Over a cap the run
+# fails naming the image: copying some and dropping the rest would leave signatures behind without a word.
 MAX_REFERRERS = 256                 # listed by the API, the tag schema and cosign's tags together
 MAX_LISTING_BYTES = 1 * MIB         # the API's pages (or the tag-schema index), summed over the pages
 MAX_REFERRER_BYTES = 64 * MIB       # the referrer manifests' listed sizes, summed

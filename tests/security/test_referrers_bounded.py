@@ -4,7 +4,8 @@ A hostile listing (the referrers API paging 22,000 descriptors a page, a tag-sch
 64 referrers of 4 MiB) fails the run at once, exit 1, naming the image and the cap, with the
 `--referrers none` hint: nothing is tagged and no referrer is dropped without a word. Big referrer
 manifests that are within the caps are all copied, holding at most 8 MiB of them at once. A listing
-whose sizes lie is an integrity error. The caps: docs/NOTES-referrers-caps.md.
+whose sizes lie is an integrity error. The caps: docs/layouts-referrers-targets.md (referrers) and
+docs/reliability.md.
 
 The real CLI runs as a subprocess (sources and target behind the fault proxy, which also serves the API
 pages distribution 2.8 lacks); its peak resident set size is measured from outside (`ru_maxrss` from
