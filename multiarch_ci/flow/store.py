@@ -4,7 +4,7 @@ gives the store of each reference.
 A registry (registry/store.py) and an OCI layout (layout/stores.py) are the two stores; the front end
 chooses between them, once per reference (frontends/stores.py), and hands the flow a `Stores`. The flow
 never asks which kind of store it holds: what differs is behind these methods (a layout needs no upload
-session, is never mounted into, takes no referrers, holds OCI indexes only). Refs passed to a store are
+session, is never mounted into, lists referrers in its index.json, holds OCI indexes only). Refs passed to a store are
 the ones it was chosen for (or the same repository with another tag or digest). Failures are
 `core.errors.RegistryError`s whose `kind` says what they mean; bad input found in a layout is InputError.
 """

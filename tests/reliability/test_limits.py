@@ -11,27 +11,22 @@ size (``ru_maxrss`` from ``os.wait4``), so a tool that read an oversized body wh
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-import mm_cli
 import mm_images
-import mm_registry
-from mm_cli import Run, docker_config, one_error, run_cli
+import mm_measured
+from mm_cli import docker_config, one_error, run_cli
 from mm_faults import Fault, FaultProxy, slow, status
+from mm_measured import Measured
 
 MIB = 1024 * 1024
 MANIFEST_CAP = 4 * MIB           # 4194304
@@ -45,49 +40,11 @@ CHUNK = 64 * 1024
 
 # -- running the CLI, measured ------------------------------------------------------------------------
 
-@dataclass
-class Measured:
-    run: Run
-    seconds: float
-    rss: int                  # the child's peak resident set size, bytes
-    stopped: str = ""         # why the watchdog killed the run early ("" if it ran to its end)
-
-
 def run_measured(*args: str, env: dict | None = None, timeout: float = 90,
                  stop_when: Callable[[], str] | None = None) -> Measured:
-    """``multiarch-manifest ARGS`` as ``mm_cli.run_cli`` runs it, measured from outside.
-
-    ``stop_when`` is polled while the run lasts; once it returns a reason the run is killed (so a
-    test that has already seen the tool misbehave does not wait for the rest of it).
-    """
-    base = mm_registry.loopback_env()
-    base["DOCKER_CONFIG"] = mm_cli._EMPTY_DOCKER_CONFIG
-    base["PYTHONPATH"] = str(mm_cli.ROOT)
-    base.update(env or {})
-    stopped = ""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "multiarch_ci", *args], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, env=base, cwd=mm_cli.ROOT)
-        while True:
-            pid, wstatus, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if not stopped and stop_when is not None:
-                stopped = stop_when()
-            if time.monotonic() - started > timeout:
-                stopped = stopped or f"still running after {timeout:g} s"
-            if stopped:
-                proc.kill()
-                pid, wstatus, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        elapsed = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(wstatus)     # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
-        run = Run(proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
-    return Measured(run, elapsed, usage.ru_maxrss * 1024, stopped)     # Linux: ru_maxrss in KiB
+    """``multiarch-manifest ARGS``, measured from outside (mm_measured); ``stop_when()`` kills it early."""
+    return mm_measured.run_measured(*args, env=env, timeout=timeout,
+                                    stop_when=None if stop_when is None else lambda pid: stop_when())
 
 
 def writes_seen(proxy: FaultProxy, since: int = 0) -> list:

@@ -15,21 +15,16 @@ passes KILL_AT, so a regression fails the test instead of exhausting the machine
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import mm_artifacts
-import mm_cli
-import mm_images
-import mm_registry
 import pytest
-from mm_cli import Run, one_error
+
+import mm_artifacts
+import mm_images
+import mm_measured
+from mm_cli import one_error
 from mm_faults import Fault, FaultProxy
+from mm_measured import Measured
 
 MIB = 1024 * 1024
 REFERRERS_ADD_AT_MOST = 64 * MIB   # the stated bound: what referrers add to a run's peak RSS (see the notes)
@@ -37,52 +32,10 @@ KILL_AT = 384 * MIB                # a run past this is stopped (today's code re
 HINT = "--referrers none"
 
 
-@dataclass
-class Measured:
-    run: Run
-    rss: int          # the child's peak resident set size, bytes
-    stopped: str      # why the watchdog killed it ("" when it ran to its end)
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def run_measured(*args: str, timeout: float = 120) -> Measured:
-    """`multiarch-manifest ARGS` as mm_cli.run_cli runs it; peak RSS from os.wait4; killed past KILL_AT."""
-    env = mm_registry.loopback_env()
-    env["DOCKER_CONFIG"] = mm_cli._EMPTY_DOCKER_CONFIG
-    env["PYTHONPATH"] = str(mm_cli.ROOT)
-    stopped = ""
-    with open(os.devnull, "rb") as devnull, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "multiarch_ci", *args], stdin=devnull, stdout=out,
-                                stderr=err, env=env, cwd=mm_cli.ROOT)
-        while True:
-            pid, wstatus, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if _rss(proc.pid) > KILL_AT:
-                stopped = f"resident set past {KILL_AT // MIB} MiB"
-            elif time.monotonic() - started > timeout:
-                stopped = f"still running after {timeout:g} s"
-            if stopped:
-                proc.kill()
-                pid, wstatus, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.01)
-        proc.returncode = os.waitstatus_to_exitcode(wstatus)   # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
-        run = Run(proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
-    return Measured(run, usage.ru_maxrss * 1024, stopped)
+    """`multiarch-manifest ARGS` as mm_cli.run_cli runs it; its own peak RSS (mm_measured); killed past KILL_AT."""
+    return mm_measured.run_measured(*args, timeout=timeout, stop_when=lambda pid: (
+        f"resident set past {KILL_AT // MIB} MiB" if mm_measured.rss_now(pid) > KILL_AT else ""))
 
 
 def within_bound(m: Measured, without: Measured) -> None:
