@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from multiarch_ci.core.compose import Candidate, compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import Kind, RegistryError
+from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
@@ -108,7 +108,8 @@ class Converger:
                 settled = self._confirm(index)
                 if attempt > 1:
                     self.log(f"--append: converged after {attempt} passes in {self.clock() - start:.1f} s")
-                return Converged(settled.manifest, settled.body, settled.digest,   # type: ignore[arg-type]
+                assert isinstance(settled.manifest, ImageIndex)   # _has_ours read it as one
+                return Converged(settled.manifest, settled.body, Digest.of(settled.body),   # as publish's: sha256
                                  tuple(self.decisions or ()), attempt)
             except Clash as clash:
                 last = clash
@@ -160,27 +161,27 @@ class Converger:
         for i, target in enumerate(self.targets):
             store = self.stores(target)
             for tag in self.tags:
-                store.put_manifest(target, tag, body, index.media_type)
+                _put(store, target, tag, body, index.media_type)
             chosen = self.floating(target) if decide else (self.decisions or [])[i]
             decisions.append(chosen)
             for tag in dict.fromkeys(d.floating.tag for d in chosen if d.moves and d.floating.tag not in self.tags):
-                store.put_manifest(target, tag, body, index.media_type)
+                _put(store, target, tag, body, index.media_type)
         if decide:
             self.decisions = decisions
 
     def _read_back(self, index: ImageIndex) -> None:
         """Each tag names this index: else another writer replaced it (a clash), or the registry still shows
         what the tag held before our write (unseen: its reads lag its writes)."""
-        digest = Digest.of(index.to_bytes())
+        body = index.to_bytes()
         for ref in self._all_tags():
             back = self.stores(ref).head_manifest(ref)
-            if back is None or back.digest != digest:
+            if back is None or not _names(back.digest, body):
                 held = str(back.digest) if back else "nothing"
                 if held == self.before:
                     raise Unseen(ref, held)
                 if not self._has_ours(ref):   # another leg's index may hold ours already: then it stands
                     raise Clash(ref, held)
-        self.slowest = max(self.slowest, self.clock() - self.first_put[str(digest)])
+        self.slowest = max(self.slowest, self.clock() - self.first_put[str(Digest.of(body))])
 
     def _has_ours(self, ref: ImageRef) -> Fetched | None:
         """What `ref` holds, when it is an index holding all of this run's change; else None."""
@@ -195,7 +196,7 @@ class Converger:
 
     def _confirm(self, index: ImageIndex) -> Fetched:
         """After a settle (each), every tag still holds an index with all of ours: this one or another leg's."""
-        digest = Digest.of(index.to_bytes())
+        body = index.to_bytes()
         first: Fetched | None = None
         for _ in range(CONFIRMATIONS):
             settle = max(SETTLE, 2 * self.slowest) * self.rng.uniform(1.0, 1.5)
@@ -203,7 +204,7 @@ class Converger:
             for i, ref in enumerate(self._all_tags()):
                 if i:   # the first is read whole: it is what the run reports
                     back = self.stores(ref).head_manifest(ref)
-                    if back is not None and back.digest == digest:
+                    if back is not None and _names(back.digest, body):
                         continue
                 now = self._has_ours(ref)
                 if now is None:
@@ -211,7 +212,7 @@ class Converger:
                     raise Clash(ref, str(back.digest) if back else "nothing")
                 if i == 0:
                     first = now
-                if now.digest != digest:
+                if not _names(now.digest, body):
                     self.log(f"--append: {ref} holds {now.digest}, another leg's index with this run's "
                              "entries in it")
         for ref in self._all_tags():
@@ -231,6 +232,18 @@ class Converger:
                              "other writers kept replacing it, or the registry's reads lag its writes for longer "
                              "than --wait-timeout: rerun this leg (it merges again), or give --wait-timeout more",
                              ref=str(self.base_ref))
+
+
+def _put(store, target: ImageRef, tag: str, body: bytes, media_type: str) -> None:
+    try:
+        store.put_manifest(target, tag, body, media_type)
+    except DigestMismatch:
+        pass   # taken (2xx) but answered with another digest (e.g. a sha512 one): the read-back decides
+
+
+def _names(digest: Digest, body: bytes) -> bool:
+    """Whether a digest the registry gave names `body` (in its own algorithm: a registry may answer sha512)."""
+    return digest == Digest.of(body, digest.algorithm)
 
 
 def converge(stores: Stores, plan: PushPlan, targets: tuple[ImageRef, ...], composed: ImageIndex,

@@ -126,3 +126,22 @@ def test_a_leg_that_cannot_see_its_index_land_fails_naming_what_the_tag_holds(re
     assert f"--append: {proxy.host}/{repo_name}:{TAG} does not hold this run's change after " in line, line
     assert f"reads of it show {before} (linux/amd64), without linux/386 {late['digest']}" in line, line
     assert "give --wait-timeout more" in line, line
+
+
+def check(host: str, repo: str, required: list[str]):
+    """The optional final job: no sources, --append --require: does the tag hold every platform? (pushes nothing)"""
+    return run_cli("push", "from-matrix", "-", "--target", f"{host}/{repo}:{TAG}", "--append", "--require",
+                   ",".join(required), "--dry-run", stdin="[]")
+
+
+def test_a_final_check_job_requires_every_platform_and_pushes_nothing(registry, repo_name):
+    images = seed(registry, repo_name, 2, salt="check")
+    assert_every_leg_in(registry, repo_name, images, run_legs(registry.host, repo_name, images))
+    _, _, before = mm_images.stored_index(registry, repo_name, TAG)
+    run = check(registry.host, repo_name, list(images))
+    assert run.code == 0, run.err
+    assert "dry run: no change: the tag already holds this index" in run.err, run.err
+    line = one_error(check(registry.host, repo_name, [*images, "linux/s390x"]), 1)
+    held = re.search(r"required platform\(s\) linux/s390x not in the index \(it would hold ([^)]*)\)", line)
+    assert held and sorted(held[1].split(", ")) == sorted(images), line   # in the order the legs landed
+    assert mm_images.stored_index(registry, repo_name, TAG)[2] == before
