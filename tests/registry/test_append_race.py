@@ -10,6 +10,7 @@ lags the writes (reads answer what the tag held a while ago: a leg must not take
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -145,3 +146,24 @@ def test_a_final_check_job_requires_every_platform_and_pushes_nothing(registry, 
     held = re.search(r"required platform\(s\) linux/s390x not in the index \(it would hold ([^)]*)\)", line)
     assert held and sorted(held[1].split(", ")) == sorted(images), line   # in the order the legs landed
     assert mm_images.stored_index(registry, repo_name, TAG)[2] == before
+
+
+def sha512_on_head(registry, repo: str) -> Fault:
+    """A manifest HEAD answered with Docker-Content-Digest in sha512 (of the stored bytes)."""
+    def action(ex: Exchange) -> None:
+        code, _reason, headers, _body = ex.fetch()
+        stored = mm_images.get_manifest(registry, repo, ex.target.rsplit("/", 1)[1])[0] if code == 200 else b""
+        ex.respond(code, {k: ("sha512:" + hashlib.sha512(stored).hexdigest() if k.lower() == "docker-content-digest"
+                              else v) for k, v in headers})
+    return Fault("sha512-on-head", action)
+
+
+def test_a_read_back_in_sha512_is_this_legs_index_not_a_clash(registry, repo_name):
+    """A registry answering tag reads with sha512 digests: the read-back hashes the index that way (as a plain
+    push does), so the leg does not take its own index for another leg's and loop until it runs out of time."""
+    images = seed(registry, repo_name, 2, salt="sha512")
+    with FaultProxy(registry) as proxy:
+        proxy.add_rule("HEAD", f"/manifests/{TAG}$", fault=sha512_on_head(registry, repo_name))
+        runs = [leg(proxy.host, repo_name, i, "--wait-timeout", "5") for i in images.values()]
+    assert_every_leg_in(registry, repo_name, images, runs)
+    assert not [r.err for r in runs if "read back" in r.err]
