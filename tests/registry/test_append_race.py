@@ -103,7 +103,7 @@ def test_legs_that_all_read_the_same_index_still_all_land(registry, repo_name):
 
 @pytest.mark.fault("stale replica reads of the tag", "survived")
 def test_a_replica_that_lags_the_writes_is_waited_out_not_believed(registry, repo_name):
-    legs = 4
+    legs = 3
     with FaultProxy(registry) as proxy:
         proxy.add_rule(path=f"/manifests/{TAG}$", fault=lagging_replica(0.5, registry))
         images = seed(registry, repo_name, legs, salt="lagging")
