@@ -18,8 +18,9 @@ import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import mm_images
 import pytest
+
+import mm_images
 from mm_cli import one_error, run_cli
 from mm_faults import Exchange, Fault, FaultProxy
 from mm_replica import lagging_replica
@@ -43,7 +44,7 @@ def seed(reg, repo: str, legs: int, salt: str) -> dict[str, dict]:
 def leg(host: str, repo: str, image: dict, *extra: str):
     ref = f"{host}/{repo}@{image['digest']}"
     return run_cli("push", "from-matrix", "-", "--target", f"{host}/{repo}:{TAG}", "--append", "--wait-timeout",
-                   "30", *extra, stdin=json.dumps([{"image": ref}]))
+                   "30", *extra, stdin=json.dumps([{"image": ref}]), subprocess=True)   # a process per leg, as in CI
 
 
 def run_legs(host: str, repo: str, images: dict[str, dict], *extra: str) -> list:
@@ -62,7 +63,7 @@ def skopeo_raw(ref: str) -> bytes:
 def assert_every_leg_in(reg, repo: str, images: dict[str, dict], runs: list) -> None:
     failed = [(r.code, r.err) for r in runs if r.code != 0]
     assert not failed, failed
-    body, index, digest = mm_images.stored_index(reg, repo, TAG)
+    body, index, _ = mm_images.stored_index(reg, repo, TAG)
     held = {e["digest"] for e in index["manifests"]}
     lost = [p for p, i in images.items() if i["digest"] not in held]
     assert not lost, f"lost: {lost}; the tag holds {[e['platform'] for e in index['manifests']]}"
