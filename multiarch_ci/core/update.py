@@ -87,6 +87,11 @@ def _matches(wanted: Platform, have: Platform) -> bool:
         and (not wanted.os_version or wanted.os_version == have.os_version))
 
 
+def holds(index: ImageIndex, platform: Platform) -> bool:
+    """Whether the index has an image for `platform` (without variant/os.version: any of that os/arch)."""
+    return any(d.platform is not None and _matches(platform, d.platform) for d in index.images)
+
+
 def existing_entries(existing: ImageIndex, remove: tuple[Platform, ...] = ()) -> list[Entry]:
     """The existing index's images (with their attestations) in their order, minus the removed platforms.
 

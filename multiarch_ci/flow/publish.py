@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from multiarch_ci.flow.append_race import converge
 from multiarch_ci.flow.attestations import attestation_referrers
 from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import index_source, make_copier, put_as_is, put_everywhere
@@ -209,16 +210,21 @@ class Publisher:
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
                           held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
                           also=also)
-        if copy is None or not put_as_is(copier, copy, self._fan_out, o.fmt, self.log):
-            index = put_everywhere(self.stores, targets, composed, o.fmt, self.log)  # may fall back to a Docker list
-            note = media_type_note(current if updating else None, index)
+        if updating:   # other legs may update the tag at the same time: merge again until it holds ours
+            tagged = converge(self.stores, plan, targets, composed, candidates, o, self._floating, self.log)
+            index, body, digest, decided = tagged.index, tagged.body, tagged.digest, tagged.decisions
+            note = media_type_note(current, index)
             if note:   # the dry run's diff says it too; the real run must not change a format unsaid
                 self.log(f"note: {plan.target.with_tag(plan.tags[0])} {note}")
-            body = index.to_bytes()
-            digest = Digest.of(body)
-        decisions = self._write_tags(plan, digest, body, index.media_type)   # only now: present in every target
-        also = tuple((t, _tags(plan, self._write_tags(replace(plan, target=t), digest, body, index.media_type)))
-                     for t in targets[1:])
+        else:
+            if copy is None or not put_as_is(copier, copy, self._fan_out, o.fmt, self.log):
+                index = put_everywhere(self.stores, targets, composed, o.fmt, self.log)  # may fall back to a Docker
+                body = index.to_bytes()                                                  # list
+                digest = Digest.of(body)
+            decided = tuple(self._write_tags(replace(plan, target=t), digest, body, index.media_type)
+                            for t in targets)   # only now: present in every target
+        decisions = decided[0]
+        also = tuple((t, _tags(plan, d)) for t, d in zip(targets[1:], decided[1:], strict=True))
         return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=True, waited=waited,
                       held=_held(decisions), missing=tuple(missing), changes=tuple(changes), also=also,
                       referrers=tuple(getattr(copier, "report", ())) + tuple(attach.report if attach else ()))

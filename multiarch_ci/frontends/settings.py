@@ -302,4 +302,6 @@ def plan_from_args(args: argparse.Namespace, stdin: TextIO, spec: str | None = N
     return build_plan(form, target=args.target, tags=args.tags, annotations=args.annotation,
                       platform_filter=args.platform_filter, fmt=args.format,
                       policy=TagPolicy(args.semver or "", args.latest, not args.no_floating,
-                                       args.floating_major_zero), removing=bool(getattr(args, "remove", [])))
+                                       args.floating_major_zero),
+                      removing=bool(getattr(args, "remove", []))   # no sources: --remove alone, or the check
+                      or (getattr(args, "append", False) and bool(getattr(args, "require", []))))   # of docs/append.md
