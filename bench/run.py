@@ -5,7 +5,8 @@ behind a latency proxy. See bench/README.md.
     .venv/bin/python bench/run.py [--quick] [--reps 3] [--latency-ms 20] [--full] [--keep]
 
 Everything runs on loopback: a distribution registry (/usr/bin/docker-registry, temp storage, access
-log on) and bench/latency_proxy.py in front of it; every tool talks to the proxy. Results go to
+log on) and a latency proxy in front of it, HAProxy (bench/haproxy_latency.py; `--proxy python`:
+bench/latency_proxy.py); every tool talks to the proxy. Results go to
 bench/results/latest.{md,json} (latest-quick.* with --quick).
 """
 from __future__ import annotations
@@ -46,6 +47,10 @@ KIND_LABEL = {"ping": "ping", "m_get": "m GET", "m_head": "m HEAD", "m_put": "m 
               "b_head": "b HEAD", "mount": "mount", "up_post": "up POST", "up_patch": "up PATCH",
               "up_put": "up PUT", "tags": "tags", "other": "other"}
 TOOLS = ("ours", "docker", "buildah")
+# the latency proxy: HAProxy (next to no CPU) or the Python proxy; both take the same options and write
+# the same log lines (`<answered> <METHOD> <path> <status> <arrived>`)
+PROXIES = {"haproxy": "haproxy_latency.py", "python": "latency_proxy.py"}
+PROXY = "haproxy"
 
 
 def log(msg: str) -> None:
@@ -92,6 +97,21 @@ def stop_servers() -> None:
     STARTED.clear()
 
 
+def add_proxy_option(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--proxy", choices=sorted(PROXIES), default="haproxy",
+                    help="the latency proxy: haproxy (default: C, next to no CPU; Debian package haproxy, with "
+                         "Lua) or python (bench/latency_proxy.py: threads, ~0.5 ms of CPU per request)")
+
+
+def use_proxy(kind: str) -> None:
+    """Choose the latency proxy for every registry started from now on."""
+    global PROXY
+    if kind == "haproxy" and not shutil.which("haproxy") and not os.access("/usr/sbin/haproxy", os.X_OK):
+        raise SystemExit("bench: haproxy missing: run `bash scripts/bench.sh` (it installs the Debian package "
+                         "haproxy), or use --proxy python")
+    PROXY = kind
+
+
 def _on_term(signum, _frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -107,7 +127,7 @@ class Registry:
         self.dir.mkdir(parents=True)
         self.access_log = self.dir / "access.log"
         self.proxy_log = self.dir / "proxy.log"
-        for attempt in range(3):
+        for _attempt in range(3):
             port = free_port()
             cfg = self.dir / "config.yml"
             cfg.write_text(f"""version: 0.1
@@ -140,22 +160,24 @@ http:
         self.pusher = seedmod.Pusher(self.host)
 
     def add_proxy(self, latency_ms: float, log_file: Path | None, name: str) -> str:
-        """Start a latency proxy in front of this registry; returns its HOST:PORT."""
+        """Start a latency proxy (PROXY) in front of this registry; returns its HOST:PORT."""
         port_file = self.dir / f"{name}.port"
-        proc = start_server(
-            [PY, str(HERE / "latency_proxy.py"), "--upstream", self.host, "--listen", "127.0.0.1:0",
-             "--latency-ms", str(latency_ms), "--port-file", str(port_file)]
-            + (["--log", str(log_file)] if log_file else []),
-            self.dir / f"{name}.out", self.dir / f"{name}.err")
-        deadline = time.monotonic() + 10
-        while not port_file.exists():
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"latency proxy did not start: {(self.dir / f'{name}.err').read_text()[-500:]}")
-            time.sleep(0.05)
-        host = f"127.0.0.1:{port_file.read_text().strip()}"
-        if not self._wait(f"http://{host}/v2/", proc):
-            raise SystemExit("latency proxy does not answer")
-        return host
+        for _attempt in range(3):   # HAProxy binds a port chosen just before: another process may take it
+            port_file.unlink(missing_ok=True)
+            proc = start_server(
+                [PY, str(HERE / PROXIES[PROXY]), "--upstream", self.host, "--listen", "127.0.0.1:0",
+                 "--latency-ms", str(latency_ms), "--port-file", str(port_file)]
+                + (["--log", str(log_file)] if log_file else []),
+                self.dir / f"{name}.out", self.dir / f"{name}.err")
+            deadline = time.monotonic() + 10
+            while not port_file.exists():
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit(f"latency proxy did not start: {(self.dir / f'{name}.err').read_text()[-500:]}")
+                time.sleep(0.05)
+            host = f"127.0.0.1:{port_file.read_text().strip()}"
+            if self._wait(f"http://{host}/v2/", proc):
+                return host
+        raise SystemExit(f"latency proxy does not answer: {(self.dir / f'{name}.err').read_text()[-500:]}")
 
     @staticmethod
     def _wait(url: str, proc: subprocess.Popen) -> bool:
@@ -183,7 +205,8 @@ http:
 
         `self.last_proxy_entries` then holds the proxy's (time, method, path) lines since mark.
 
-        The proxy logs a request before it answers, the registry just after: wait until they agree.
+        The Python proxy logs a request before it answers, the registry just after; HAProxy logs it once
+        answered: wait until they agree.
         """
         deadline = time.monotonic() + settle
         while True:
@@ -201,13 +224,13 @@ http:
                     f.seek(mark[1])
                     for line in f.read().decode(errors="replace").splitlines():
                         parts = line.split()
-                        if len(parts) >= 4:
+                        if len(parts) >= 4 and parts[0] != "-":   # `- - - - -`: refused by HAProxy itself
                             self.last_proxy_entries.append((float(parts[0]), parts[1], parts[2]))
                             if parts[1] == "TLS":
                                 tls += 1
                             else:
                                 forwarded += 1
-            if len(access) >= forwarded or time.monotonic() > deadline:
+            if len(access) == forwarded or time.monotonic() > deadline:
                 return access, tls, forwarded
             time.sleep(0.02)
 
@@ -387,7 +410,7 @@ def probe_buildah(work: Path) -> tuple[dict | None, str]:
         shutil.rmtree(root, ignore_errors=True)
         if p.returncode == 0:
             return env, ""
-        why = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]
+        why = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
     return None, f"buildah cannot run here: {why}"
 
 
@@ -761,8 +784,10 @@ def fmt_num(x, digits=2) -> str:
 def markdown(meta: dict, rows: list[dict], extras: dict, targets: list[dict]) -> str:
     L = []
     L.append(f"# multiarch-manifest benchmark ({meta['mode']})\n")
-    L.append(f"{meta['date']} · {meta['machine']} · latency proxy +{meta['latency_ms']:g} ms per request · "
-             f"reps {meta['reps']} · run took {meta['elapsed_s']:.0f} s\n")
+    load = meta.get("load")
+    L.append(f"{meta['date']} · {meta['machine']} · latency proxy {meta.get('proxy', 'python')} "
+             f"+{meta['latency_ms']:g} ms per request · reps {meta['reps']} · run took {meta['elapsed_s']:.0f} s"
+             + (f" · load average {load[0]:.1f} before, {load[1]:.1f} after" if load else "") + "\n")
     L.append(f"Tools: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}\n")
     L.append("## Targets\n")
     L.append("| target | measured | |\n|---|---|---|")
@@ -956,7 +981,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scale-images", type=int, default=50, help="images in the scale test (default 50)")
     ap.add_argument("--out", default=str(HERE / "results"), help="where latest.md/json go")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (registry storage, logs)")
+    add_proxy_option(ap)
     args = ap.parse_args(argv)
+    use_proxy(args.proxy)
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else ([2, 8] if args.quick else [2, 8, 32, 64])
     scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
     for need, what in ((REGISTRY_BIN, "docker-registry"), (SKOPEO, "skopeo"), (DOCKER, "docker CLI")):
@@ -969,6 +996,7 @@ def main(argv=None) -> int:
     # compiled from source on every run
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "multiarch_ci")], check=False)
     t0 = time.monotonic()
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="mm-bench."))
     results: list[dict] = []
     extras: dict = {"notes": []}
@@ -1031,7 +1059,8 @@ def main(argv=None) -> int:
     targets = evaluate_targets(rows, extras, args.latency_ms)
     meta = {"mode": "quick" if args.quick else ("full" if args.full else "default"), "date": time.strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPUs, {pyplatform.machine()}", "latency_ms": args.latency_ms,
-            "reps": args.reps, "sizes": sizes, "elapsed_s": elapsed, "versions": tool_versions(),
+            "reps": args.reps, "sizes": sizes, "elapsed_s": elapsed, "proxy": PROXY,
+            "load": (load_before, os.getloadavg()[0]), "versions": tool_versions(),
             "time_tool": TIME_BIN or "getrusage wrapper"}
     md = markdown(meta, rows, extras, targets)
     out = Path(args.out)

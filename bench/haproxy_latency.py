@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""HAProxy as the benchmark's latency source: a fixed delay per HTTP request, next to no CPU.
+
+    haproxy_latency.py --upstream 127.0.0.1:5000 [--listen 127.0.0.1:0] [--latency-ms 20]
+                       [--log FILE] [--port-file FILE]
+
+The same options and log lines as bench/latency_proxy.py (the Python proxy), so the bench uses either:
+this script writes HAProxy's configuration, then becomes `haproxy` (exec: the process the bench starts
+and stops is HAProxy itself; the configuration is read from a pipe, nothing is left on disk).
+
+* `mode http`, keep-alive on both sides; bodies streamed by HAProxy (a 200 MB blob in constant memory).
+* Per HTTP request a Lua action (bench/haproxy_latency.lua) sleeps `--latency-ms` before the request is
+  forwarded; the sleep yields, so concurrent requests wait side by side, as on a network.
+* A connection that opens with a TLS handshake (a client probing HTTPS on this plain-HTTP port) is
+  delayed once, answered `400` and closed, as a plain-HTTP registry answers it. The front end starts in
+  `mode tcp` to see that first byte (HAProxy's HTTP parser would answer 400 at once, never delayed, never
+  logged with a time), then switches the connection to HTTP.
+* `Host` is passed through unchanged (the registry builds upload URLs for the proxy's address).
+* `--log FILE`: one line per request, written by HAProxy when the request ends: `<answered> <METHOD>
+  <path> <status> <arrived>` (unix times: when the registry's answer came back, when the request reached
+  the proxy), and `<answered> TLS - 400 <arrived>` for a TLS probe. A request HAProxy refuses itself
+  (not HTTP) is logged as `- - - - -`.
+* One thread (`nbthread 1`): the proxy takes as little as possible of the cores the client and the
+  registry share with it.
+
+Needs HAProxy built with Lua (`haproxy -vv` lists `+LUA`): Debian's `haproxy` package is.
+Only loopback addresses are accepted for --listen and --upstream.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+LUA = Path(__file__).resolve().parent / "haproxy_latency.lua"
+
+
+def _loopback(hostport: str) -> tuple[str, int]:
+    host, _, port = hostport.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    addr = "127.0.0.1" if host == "localhost" else host
+    if not ipaddress.ip_address(addr).is_loopback:
+        raise SystemExit(f"haproxy_latency: {hostport} is not a loopback address")
+    return addr, int(port)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def config(listen: tuple[str, int], upstream: tuple[str, int], latency_ms: float, log: bool) -> str:
+    """HAProxy's configuration: the delaying front end, the registry as the one server."""
+    ms = str(round(latency_ms))
+    return f"""global
+    nbthread 1
+    maxconn 2000
+    lua-load {LUA}
+{"    log stdout format raw local0" if log else ""}
+
+defaults
+{"    log global" if log else ""}
+    option dontlognull
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-request 60s
+    timeout http-keep-alive 300s
+
+frontend delay
+    mode tcp
+    bind {listen[0]}:{listen[1]}
+    log-format "%[var(txn.answered)] %[var(txn.method)] %[var(txn.path)] %[var(txn.status)] %[var(txn.arrived)]"
+    tcp-request inspect-delay 60s
+    tcp-request content lua.tls_probe {ms} if {{ req.ssl_hello_type 1 }}
+    tcp-request content switch-mode http proto h1 if {{ req.len gt 0 }}
+    option http-keep-alive
+    http-request set-var(txn.method) method
+    http-request set-var(txn.path) url
+    http-request lua.delay {ms}
+    http-response set-var(txn.status) status
+    http-response lua.answered
+    default_backend registry
+
+backend registry
+    mode http
+    server registry {upstream[0]}:{upstream[1]}
+"""
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--upstream", required=True, help="HOST:PORT of the registry (loopback)")
+    ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (loopback; 0 = free port)")
+    ap.add_argument("--latency-ms", type=float, default=20.0, help="delay added to every request (default 20)")
+    ap.add_argument("--log", help="append one line per request to this file")
+    ap.add_argument("--port-file", help="write the chosen port here (the bench then waits for an answer)")
+    ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
+    a = ap.parse_args(argv)
+    if not os.access(a.haproxy, os.X_OK):
+        raise SystemExit("haproxy_latency: haproxy is not installed (Debian package `haproxy`)")
+    host, port = _loopback(a.listen)
+    upstream = _loopback(a.upstream)
+    port = port or free_port(host)
+    text = config((host, port), upstream, a.latency_ms, bool(a.log)).encode()
+    r, w = os.pipe()
+    os.write(w, text)       # a few hundred bytes: fits the pipe's buffer
+    os.close(w)
+    os.set_inheritable(r, True)
+    if a.log:
+        fd = os.open(a.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.close(fd)
+    if a.port_file:
+        tmp = a.port_file + ".tmp"
+        Path(tmp).write_text(str(port))
+        os.replace(tmp, a.port_file)
+    sys.stdout.flush()
+    os.execv(a.haproxy, [a.haproxy, "-db", "-f", f"/dev/fd/{r}"])
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
