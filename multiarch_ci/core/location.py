@@ -68,7 +68,7 @@ class LayoutRef:
     def name(self) -> str:
         return f"{SCHEME}{self.path}"
 
-    def in_repository(self, other) -> bool:
+    def in_repository(self, other: object) -> bool:
         """The same layout (a layout is one repository); never a registry repository."""
         return isinstance(other, LayoutRef) and other.path == self.path
 

@@ -173,7 +173,7 @@ class ImageRef:
     def with_digest(self, digest: Digest | None) -> "ImageRef":
         return replace(self, digest=digest)
 
-    def in_repository(self, other: "ImageRef") -> bool:
+    def in_repository(self, other: object) -> bool:
         return (isinstance(other, ImageRef) and self.registry == other.registry
                 and self.repository == other.repository)
 
