@@ -74,7 +74,7 @@ class Chains:
         stop before their next request), then raise the failure of the first one in input order."""
         futures = [self.pool.submit(self._guard, fn, arg) for fn, arg in calls]
         wait(futures)
-        failures = [f.exception() for f in futures if f.exception() is not None]
+        failures = [e for e in (f.exception() for f in futures) if e is not None]
         real = [e for e in failures if not isinstance(e, Stopped)]
         if failures:
             raise (real or failures)[0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from multiarch_ci.core.compose import Candidate, flatten, kept_by
 from multiarch_ci.core.errors import CompositionError, InputError, Kind, RegistryError, setting
 from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 class Child:
     """A manifest the index will point at, where it lives now and its exact bytes."""
 
-    repo: ImageRef
+    repo: ImageRef | LayoutRef
     fetched: Fetched
 
 
@@ -89,7 +90,7 @@ class Resolver:
                 children += [Child(repo, fetched[str(x.digest)]) for x in (d, *atts)]
         return self._read_configs(candidates, children, fan_out), children
 
-    def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
+    def _child(self, repo: ImageRef | LayoutRef, d: Descriptor) -> Fetched:
         f = self.stores(repo).get_manifest(repo.with_digest(d.digest))
         if not isinstance(f.manifest, ImageManifest):
             raise CompositionError(f"{repo.with_digest(d.digest)}: expected an image manifest, found an index")
@@ -106,8 +107,11 @@ class Resolver:
 
         def config_platform(c: Candidate) -> Platform:
             child = by_digest[str(c.descriptor.digest)]
-            raw = self.stores(child.repo).get_blob(child.repo, child.fetched.manifest.config)
-            self.configs[str(child.fetched.manifest.config.digest)] = raw  # verified; a copy reuses it
+            image = child.fetched.manifest
+            if not isinstance(image, ImageManifest):   # never: a candidate's child is an image (see _child)
+                raise CompositionError(f"{c.origin}: {child.fetched.ref} is an index, not an image")
+            raw = self.stores(child.repo).get_blob(child.repo, image.config)
+            self.configs[str(image.config.digest)] = raw  # verified; a copy reuses it
             try:
                 return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
             except (ValueError, InputError, RecursionError) as e:
