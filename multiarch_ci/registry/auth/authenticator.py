@@ -128,7 +128,9 @@ class Authenticator:
     def same_origin(self, registry: str, url: str | None) -> bool:
         """True when `url` is on the registry's own (scheme, host, port): only there do its credentials go."""
         base = self.transport.base_url(registry)
-        return bool(base and url) and Origin.of(url) == Origin.of(base)
+        if not base or not url:
+            return False
+        return Origin.of(url) == Origin.of(base)
 
     def check_realm(self, registry: str, realm: str) -> None:
         """A token realm gets credentials: never over plain HTTP for an HTTPS registry, unless marked insecure."""
@@ -158,8 +160,9 @@ class Authenticator:
             return False
         with self._lock:
             self._challenges[registry] = challenge
-            if challenge.scheme == "bearer" and challenge.get("scope"):
-                self._groups(registry).place(challenge.get("scope").split(" "))
+            scope = challenge.get("scope")
+            if challenge.scheme == "bearer" and scope:
+                self._groups(registry).place(scope.split(" "))
             for key in [k for k in self._tokens if k[0] == registry]:
                 del self._tokens[key]
         return True
