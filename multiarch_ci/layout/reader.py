@@ -60,7 +60,7 @@ class OciLayout:
         if self._indexed is None or self._indexed[0] is not entries:
             by_digest: dict[str, dict] = {}
             for e in entries:
-                by_digest.setdefault(e.get("digest"), e)
+                by_digest.setdefault(e["digest"], e)   # parse_index: every entry is a descriptor
             self._indexed = (entries, by_digest)
         return self._indexed[1].get(str(ref.digest))
 
@@ -80,7 +80,11 @@ class OciLayout:
         """The manifest a tag or digest names, hashed and sized against its descriptor."""
         entry = self.entry(ref)
         desc = ix.descriptor(entry) if entry is not None else None
-        digest = ref.digest or desc.digest
+        if ref.digest is not None:
+            digest = ref.digest
+        else:
+            assert desc is not None   # by tag (or the only image): ix.find returns an entry or raises
+            digest = desc.digest
         if expect is not None and digest != expect:
             raise DigestMismatch(f"get manifest {ref}: the layout holds {digest}, expected {expect}",
                                  "the layout was rebuilt after the digest was recorded", ref=str(ref))
