@@ -29,7 +29,7 @@ class Digest:
     hex: str
 
     @classmethod
-    def parse(cls, text: str) -> "Digest":
+    def parse(cls, text: str) -> Digest:
         m = _GRAMMAR.fullmatch(text.strip(" \t") if isinstance(text, str) else "")
         if not m:
             raise InputError(f"invalid digest {text!r}", "expected sha256:<64 lower-case hex digits>")
@@ -44,8 +44,8 @@ class Digest:
         return cls(algorithm, encoded)
 
     @classmethod
-    def of(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
-        import hashlib   # here, not at start-up: loading OpenSSL's hashes waits until the first body
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib  # here, not at start-up: loading OpenSSL's hashes waits until the first body
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self) -> Hasher:

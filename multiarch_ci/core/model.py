@@ -49,7 +49,7 @@ class Descriptor:
     annotations: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "descriptor") -> "Descriptor":
+    def from_dict(cls, d: dict[str, Any], where: str = "descriptor") -> Descriptor:
         try:
             size = d["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:

@@ -58,7 +58,7 @@ class Platform:
     features: tuple[str, ...] = ()            # CPU features: Docker list `platform.features`; reserved in OCI
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         m = _SPEC.fullmatch(text.strip(" \t") if isinstance(text, str) else "")
         if not m:
             raise InputError(f"invalid platform {text!r}",
@@ -82,7 +82,7 @@ class Platform:
     @classmethod
     def of(cls, os: str, architecture: str, variant: str | None = None, os_version: str | None = None,
            os_features: tuple[str, ...] | list[str] = (), where: str = "",
-           features: tuple[str, ...] | list[str] = ()) -> "Platform":
+           features: tuple[str, ...] | list[str] = ()) -> Platform:
         """Build a normalised platform from its parts (aarch64 -> arm64, armhf -> arm/v7, ...)."""
         where = where or f"{os}/{architecture}"
         osn = _OS_ALIASES.get(str(os).lower(), str(os).lower())
@@ -108,7 +108,7 @@ class Platform:
                    tuple(features or ()))
 
     @classmethod
-    def from_dict(cls, d: object, where: str = "platform") -> "Platform":
+    def from_dict(cls, d: object, where: str = "platform") -> Platform:
         """From an OCI descriptor's `platform` object, an image config or a spec platform.
 
         `os.features`/`osfeatures` are OS features; `features` is the Docker list's CPU features list.
@@ -149,11 +149,11 @@ class Platform:
         return (self.os, self.architecture, self._variant_or_default(), self.os_version or None,
                 tuple(sorted(self.os_features)), tuple(sorted(self.features)))
 
-    def same_as(self, other: "Platform") -> bool:
+    def same_as(self, other: Platform) -> bool:
         """Equal once default variants are filled in (linux/arm64 == linux/arm64/v8)."""
         return self.identity() == other.identity()
 
-    def conflicts_with(self, config: "Platform") -> str | None:
+    def conflicts_with(self, config: Platform) -> str | None:
         """Why this declared platform contradicts an image's config platform, or None."""
         if (self.os, self.architecture) != (config.os, config.architecture):
             return f"declared {self} but the image config says {config}"
@@ -163,7 +163,7 @@ class Platform:
             return f"declared os.version {self.os_version} but the image config says {config.os_version}"
         return None
 
-    def merged_with(self, config: "Platform") -> "Platform":
+    def merged_with(self, config: Platform) -> Platform:
         """The declared platform completed from the config (config wins where both speak)."""
         return replace(config, variant=config.variant or self.variant,
                        os_version=config.os_version or self.os_version,

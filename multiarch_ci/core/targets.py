@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.core.location import LayoutRef, is_layout
-from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.plan import PushPlan
+from multiarch_ci.core.reference import ImageRef
 
 
 def split_targets(target: str | Sequence[str] | None, label: str) -> tuple[str | None, tuple[str, ...]]:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from multiarch_ci.flow.children import Copier, Stopped
 from multiarch_ci.core.compose import Candidate, PlatformSeen, choose_media_type, platform_of
-from multiarch_ci.flow.resolve import Child, Resolver
 from multiarch_ci.core.plan import SourceSpec
+from multiarch_ci.flow.children import Copier, Stopped
+from multiarch_ci.flow.resolve import Child, Resolver
 from multiarch_ci.flow.wait import LANDED, Probe
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here

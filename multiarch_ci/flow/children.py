@@ -18,12 +18,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from multiarch_ci.flow.fanout import fan_out as feed
 from multiarch_ci.core.errors import Kind, RegistryError
-from multiarch_ci.core.location import same_registry
-from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.location import LayoutRef, same_registry
 from multiarch_ci.core.model import Descriptor
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.flow.fanout import fan_out as feed
 from multiarch_ci.flow.resolve import Child
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here

@@ -15,9 +15,9 @@ from multiarch_ci.core.errors import CompositionError, InputError, Kind, Registr
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest
+from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.flow.wait import BUSY, LANDED, MISSING, STALE, Probe
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here

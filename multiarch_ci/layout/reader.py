@@ -11,10 +11,10 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, DigestMismatch, InputError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.limits import CHUNK, CONFIG_CAP, MANIFEST_CAP
-from multiarch_ci.layout import index as ix
-from multiarch_ci.layout.files import LayoutFiles, chunks, open_files, read_capped
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, parse_manifest
+from multiarch_ci.layout import index as ix
+from multiarch_ci.layout.files import LayoutFiles, chunks, open_files, read_capped
 
 INDEX_CAP = 16 * 1024 * 1024
 

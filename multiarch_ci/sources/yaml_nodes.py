@@ -7,7 +7,7 @@ from multiarch_ci.core.errors import InputError
 class YMap(dict):
     """A mapping with `line` (where it starts) and the line of each key and value."""
 
-    __slots__ = ("line", "key_lines", "value_lines")
+    __slots__ = ("key_lines", "line", "value_lines")
 
     def __init__(self, line: int = 1):
         super().__init__()
@@ -25,7 +25,7 @@ class YMap(dict):
 class YList(list):
     """A list with `line` (where it starts) and the line of each item."""
 
-    __slots__ = ("line", "item_lines")
+    __slots__ = ("item_lines", "line")
 
     def __init__(self, line: int = 1):
         super().__init__()

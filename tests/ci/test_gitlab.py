@@ -14,13 +14,12 @@ import pytest
 import mm_images
 from mm_cli import docker_config, run_cli
 from mm_runner import log_mark, writes_since
-
-from multiarch_ci.frontends.gitlab import dotenv_lines, registry_credentials, write_dotenv
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.core.model import ImageIndex, MediaType
-from multiarch_ci.flow.publish import Result
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.flow.publish import Result
+from multiarch_ci.frontends.gitlab import dotenv_lines, registry_credentials, write_dotenv
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import mm_images
 import pytest
+
+import mm_images
 from mm_cli import ERROR, Run, one_error, run_cli, succeeded
 from mm_clients import skopeo_inspect
 from mm_images import DOCKER_LIST, OCI_INDEX, stored_index

@@ -15,9 +15,8 @@ import yaml
 
 import mm_clients
 import mm_images
-from mm_images import stored_index
 from mm_cli import run_cli
-from mm_images import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from mm_images import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, stored_index
 
 # anything looking like a timestamp (RFC 3339 / ISO 8601 date-time)
 TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")

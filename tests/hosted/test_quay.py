@@ -1,7 +1,6 @@
 """Quay as it really answers (before quay/quay#1649, Quay 3.8), emulated in the fault proxy."""
 from __future__ import annotations
 
-
 import pytest
 
 import mm_hosted

@@ -13,9 +13,9 @@ import yaml
 
 import mm_images
 from mm_cli import run_cli
+from mm_images import OCI_INDEX, stored_index
 from mm_layouts import Buildah, skopeo, to_layout
 from mm_runner import log_mark, requests_since, run_action, writes_since
-from mm_images import OCI_INDEX, stored_index
 
 
 def platforms_of(doc: dict) -> list[str]:

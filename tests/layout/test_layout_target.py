@@ -8,9 +8,9 @@ import pytest
 
 import mm_images
 from mm_cli import run_cli
+from mm_images import OCI_INDEX, stored_index
 from mm_layouts import layout_tags, raw_manifest, skopeo, to_layout, to_registry
 from mm_runner import log_mark, run_action
-from mm_images import OCI_INDEX, stored_index
 from multiarch_ci.core.digest import Digest
 
 REF_NAME = "org.opencontainers.image.ref.name"

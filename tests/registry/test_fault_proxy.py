@@ -12,8 +12,18 @@ import pytest
 import requests
 
 import mm_images
-from mm_faults import (FaultProxy, not_found_until, redirect, reset_before, reset_mid_body,
-                       retry_after_date, slow, status, tamper, truncate)
+from mm_faults import (
+    FaultProxy,
+    not_found_until,
+    redirect,
+    reset_before,
+    reset_mid_body,
+    retry_after_date,
+    slow,
+    status,
+    tamper,
+    truncate,
+)
 
 ACCEPT = {"Accept": ", ".join(mm_images.ALL_MANIFEST_TYPES)}
 

@@ -29,8 +29,19 @@ import pytest
 import mm_images
 import mm_registry
 from mm_cli import docker_config, one_error, run_cli
-from mm_faults import (Fault, FaultProxy, not_found_until, redirect, reset_before, reset_mid_body,
-                       retry_after_date, slow, status, tamper, truncate)
+from mm_faults import (
+    Fault,
+    FaultProxy,
+    not_found_until,
+    redirect,
+    reset_before,
+    reset_mid_body,
+    retry_after_date,
+    slow,
+    status,
+    tamper,
+    truncate,
+)
 from mm_token_issuer import TokenIssuer
 
 WRITES = ("PUT", "POST", "PATCH", "DELETE")
@@ -343,7 +354,7 @@ class _FrontedIssuer(TokenIssuer):
 
     front: FaultProxy
 
-    def start(self) -> "_FrontedIssuer":
+    def start(self) -> _FrontedIssuer:
         super().start()
         direct = self.realm.split("/")[2]
         self.front = FaultProxy(SimpleNamespace(host=direct, scheme="http", ca_file=None),

@@ -5,10 +5,10 @@ import pytest
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.plan import PushPlan, SourceSpec, make_plan, parse_tags
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.sources.digests_folder import sources_from_digests
-from multiarch_ci.core.plan import PushPlan, SourceSpec, make_plan, parse_tags
 from multiarch_ci.sources.forms import parse_annotations, parse_matrix, parse_refs, sources_from_template
 from multiarch_ci.sources.specfile import SpecFile, parse_spec
 

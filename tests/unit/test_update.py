@@ -6,12 +6,12 @@ from multiarch_ci.core.compose import Candidate, compose, compose_update
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, InputError, WaitTimeout
 from multiarch_ci.core.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
+from multiarch_ci.core.plan import SourceSpec, make_plan
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.plan import SourceSpec, make_plan
-from multiarch_ci.sources.specfile import parse_spec
 from multiarch_ci.core.update import diff, require_platforms
 from multiarch_ci.flow.wait import LANDED, MISSING, Probe, describe_missing, wait_for
+from multiarch_ci.sources.specfile import parse_spec
 
 D, O = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
 

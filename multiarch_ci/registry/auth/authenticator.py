@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 from multiarch_ci.core.errors import AuthError, RegistryError, setting
 from multiarch_ci.registry.auth.credentials import Credential, CredentialStore
-from multiarch_ci.registry.http.hosts import Origin
 from multiarch_ci.registry.auth.login_hints import login_hint
 from multiarch_ci.registry.auth.scopes import ScopeGroups
+from multiarch_ci.registry.http.hosts import Origin
 from multiarch_ci.registry.http.transport import TOKEN_CAP, Transport, read_capped
 
 _PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
