@@ -178,7 +178,7 @@ def parse_manifest(body: bytes, content_type: str | None, where: str) -> ImageMa
         if not isinstance(doc.get("config"), dict) or not isinstance(doc.get("layers", []), list):
             raise CompositionError(f"{where}: image manifest lacks config or layers")
         return ImageManifest(media_type, Descriptor.from_dict(doc["config"], f"{where} config"),
-                             tuple(Descriptor.from_dict(l, f"{where} layer {i}")
-                                   for i, l in enumerate(doc.get("layers") or [])))
+                             tuple(Descriptor.from_dict(layer, f"{where} layer {i}")
+                                   for i, layer in enumerate(doc.get("layers") or [])))
     raise CompositionError(f"{where}: unsupported manifest media type {media_type!r}",
                            "expected an image manifest or index (Docker v2 schema 2 or OCI)")

@@ -65,8 +65,8 @@ def parse_tags(items: list[str] | str) -> tuple[str, ...]:
 
 
 def make_plan(target: ImageRef | LayoutRef, tags: tuple[str, ...] | list[str], sources: tuple[SourceSpec, ...],
-              annotations: dict[str, str] | Iterable[tuple[str, str]] = (), floating: tuple[Floating, ...] = (), version: str | None = None,
-              allow_empty: bool = False) -> PushPlan:
+              annotations: dict[str, str] | Iterable[tuple[str, str]] = (), floating: tuple[Floating, ...] = (),
+              version: str | None = None, allow_empty: bool = False) -> PushPlan:
     """Check the whole push for contradictions the input alone shows (`allow_empty`: --remove alone)."""
     if target.digest:
         raise InputError(f"target {target} carries a digest", "a target is a repository and tags")

@@ -114,8 +114,9 @@ class AttestationReferrers:
         store.put_manifest(target, str(f.digest), f.body, f.media_type)
 
 
-def attestation_referrers(stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], options: Options, stop: threading.Event,
-                          log: Callable[[str], None], known: dict[str, bytes]) -> AttestationReferrers | None:
+def attestation_referrers(stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], options: Options,
+                          stop: threading.Event, log: Callable[[str], None], known: dict[str, bytes]
+                          ) -> AttestationReferrers | None:
     """The plan's AttestationReferrers with --attestations referrers (None: keep, the default); a target that
     takes no referrers is bad input, raised before any request."""
     if options.attestations not in MODES:

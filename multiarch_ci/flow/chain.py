@@ -114,5 +114,5 @@ class Chains:
         where = self.position[id(spec)]
         platforms = [platform_of(c, self.verify) for c in candidates]
         with self._lock:
-            for i, (c, platform) in enumerate(zip(candidates, platforms)):
+            for i, (c, platform) in enumerate(zip(candidates, platforms, strict=True)):
                 self._seen.add((where, i), platform, c.origin, c.descriptor)

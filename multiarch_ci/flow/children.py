@@ -144,7 +144,8 @@ class Copier:
         for _, future in wanted:
             future.set_result(None)
 
-    def _copy_blob_once(self, source: ImageRef | LayoutRef, blob: Descriptor, targets: list[ImageRef | LayoutRef]) -> None:
+    def _copy_blob_once(self, source: ImageRef | LayoutRef, blob: Descriptor,
+                        targets: list[ImageRef | LayoutRef]) -> None:
         uploads = []
         for target in targets:   # what each target lacks: a mount or a HEAD first (a retry skips the done)
             self.check()

@@ -81,7 +81,8 @@ class Resolver:
             keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
             images, attestations = flatten(top.manifest.manifests, keep, origin)
             wanted = [x for d in images for x in (d, *attestations.get(str(d.digest), ()))]
-            fetched = dict(zip([str(d.digest) for d in wanted], fan_out(lambda d: self._child(repo, d), wanted)))
+            read = fan_out(lambda d: self._child(repo, d), wanted)   # one manifest per entry, in order
+            fetched = dict(zip([str(d.digest) for d in wanted], read, strict=True))
             candidates, children = [], []
             for d in images:
                 atts = tuple(attestations.get(str(d.digest), ()))
@@ -119,7 +120,7 @@ class Resolver:
                        else e.message if isinstance(e, InputError) else str(e))   # one hint, not two
                 raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {why}",
                                        f"declare the platform and pass {setting('no-verify-platform')}") from None
-        platforms = dict(zip([id(c) for c in todo], fan_out(config_platform, todo)))
+        platforms = dict(zip([id(c) for c in todo], fan_out(config_platform, todo), strict=True))
         out = [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
         for c in out:  # a filter on a single image is a claim about it, not a keep-list to ignore
             spec = self.filters.get(str(c.descriptor.digest))

@@ -50,7 +50,7 @@ def load_json(text: str, filename: str):
 
         def pairs(items):
             out = YMap(_line_at(s, start - 1))
-            for (key, value), pos in zip(items, starts):
+            for (key, value), pos in zip(items, starts, strict=True):   # one scan per value
                 if key in out:
                     raise InputError(f"{filename}:{_line_at(s, pos)}: duplicate key {key!r} "
                                      f"(first on line {out.key_lines[key]})", "give each key once")

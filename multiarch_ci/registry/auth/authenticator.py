@@ -147,7 +147,8 @@ class Authenticator:
         if not hosts.cleartext_ok(where.hostport):
             raise AuthError(f"registry {registry}: token realm {shown} is plain HTTP on a host not marked insecure: "
                             "refusing to send credentials in clear text",
-                            f"mark it with {setting('insecure-registry')} {where.netloc} if that is intended", ref=registry)
+                            f"mark it with {setting('insecure-registry')} {where.netloc} if that is intended",
+                            ref=registry)
 
     def secrets(self) -> set[str]:
         """Every credential and token this run has handled, for masking output."""
@@ -191,7 +192,8 @@ class Authenticator:
         if resp.status_code in (401, 403):
             raise AuthError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
                                 "check the username and password or token"
-                                + (f"; the credential tried was {cred.source}" if cred else "; no credentials were found")
+                                + (f"; the credential tried was {cred.source}" if cred
+                                   else "; no credentials were found")
                                 + login_hint(cred),
                                 status=resp.status_code, code="UNAUTHORIZED", ref=registry)
         if not resp.ok:
