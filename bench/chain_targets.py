@@ -191,8 +191,8 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
         targets.pop()
     lines += ["| target | result | figures |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {f} |" for t, v, f in targets]
-    lines += ["", "| cell | runs ok | wall s (median) | client CPU s (median) | requests | first request ms | peak RSS MB |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| cell | runs ok | wall s (median) | client CPU s (median) | requests | first request ms "
+              "| peak RSS MB |", "|---|---|---|---|---|---|---|"]
     for name, recs in cells.items():
         ok = [r for r in recs if r.get("status") == "ok"]
         fr = med(recs, "first_request_s")
