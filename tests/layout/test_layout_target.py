@@ -78,7 +78,7 @@ def test_a_layout_target_is_added_to_when_present(registry, repo_name, sources, 
 
 
 def test_layout_to_layout_with_no_registry_at_all_and_dotenv(registry, repo_name, sources, tmp_path):
-    attested, riscv = sources
+    _attested, _riscv = sources
     src = tmp_path / "built"
     to_layout(registry, repo_name, "multi", src, "app")
     to_layout(registry, repo_name, "riscv", src, "riscv")

@@ -174,7 +174,7 @@ def test_broken_body_raises_on_read(registry, proxy, http, repo_name, fault):
     assert r.status_code == 200
     assert r.headers["Content-Length"] == str(len(data))              # the real length
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        r.content
+        _ = r.content   # reading the body is what fails
     assert proxy.seen[-1].status == 200
 
 

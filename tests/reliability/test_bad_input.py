@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import pytest
 
@@ -58,7 +57,7 @@ class Fifo:
     """A named pipe (neither file nor folder)."""
 
 
-Content = Union[str, bytes, Callable[[dict], str | bytes], Folder, Symlink, Fifo]
+Content = str | bytes | Callable[[dict], str | bytes] | Folder | Symlink | Fifo
 
 
 @dataclass(frozen=True)

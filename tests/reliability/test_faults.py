@@ -22,6 +22,7 @@ import base64
 import json
 import re
 import time
+from itertools import pairwise
 from types import SimpleNamespace
 
 import pytest
@@ -165,7 +166,7 @@ def _rate_limited(proxy, registry, repo_name, retry_after):
     stdin = matrix(proxy.host, repo_name)
     run, _ = push(proxy.host, repo_name, stdin)
     assert attempts(proxy, "GET", src) == [429, 429, 200]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
     assert len(gaps) == 2 and all(g >= 0.9 for g in gaps), gaps
     survived(proxy, registry, repo_name, stdin, run)
 

@@ -28,7 +28,8 @@ from multiarch_ci.frontends import github, gitlab
 from multiarch_ci.frontends.output import inspect_table
 
 OURS = (ERROR_PREFIX, "::add-mask::")
-HOSTILE = "pwned\n::add-mask::x\r\n  ::error::owned\x1b[31m red\x1b]0;title\x07 ##[add-mask]y \u202egnp.exe\u2028::warning::z"
+HOSTILE = ("pwned\n::add-mask::x\r\n  ::error::owned\x1b[31m red\x1b]0;title\x07 ##[add-mask]y "
+           "\u202egnp.exe\u2028::warning::z")
 
 
 def injected(*texts: str) -> list[str]:

@@ -357,7 +357,7 @@ class FaultProxy:
             self._stopping.clear()
             self._listener = socket.create_server(("127.0.0.1", 0))
             self._listener.settimeout(0.1)
-            self.host = "127.0.0.1:%d" % self._listener.getsockname()[1]
+            self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
             self._spawn(self._accept_loop, self._listener)
         return self
 
