@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as B  # noqa: E402
-import seed as seedmod  # noqa: E402
+import run as B
+import seed as seedmod
 
 # The chain's critical path at N=32: HTTPS probe (the proxy delays a TLS hello once), ping, then one
 # source's manifest GET, config GET, mounts (concurrent), child PUT; then the index PUT, the tag PUT and
@@ -193,8 +193,8 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
         targets.pop()
     lines += ["| target | result | figures |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {f} |" for t, v, f in targets]
-    lines += ["", "| cell | runs ok | wall s (median) | client CPU s (median) | requests | first request ms | peak RSS MB |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| cell | runs ok | wall s (median) | client CPU s (median) | requests | first request ms "
+              "| peak RSS MB |", "|---|---|---|---|---|---|---|"]
     for name, recs in cells.items():
         ok = [r for r in recs if r.get("status") == "ok"]
         fr = med(recs, "first_request_s")
@@ -204,7 +204,7 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
                      f"{B.fmt_num(med(recs, 'cpu_s'), 2)} | {reqs} | "
                      f"{f'{fr * 1000:.0f}' if fr else '-'} | {rss:.1f} |")
     for name in ("before-32", "ours-32", "before-32-100ms", "ours-32-100ms"):
-        if name in cells and cells[name]:
+        if cells.get(name):
             rec = min(cells[name], key=lambda r: abs(r["wall"] - med(cells[name], "wall")))
             lines += ["", f"Request timeline, {name} (the run nearest the median, {rec['wall']:.2f} s; "
                       f"from process start):", "```"] + abbreviated(rec["requests_timeline"]) + ["```"]

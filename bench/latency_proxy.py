@@ -13,8 +13,8 @@
 * `Host` is passed through unchanged (so the registry builds upload URLs for the proxy's address);
   absolute `Location` headers that still name the upstream are rewritten to the proxy.
 * `--log FILE`: one line per request, written before the response is sent: `<unix-time> <METHOD> <path>
-  <status> <arrival unix-time>`, and `<unix-time> TLS - 400 <arrival>` for TLS probes. The bench reads it to count what the registry
-  never sees (TLS probes) and to cross-check the registry's access log.
+  <status> <arrival unix-time>`, and `<unix-time> TLS - 400 <arrival>` for TLS probes. The bench reads it to
+  count what the registry never sees (TLS probes) and to cross-check the registry's access log.
 
 Only loopback addresses are accepted for --listen and --upstream.
 """
@@ -181,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
     def _relay(self):
         try:
             resp = self._forward()
-        except Exception as e:  # upstream down or broken: 502 and close
+        except Exception as e:  # noqa: BLE001 - upstream down or broken, whatever the failure: 502 and close
             self.server.log_line(self.command, self.path, 502, getattr(self, "arrived", None))
             msg = f"latency proxy: upstream error: {e}\n".encode()
             self.send_response(502)

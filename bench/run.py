@@ -451,7 +451,7 @@ def verify(ctx: Ctx, sc: Scenario, items: list[dict], repo: str, tool: str, deep
     if deep and not missing:
         absent = 0
         for e in entries:
-            status, body, _ = reg.pusher.get_manifest(repo, e["digest"])
+            _status, body, _ = reg.pusher.get_manifest(repo, e["digest"])
             m = json.loads(body)
             for b in [m["config"], *m.get("layers", [])]:
                 if reg.pusher.s.head(f"{reg.pusher.base}/v2/{repo}/blobs/{b['digest']}").status_code != 200:
@@ -547,7 +547,8 @@ def run_one(ctx: Ctx, sc: Scenario, n: int, items: list[dict], tool: str, rep: i
     access, tls, forwarded = ctx.reg.since(mark)
     shutil.rmtree(rundir, ignore_errors=True)
     rec = {"scenario": sc.name, "n": n, "tool": tool, "rep": rep + 1, "target": repo, "wall": r["wall"],
-           "rss_mb": r["rss_mb"], "cpu_s": r["cpu_s"], "rc": r["rc"], "commands": r["commands"], "requests": len(access),
+           "rss_mb": r["rss_mb"], "cpu_s": r["cpu_s"], "rc": r["rc"], "commands": r["commands"],
+           "requests": len(access),
            "kinds": count_kinds(access), "tls_probes": tls, "proxy_forwarded": forwarded,
            "errors_4xx5xx": sum(1 for _, _, s in access if s >= 400)}
     if tool == "ours":
@@ -754,7 +755,8 @@ def summarize(results: list[dict]) -> list[dict]:
                    kinds={k: int(statistics.median(r["kinds"][k] for r in use)) for k in KINDS},
                    tls_probes=int(statistics.median(r["tls_probes"] for r in use)),
                    rss_mb=max(r["rss_mb"] for r in use),
-                   why="; ".join(sorted({r.get("why") or r.get("verify", {}).get("detail", "") for r in ran} - {"ok", ""})))
+                   why="; ".join(sorted({r.get("why") or r.get("verify", {}).get("detail", "") for r in ran}
+                                        - {"ok", ""})))
         if key[2] == "ours":
             row["extra_requests"] = sorted({x for r in use for x in r.get("extra_requests", [])})
         out.append(row)
@@ -872,9 +874,10 @@ def markdown(meta: dict, rows: list[dict], extras: dict, targets: list[dict]) ->
     s = extras.get("scale")
     if s:
         L.append(f"## Scale: {s['images']} images × {s['platforms_each']} platforms\n")
-        L.append(f"Batch form (`push from-spec A.yaml B.yaml …`) available: **{'yes' if s['batch_supported'] else 'no'}**"
-                 f" (usage: `{s['spec_usage']}`)\n")
-        L.append("| mode | runs | wall s | s per image | req | m GET | b GET | mount | m PUT | m HEAD | TLS | RSS MB | indexes ok |")
+        L.append("Batch form (`push from-spec A.yaml B.yaml …`) available: "
+                 f"**{'yes' if s['batch_supported'] else 'no'}** (usage: `{s['spec_usage']}`)\n")
+        L.append("| mode | runs | wall s | s per image | req | m GET | b GET | mount | m PUT | m HEAD | TLS | RSS MB "
+                 "| indexes ok |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for mode in ("batch", "sequential"):
             m = s.get(mode)
@@ -882,7 +885,8 @@ def markdown(meta: dict, rows: list[dict], extras: dict, targets: list[dict]) ->
                 label = "one batch run" if mode == "batch" else "sequential runs (one per spec)"
                 k = m["kinds"]
                 L.append(f"| {label} | {m['runs']} | {m['wall']:.2f} | {m['wall_per_image']:.3f} | {m['requests']} | "
-                         f"{k['m_get']} | {k['b_get']} | {k['mount']} | {k['m_put']} | {k['m_head']} | {m['tls_probes']} | "
+                         f"{k['m_get']} | {k['b_get']} | {k['mount']} | {k['m_put']} | {k['m_head']} | "
+                         f"{m['tls_probes']} | "
                          f"{m['rss_mb']:.1f} | {m['indexes_ok']}/{s['images']}"
                          + (f" rc={m['rc']} {m['why']}" if m["rc"] else "") + " |")
         L.append("")
@@ -892,10 +896,12 @@ def markdown(meta: dict, rows: list[dict], extras: dict, targets: list[dict]) ->
         L.append(f"ours: {b['wall']:.2f} s ({fmt_num(b['throughput_mb_s'], 0)} MB/s), peak RSS {b['rss_mb']:.1f} MB, "
                  f"verified: {b['ok']}; requests: source {b['source_requests']} "
                  f"({', '.join(f'{KIND_LABEL[k]} {v}' for k, v in b['source_kinds'].items() if v)}), target "
-                 f"{b['target_requests']} ({', '.join(f'{KIND_LABEL[k]} {v}' for k, v in b['target_kinds'].items() if v)})"
+                 f"{b['target_requests']} "
+                 f"({', '.join(f'{KIND_LABEL[k]} {v}' for k, v in b['target_kinds'].items() if v)})"
                  f", TLS probes {b['tls_probes']}" + (f"; {b['why']}" if b["why"] else "") + "\n")
         if b.get("repeated"):
-            L.append("GET/HEAD requests sent more than once to the same registry: " + "; ".join(f"`{x}`" for x in b["repeated"]) + "\n")
+            L.append("GET/HEAD requests sent more than once to the same registry: "
+                     + "; ".join(f"`{x}`" for x in b["repeated"]) + "\n")
     if extras.get("notes"):
         L.append("## Notes\n")
         L.extend(f"- {n}" for n in extras["notes"])
@@ -1057,7 +1063,8 @@ def main(argv=None) -> int:
         pick = cell[(len(cell) - 1) // 2]
         extras["timeline"] = {k: pick[k] for k in ("scenario", "n", "rep", "wall")} | {"phases": pick["timeline"]}
     targets = evaluate_targets(rows, extras, args.latency_ms)
-    meta = {"mode": "quick" if args.quick else ("full" if args.full else "default"), "date": time.strftime("%Y-%m-%d %H:%M"),
+    meta = {"mode": "quick" if args.quick else ("full" if args.full else "default"),
+            "date": time.strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPUs, {pyplatform.machine()}", "latency_ms": args.latency_ms,
             "reps": args.reps, "sizes": sizes, "elapsed_s": elapsed, "proxy": PROXY,
             "load": (load_before, os.getloadavg()[0]), "versions": tool_versions(),

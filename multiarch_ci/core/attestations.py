@@ -17,6 +17,10 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, InputError, setting
 from multiarch_ci.core.model import Descriptor, MediaType
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Any
+
 MODES = ("keep", "referrers")    # --attestations: keep them in the index (buildx's form), or write referrers
 ARTIFACT_TYPE = "application/vnd.docker.attestation.manifest.v1+json"   # BuildKit's, for its attestation manifests
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -42,7 +46,7 @@ def as_referrer(attestation: bytes, subject: Descriptor, where: str) -> bytes:
     if (doc.get("mediaType") == MediaType.OCI_MANIFEST and doc.get("artifactType")
             and isinstance(named, dict) and named.get("digest") == str(subject.digest)):
         return attestation
-    out: dict = {"schemaVersion": 2, "mediaType": MediaType.OCI_MANIFEST, "artifactType": ARTIFACT_TYPE,
+    out: dict[str, Any] = {"schemaVersion": 2, "mediaType": MediaType.OCI_MANIFEST, "artifactType": ARTIFACT_TYPE,
                  "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": str(EMPTY_DIGEST), "size": len(EMPTY_BLOB)},
                  "layers": layers,
                  "subject": {"mediaType": subject.media_type, "digest": str(subject.digest), "size": subject.size}}

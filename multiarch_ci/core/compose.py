@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from multiarch_ci.core.errors import CompositionError, InputError, setting
 from multiarch_ci.core.model import FORMATS, Descriptor, ImageIndex, MediaType
 from multiarch_ci.core.plan import EntryAnnotation
-from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.platform import Platform, PlatformIdentity
 from multiarch_ci.core.update import EXISTING, Change, Entry, existing_entries, merge, merged_annotations
 
 
@@ -24,7 +24,8 @@ class Candidate:
 def flatten(entries: tuple[Descriptor, ...], keep: tuple[Platform, ...], where: str
             ) -> tuple[list[Descriptor], dict[str, list[Descriptor]]]:
     """Split a source index into its image entries (filtered) and attestations keyed by image digest."""
-    images, attestations = [], {}
+    images: list[Descriptor] = []
+    attestations: dict[str, list[Descriptor]] = {}
     for entry in entries:
         if entry.media_type in MediaType.INDEXES:
             raise CompositionError(f"{where}: nested index {entry.digest.short} is not supported",
@@ -77,7 +78,7 @@ def platform_of(c: Candidate, verify: bool = True) -> Platform:
     return c.declared
 
 
-def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple | bool,
+def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple[tuple[str, str], ...] | bool,
                       prefer: str | None = None) -> str:
     """Rule 7: Docker list when every child is a Docker manifest (and no annotations), else OCI.
 
@@ -86,23 +87,23 @@ def choose_media_type(fmt: str, children: list[Descriptor], annotations: tuple |
     """
     if fmt not in FORMATS:
         raise InputError(f"invalid --format {fmt!r}", "use auto, docker or oci")
-    featured = next((c for c in children if c.platform and c.platform.features), None)
+    featured = next((c.platform for c in children if c.platform and c.platform.features), None)
     if fmt == "docker" or (featured and fmt == "auto"):
         if annotations:
             if featured and fmt == "auto":
-                raise InputError(f"platform {featured.platform} has CPU features, which only a Docker manifest list "
+                raise InputError(f"platform {featured} has CPU features, which only a Docker manifest list "
                                  "holds, but annotations need an OCI index", "drop the features or the annotations")
             raise InputError("--annotation needs an OCI index, but --format docker was asked for",
                              "use --format oci (or auto)")
         odd = [c for c in children if c.media_type != MediaType.DOCKER_MANIFEST]
         if odd:
-            why = f"platform {featured.platform} has CPU features (a Docker manifest list field)" if featured \
+            why = f"platform {featured} has CPU features (a Docker manifest list field)" if featured \
                 and fmt == "auto" else "--format docker"
             raise CompositionError(f"{why}, but {odd[0].digest.short} is {odd[0].media_type}",
                                    "a Docker manifest list may only hold Docker manifests; use --format oci or auto")
         return MediaType.DOCKER_LIST
     if featured:
-        raise InputError(f"platform {featured.platform}: features {list(featured.platform.features)} cannot go in an "
+        raise InputError(f"platform {featured}: features {list(featured.features)} cannot go in an "
                          "OCI index (the OCI image-index spec reserves platform.features)",
                          "for OS features write osfeatures; CPU features need --format docker (or auto)")
     if fmt == "oci" or annotations:
@@ -131,7 +132,7 @@ def compose_update(candidates: list[Candidate], fmt: str = "auto", annotations: 
     `entry_annotations` (manifest-descriptor:) are added to the image entries. Returns the changes made.
     """
     entries: list[Entry] = []
-    seen: dict[tuple, int] = {}   # platform identity -> its entry: one look per candidate, not one per pair
+    seen: dict[PlatformIdentity, int] = {}   # platform identity -> its entry: one look per candidate, not one per pair
     for c in candidates:
         platform = platform_of(c, verify_platform)
         clash = seen.setdefault(platform.identity(), len(entries))
@@ -193,10 +194,10 @@ class PlatformSeen:
     a run can stop before writing more (not thread-safe: callers lock). `where` orders entries as the
     input does, so the message names the two sources as `compose` would."""
 
-    def __init__(self):
-        self._seen: dict[tuple, tuple[tuple, str, Descriptor]] = {}
+    def __init__(self) -> None:
+        self._seen: dict[PlatformIdentity, tuple[tuple[int, ...], str, Descriptor]] = {}
 
-    def add(self, where: tuple, platform: Platform, origin: str, descriptor: Descriptor) -> None:
+    def add(self, where: tuple[int, ...], platform: Platform, origin: str, descriptor: Descriptor) -> None:
         other = self._seen.setdefault(platform.identity(), (where, origin, descriptor))
         if other[0] == where:
             return

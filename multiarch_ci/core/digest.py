@@ -6,6 +6,17 @@ from dataclasses import dataclass
 
 from multiarch_ci.core.errors import InputError
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Hasher(Protocol):
+        """What digest checks use of a hashlib object: feed it, then read its hex digest."""
+
+        def update(self, data: bytes, /) -> None: ...
+
+        def hexdigest(self) -> str: ...
+
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _GRAMMAR = re.compile(r"([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)")  # fullmatch: no trailing \n
 
@@ -18,7 +29,7 @@ class Digest:
     hex: str
 
     @classmethod
-    def parse(cls, text: str) -> "Digest":
+    def parse(cls, text: str) -> Digest:
         m = _GRAMMAR.fullmatch(text.strip(" \t") if isinstance(text, str) else "")
         if not m:
             raise InputError(f"invalid digest {text!r}", "expected sha256:<64 lower-case hex digits>")
@@ -33,11 +44,11 @@ class Digest:
         return cls(algorithm, encoded)
 
     @classmethod
-    def of(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
-        import hashlib   # here, not at start-up: loading OpenSSL's hashes waits until the first body
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib  # here, not at start-up: loading OpenSSL's hashes waits until the first body
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
-    def hasher(self):
+    def hasher(self) -> Hasher:
         """A fresh hashlib object of this digest's algorithm (to verify streamed content)."""
         import hashlib
         return hashlib.new(self.algorithm)

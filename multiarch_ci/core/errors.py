@@ -14,7 +14,7 @@ _SETTING = re.compile(r"\{setting:([a-z][a-z-]*)\}")
 def setting(name: str) -> str:
     """A setting named neutrally in a message (`setting("wait-timeout")`); each front end renders it in
     its own vocabulary (the CLI as --wait-timeout, the action as input wait-timeout). See `render`."""
-    return "{setting:%s}" % name
+    return f"{{setting:{name}}}"
 
 
 def cli_name(name: str) -> str:

@@ -25,7 +25,7 @@ class LayoutRef:
     digest: Digest | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "LayoutRef":
+    def parse(cls, text: str) -> LayoutRef:
         raw = text.strip() if isinstance(text, str) else ""
         if not raw.startswith(SCHEME):
             raise InputError(f"invalid layout reference {raw!r}: it does not start with {SCHEME}", _HINT)
@@ -58,17 +58,17 @@ class LayoutRef:
         """The digest when pinned, else the tag, else None (the layout's only image)."""
         return str(self.digest) if self.digest else self.tag
 
-    def with_tag(self, tag: str | None) -> "LayoutRef":
+    def with_tag(self, tag: str | None) -> LayoutRef:
         return replace(self, tag=tag, digest=None)
 
-    def with_digest(self, digest: Digest | None) -> "LayoutRef":
+    def with_digest(self, digest: Digest | None) -> LayoutRef:
         return replace(self, digest=digest, tag=None if digest else self.tag)
 
     @property
     def name(self) -> str:
         return f"{SCHEME}{self.path}"
 
-    def in_repository(self, other) -> bool:
+    def in_repository(self, other: object) -> bool:
         """The same layout (a layout is one repository); never a registry repository."""
         return isinstance(other, LayoutRef) and other.path == self.path
 

@@ -13,6 +13,10 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, InputError
 from multiarch_ci.core.platform import Platform
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class MediaType:
     OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -45,7 +49,7 @@ class Descriptor:
     annotations: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_dict(cls, d: dict, where: str = "descriptor") -> "Descriptor":
+    def from_dict(cls, d: dict[str, Any], where: str = "descriptor") -> Descriptor:
         try:
             size = d["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -55,14 +59,15 @@ class Descriptor:
             platform = Platform.from_dict(d["platform"], f"{where} platform") if d.get("platform") else None
             annotations = string_map(d.get("annotations"))
             desc = cls(d["mediaType"], Digest.parse(d["digest"]), size, platform, annotations)
-            if desc.is_attestation and desc.annotation(REF_DIGEST) is not None:
-                Digest.parse(desc.annotation(REF_DIGEST))  # the image it attests must be a digest
+            attested = desc.annotation(REF_DIGEST)
+            if desc.is_attestation and attested is not None:
+                Digest.parse(attested)  # the image it attests must be a digest
             return desc
         except (KeyError, TypeError, ValueError, AttributeError, InputError) as e:
             raise CompositionError(f"malformed {where}: {e}") from None
 
-    def to_dict(self) -> dict:
-        out: dict = {"mediaType": self.media_type, "digest": str(self.digest), "size": self.size}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mediaType": self.media_type, "digest": str(self.digest), "size": self.size}
         if self.platform:
             out["platform"] = self.platform.to_dict()
         if self.annotations:
@@ -83,7 +88,7 @@ class Descriptor:
         return Digest.parse(target) if self.is_attestation and target else None
 
 
-def string_map(value) -> tuple[tuple[str, str], ...]:
+def string_map(value: object) -> tuple[tuple[str, str], ...]:
     """Annotations: a JSON object of strings to strings (OCI), else ValueError."""
     if value is None:
         return ()
@@ -117,8 +122,8 @@ class ImageIndex:
     manifests: tuple[Descriptor, ...]
     annotations: tuple[tuple[str, str], ...] = ()
 
-    def to_dict(self) -> dict:
-        out: dict = {"schemaVersion": 2, "mediaType": self.media_type,
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"schemaVersion": 2, "mediaType": self.media_type,
                      "manifests": [m.to_dict() for m in self.manifests]}
         if self.annotations:
             out["annotations"] = dict(self.annotations)
@@ -173,7 +178,7 @@ def parse_manifest(body: bytes, content_type: str | None, where: str) -> ImageMa
         if not isinstance(doc.get("config"), dict) or not isinstance(doc.get("layers", []), list):
             raise CompositionError(f"{where}: image manifest lacks config or layers")
         return ImageManifest(media_type, Descriptor.from_dict(doc["config"], f"{where} config"),
-                             tuple(Descriptor.from_dict(l, f"{where} layer {i}")
-                                   for i, l in enumerate(doc.get("layers") or [])))
+                             tuple(Descriptor.from_dict(layer, f"{where} layer {i}")
+                                   for i, layer in enumerate(doc.get("layers") or [])))
     raise CompositionError(f"{where}: unsupported manifest media type {media_type!r}",
                            "expected an image manifest or index (Docker v2 schema 2 or OCI)")

@@ -9,6 +9,10 @@ from dataclasses import dataclass, replace
 
 from multiarch_ci.core.errors import InputError
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Any
+
 # (os, arch-alias) -> (architecture, variant); containerd/regclient spellings.
 _ARCH_ALIASES: dict[str, tuple[str, str | None]] = {
     "x86_64": ("amd64", None), "x86-64": ("amd64", None), "x64": ("amd64", None),
@@ -36,6 +40,9 @@ _DEFAULT_VARIANT = {"arm64": "v8", "arm": "v7", "amd64": "v1"}
 # Whole-string matches (fullmatch): a field "linux\n" is refused, never pushed into an index.
 _WORD = re.compile(r"[a-z0-9_.-]+")
 _OS_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+# What makes two platforms the same (`Platform.identity`): os, architecture, variant (default filled in),
+# os.version, sorted os.features, sorted CPU features.
+PlatformIdentity = tuple[str, str, str | None, str | None, tuple[str, ...], tuple[str, ...]]
 _SPEC = re.compile(r"(?P<os>[^/()]+)(?:\((?P<ver>[^()]*)\))?/(?P<arch>[^/]+)(?:/(?P<variant>[^/]+))?")
 
 
@@ -51,7 +58,7 @@ class Platform:
     features: tuple[str, ...] = ()            # CPU features: Docker list `platform.features`; reserved in OCI
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         m = _SPEC.fullmatch(text.strip(" \t") if isinstance(text, str) else "")
         if not m:
             raise InputError(f"invalid platform {text!r}",
@@ -75,7 +82,7 @@ class Platform:
     @classmethod
     def of(cls, os: str, architecture: str, variant: str | None = None, os_version: str | None = None,
            os_features: tuple[str, ...] | list[str] = (), where: str = "",
-           features: tuple[str, ...] | list[str] = ()) -> "Platform":
+           features: tuple[str, ...] | list[str] = ()) -> Platform:
         """Build a normalised platform from its parts (aarch64 -> arm64, armhf -> arm/v7, ...)."""
         where = where or f"{os}/{architecture}"
         osn = _OS_ALIASES.get(str(os).lower(), str(os).lower())
@@ -101,7 +108,7 @@ class Platform:
                    tuple(features or ()))
 
     @classmethod
-    def from_dict(cls, d: dict, where: str = "platform") -> "Platform":
+    def from_dict(cls, d: object, where: str = "platform") -> Platform:
         """From an OCI descriptor's `platform` object, an image config or a spec platform.
 
         `os.features`/`osfeatures` are OS features; `features` is the Docker list's CPU features list.
@@ -113,8 +120,8 @@ class Platform:
         return cls.of(d["os"], d["architecture"], d.get("variant"), version, tuple(os_features), where=where,
                       features=tuple(d.get("features") or ()))
 
-    def to_dict(self) -> dict:
-        out: dict = {"architecture": self.architecture, "os": self.os}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"architecture": self.architecture, "os": self.os}
         if self.os_version:
             out["os.version"] = self.os_version
         if self.os_features:
@@ -130,23 +137,23 @@ class Platform:
         """The unknown/unknown platform buildx gives attestation manifests."""
         return self.os == "unknown" and self.architecture == "unknown"
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]:
         return (self.os, self.architecture, self.variant or "", self.os_version or "", self.os_features,
                 self.features)
 
     def _variant_or_default(self) -> str | None:
         return self.variant or _DEFAULT_VARIANT.get(self.architecture)
 
-    def identity(self) -> tuple:
+    def identity(self) -> PlatformIdentity:
         """What makes two platforms the same once default variants are filled in."""
         return (self.os, self.architecture, self._variant_or_default(), self.os_version or None,
                 tuple(sorted(self.os_features)), tuple(sorted(self.features)))
 
-    def same_as(self, other: "Platform") -> bool:
+    def same_as(self, other: Platform) -> bool:
         """Equal once default variants are filled in (linux/arm64 == linux/arm64/v8)."""
         return self.identity() == other.identity()
 
-    def conflicts_with(self, config: "Platform") -> str | None:
+    def conflicts_with(self, config: Platform) -> str | None:
         """Why this declared platform contradicts an image's config platform, or None."""
         if (self.os, self.architecture) != (config.os, config.architecture):
             return f"declared {self} but the image config says {config}"
@@ -156,7 +163,7 @@ class Platform:
             return f"declared os.version {self.os_version} but the image config says {config.os_version}"
         return None
 
-    def merged_with(self, config: "Platform") -> "Platform":
+    def merged_with(self, config: Platform) -> Platform:
         """The declared platform completed from the config (config wins where both speak)."""
         return replace(config, variant=config.variant or self.variant,
                        os_version=config.os_version or self.os_version,

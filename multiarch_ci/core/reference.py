@@ -92,7 +92,7 @@ class ImageRef:
     digest: Digest | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "ImageRef":
+    def parse(cls, text: str) -> ImageRef:
         raw = text.strip(" \t") if isinstance(text, str) else ""
         if not raw:
             raise InputError("empty image reference", "write it as registry/repository:tag")
@@ -167,13 +167,13 @@ class ImageRef:
         """What goes after /manifests/: the digest when pinned, else the tag (default latest)."""
         return str(self.digest) if self.digest else (self.tag or "latest")
 
-    def with_tag(self, tag: str | None) -> "ImageRef":
+    def with_tag(self, tag: str | None) -> ImageRef:
         return replace(self, tag=tag, digest=None)
 
-    def with_digest(self, digest: Digest | None) -> "ImageRef":
+    def with_digest(self, digest: Digest | None) -> ImageRef:
         return replace(self, digest=digest)
 
-    def in_repository(self, other: "ImageRef") -> bool:
+    def in_repository(self, other: object) -> bool:
         return (isinstance(other, ImageRef) and self.registry == other.registry
                 and self.repository == other.repository)
 

@@ -21,6 +21,10 @@ from multiarch_ci.core.errors import (
 from multiarch_ci.core.limits import MANIFEST_CAP
 from multiarch_ci.core.model import MediaType
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Any
+
 COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
 _NOT_IN_TAG = re.compile(r"[^a-zA-Z0-9_.-]")
 MIB = 1024 * 1024
@@ -46,7 +50,7 @@ class Referrer:
     tag: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict, where: str) -> Referrer:
+    def from_dict(cls, d: dict[str, Any], where: str) -> Referrer:
         try:
             size = d["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -58,9 +62,9 @@ class Referrer:
         except (KeyError, TypeError, ValueError, AttributeError, InputError) as e:
             raise CompositionError(f"malformed referrer in {where}: {e}") from None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The descriptor as the referrers API and the tag-schema index list it (no cosign tag)."""
-        out: dict = {"mediaType": self.media_type, "digest": str(self.digest), "size": self.size}
+        out: dict[str, Any] = {"mediaType": self.media_type, "digest": str(self.digest), "size": self.size}
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
         if self.annotations:
@@ -172,7 +176,7 @@ def describe_manifest(body: bytes, media_type: str) -> Referrer:
 def fallback_index(existing: bytes | None, added: Iterable[Referrer]) -> bytes | None:
     """The `<alg>-<hex>` tag's new index: what it held (verbatim, in order) plus the added referrers not yet
     listed, sorted by digest; None when nothing is new (no PUT needed). Same inputs, same bytes."""
-    entries: list[dict] = []
+    entries: list[dict[str, Any]] = []
     if existing is not None:
         try:
             doc = json.loads(existing)

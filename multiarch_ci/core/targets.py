@@ -10,16 +10,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from multiarch_ci.core.errors import InputError
-from multiarch_ci.core.location import is_layout
-from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.location import LayoutRef, is_layout
 from multiarch_ci.core.plan import PushPlan
+from multiarch_ci.core.reference import ImageRef
 
 
 def split_targets(target: str | Sequence[str] | None, label: str) -> tuple[str | None, tuple[str, ...]]:
     """(first target text or None, the others): a list from a repeated option, or text one per line."""
-    if target is None or isinstance(target, str):
-        lines = [target] if target is None or "\n" not in target else \
-            [t.strip() for t in target.splitlines() if t.strip()]
+    if target is None:
+        return None, ()
+    if isinstance(target, str):
+        lines = [target] if "\n" not in target else [t.strip() for t in target.splitlines() if t.strip()]
     else:
         lines = list(target)
     if not lines:
@@ -62,6 +63,6 @@ def with_more(plan: PushPlan, more: tuple[ImageRef, ...], label: str) -> PushPla
     return replace(plan, also=tuple(r.with_tag(None) for r in more))
 
 
-def targets_of(plan: PushPlan) -> tuple[ImageRef, ...]:
+def targets_of(plan: PushPlan) -> tuple[ImageRef | LayoutRef, *tuple[ImageRef, ...]]:
     """Every target repository of the plan, the first first (tags are the plan's, for each)."""
     return (plan.target.with_tag(None), *plan.also)

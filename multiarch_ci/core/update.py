@@ -13,6 +13,10 @@ from multiarch_ci.core.model import Descriptor, ImageIndex, MediaType
 from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.core.platform import Platform
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from typing import Any
+
 # (platform, image entry, its attestations, where it came from) -- compose's working row
 Entry = tuple[Platform, Descriptor, tuple[Descriptor, ...], str]
 EXISTING = "existing index"   # the origin of an entry kept from the index the tag holds now
@@ -26,7 +30,7 @@ class Change:
     old: str | None = None
     new: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str | None]:
         return {"platform": self.platform, "old": self.old, "new": self.new}
 
     def __str__(self) -> str:
@@ -53,7 +57,7 @@ class Diff:
         return self.exists and not (self.added or self.removed or self.changed or self.annotations
                                     or self.media_type)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"exists": self.exists, "added": [c.to_json() for c in self.added],
                 "removed": [c.to_json() for c in self.removed], "changed": [c.to_json() for c in self.changed],
                 "annotations": [{"key": k, "old": o, "new": n} for k, o, n in self.annotations],
@@ -98,14 +102,14 @@ def existing_entries(existing: ImageIndex, remove: tuple[Platform, ...] = ()) ->
     Removing a platform the index does not hold is an error naming what it holds.
     """
     atts = attestations_by_image(existing)
-    images = [d for d in existing.images if d.platform is not None]
+    images = [(d.platform, d) for d in existing.images if d.platform is not None]
     for wanted in remove:
-        if not any(_matches(wanted, d.platform) for d in images):
-            held = ", ".join(str(d.platform) for d in images) or "no platforms"
+        if not any(_matches(wanted, p) for p, _ in images):
+            held = ", ".join(str(p) for p, _ in images) or "no platforms"
             raise InputError(f"--remove {wanted}: the index does not hold that platform (it holds {held})",
                              "remove only platforms it holds")
-    return [(d.platform, d, tuple(atts.get(str(d.digest), ())), EXISTING) for d in images
-            if not any(_matches(w, d.platform) for w in remove)]
+    return [(p, d, tuple(atts.get(str(d.digest), ())), EXISTING) for p, d in images
+            if not any(_matches(w, p) for w in remove)]
 
 
 def merge(kept: list[Entry], new: list[Entry]) -> tuple[list[Entry], list[Change]]:

@@ -20,6 +20,7 @@ from multiarch_ci.core.compose import Candidate, compose_update
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.our_change import OurChange
@@ -57,7 +58,7 @@ class Clash(Exception):
 
     why = "another writer's index, not this run's"
 
-    def __init__(self, ref: ImageRef, holds: str):
+    def __init__(self, ref: ImageRef | LayoutRef, holds: str):
         super().__init__(f"{ref} holds {holds}")
         self.ref, self.holds = ref, holds
 
@@ -72,9 +73,10 @@ class Unseen(Clash):
 class Converger:
     """One run's exact (and moving floating) tags in every target, converged onto an index holding `ours`."""
 
-    def __init__(self, stores: Stores, targets: tuple[ImageRef, ...], tags: tuple[str, ...], ours: OurChange,
+    def __init__(self, stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], tags: tuple[str, ...],
+                 ours: OurChange,
                  recompose: Callable[[ImageIndex | None], ImageIndex], put: Callable[[ImageIndex], ImageIndex],
-                 floating: Callable[[ImageRef], list[Decision]], log: Callable[[str], None], *,
+                 floating: Callable[[ImageRef | LayoutRef], list[Decision]], log: Callable[[str], None], *,
                  budget: float, clock: Callable[[], float], sleep: Callable[[float], None],
                  rng: random.Random | None = None):
         self.stores, self.targets, self.tags, self.ours = stores, targets, tags, ours
@@ -87,7 +89,7 @@ class Converger:
         self.before = "nothing"     # the digest the tag held when it was read for the last merge
 
     @property
-    def base_ref(self) -> ImageRef:
+    def base_ref(self) -> ImageRef | LayoutRef:
         return self.targets[0].with_tag(self.tags[0])
 
     def run(self, composed: ImageIndex) -> Converged:
@@ -123,7 +125,7 @@ class Converger:
             wait = min(CEILING, wait * GROWTH) * self.rng.uniform(0.75, 1.25)
         raise self._failure(attempt, self.clock() - start)
 
-    def _read(self, ref: ImageRef) -> Fetched | None:
+    def _read(self, ref: ImageRef | LayoutRef) -> Fetched | None:
         try:
             return self.stores(ref).get_manifest(ref)
         except RegistryError as e:
@@ -183,13 +185,13 @@ class Converger:
                     raise Clash(ref, held)
         self.slowest = max(self.slowest, self.clock() - self.first_put[str(Digest.of(body))])
 
-    def _has_ours(self, ref: ImageRef) -> Fetched | None:
+    def _has_ours(self, ref: ImageRef | LayoutRef) -> Fetched | None:
         """What `ref` holds, when it is an index holding all of this run's change; else None."""
         now = self._read(ref)
         held = now.manifest if now is not None and isinstance(now.manifest, ImageIndex) else None
         return now if held is not None and not self.ours.lacking(held) else None
 
-    def _all_tags(self) -> list[ImageRef]:
+    def _all_tags(self) -> list[ImageRef | LayoutRef]:
         moving = [[d.floating.tag for d in chosen if d.moves] for chosen in self.decisions or [[]] * len(self.targets)]
         return [t.with_tag(tag) for t, more in zip(self.targets, moving, strict=True)
                 for tag in dict.fromkeys(self.tags + tuple(more))]
@@ -234,7 +236,7 @@ class Converger:
                              ref=str(self.base_ref))
 
 
-def _put(store, target: ImageRef, tag: str, body: bytes, media_type: str) -> None:
+def _put(store, target: ImageRef | LayoutRef, tag: str, body: bytes, media_type: str) -> None:
     try:
         store.put_manifest(target, tag, body, media_type)
     except DigestMismatch:
@@ -246,7 +248,7 @@ def _names(digest: Digest, body: bytes) -> bool:
     return digest == Digest.of(body, digest.algorithm)
 
 
-def converge(stores: Stores, plan: PushPlan, targets: tuple[ImageRef, ...], composed: ImageIndex,
+def converge(stores: Stores, plan: PushPlan, targets: tuple[ImageRef | LayoutRef, ...], composed: ImageIndex,
              candidates: list[Candidate], options: Options, floating: Callable[[PushPlan], list[Decision]],
              log: Callable[[str], None]) -> Converged:
     """publish's hook for --append/--remove: the index PUT and every tag written, merged again as often as other

@@ -21,6 +21,7 @@ from multiarch_ci.core.compose import Candidate
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError, setting
 from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import MediaType, parse_manifest
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.reference import ImageRef
@@ -45,7 +46,7 @@ class Attached:
 class AttestationReferrers:
     """The attestations of one plan, as referrers of their images in every target."""
 
-    def __init__(self, stores: Stores, targets: tuple[ImageRef, ...], stop: threading.Event,
+    def __init__(self, stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], stop: threading.Event,
                  log: Callable[[str], None], known: dict[str, bytes]):
         for target in targets:
             if not stores(target).takes_referrers:
@@ -101,7 +102,7 @@ class AttestationReferrers:
         with self._lock:
             self.report += rows
 
-    def _in_place(self, item: tuple[Attached, ImageRef]) -> None:
+    def _in_place(self, item: tuple[Attached, ImageRef | LayoutRef]) -> None:
         """A referrer in the repository its attestation is read from: the statements are there; the empty
         config may not be, and the manifest is new."""
         a, target = item
@@ -113,8 +114,9 @@ class AttestationReferrers:
         store.put_manifest(target, str(f.digest), f.body, f.media_type)
 
 
-def attestation_referrers(stores: Stores, targets: tuple[ImageRef, ...], options: Options, stop: threading.Event,
-                          log: Callable[[str], None], known: dict[str, bytes]) -> AttestationReferrers | None:
+def attestation_referrers(stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], options: Options,
+                          stop: threading.Event, log: Callable[[str], None], known: dict[str, bytes]
+                          ) -> AttestationReferrers | None:
     """The plan's AttestationReferrers with --attestations referrers (None: keep, the default); a target that
     takes no referrers is bad input, raised before any request."""
     if options.attestations not in MODES:
@@ -128,7 +130,7 @@ def attestation_referrers(stores: Stores, targets: tuple[ImageRef, ...], options
     return attach
 
 
-def _row(a: Attached, listed: Referrer, targets: tuple[ImageRef, ...]) -> dict:
+def _row(a: Attached, listed: Referrer, targets: tuple[ImageRef | LayoutRef, ...]) -> dict:
     """As referrers_copy's rows, plus the attestation manifest it came from."""
     return {"subject": str(a.subject.fetched.digest), "digest": str(listed.digest), "mediaType": listed.media_type,
             "artifactType": listed.artifact_type, "tag": None, "size": listed.size,

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from multiarch_ci.flow.children import Copier, Stopped
 from multiarch_ci.core.compose import Candidate, PlatformSeen, choose_media_type, platform_of
-from multiarch_ci.flow.resolve import Child, Resolver
 from multiarch_ci.core.plan import SourceSpec
+from multiarch_ci.flow.children import Copier, Stopped
+from multiarch_ci.flow.resolve import Child, Resolver
 from multiarch_ci.flow.wait import LANDED, Probe
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
@@ -74,7 +74,7 @@ class Chains:
         stop before their next request), then raise the failure of the first one in input order."""
         futures = [self.pool.submit(self._guard, fn, arg) for fn, arg in calls]
         wait(futures)
-        failures = [f.exception() for f in futures if f.exception() is not None]
+        failures = [e for e in (f.exception() for f in futures) if e is not None]
         real = [e for e in failures if not isinstance(e, Stopped)]
         if failures:
             raise (real or failures)[0]
@@ -114,5 +114,5 @@ class Chains:
         where = self.position[id(spec)]
         platforms = [platform_of(c, self.verify) for c in candidates]
         with self._lock:
-            for i, (c, platform) in enumerate(zip(candidates, platforms)):
+            for i, (c, platform) in enumerate(zip(candidates, platforms, strict=True)):
                 self._seen.add((where, i), platform, c.origin, c.descriptor)

@@ -18,11 +18,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from multiarch_ci.flow.fanout import fan_out as feed
 from multiarch_ci.core.errors import Kind, RegistryError
-from multiarch_ci.core.location import same_registry
+from multiarch_ci.core.location import LayoutRef, same_registry
 from multiarch_ci.core.model import Descriptor
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.flow.fanout import fan_out as feed
 from multiarch_ci.flow.resolve import Child
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
@@ -37,7 +37,7 @@ class Stopped(Exception):
 class Claims:
     """First come, first served: claim(key) -> (mine, future settled by the claimer)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._futures: dict[str, Future] = {}
 
@@ -64,7 +64,7 @@ class Copier:
     """Makes children present in the run's target repositories (one or several); shared by all the
     chains of a plan."""
 
-    def __init__(self, stores: Stores, targets: tuple[ImageRef, ...], stop: threading.Event,
+    def __init__(self, stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], stop: threading.Event,
                  log: Callable[[str], None], known: dict[str, bytes]):
         self.stores, self.targets, self.stop, self.log, self.known = stores, targets, stop, log, known
         self.target = targets[0]
@@ -119,13 +119,13 @@ class Copier:
                 f"({', '.join(t.name for t in self.targets)}): {self.mounted} blob(s) mounted or present, "
                 f"{self.copied} copied from {self.reads} source read(s)")
 
-    def _put_child(self, c: Child, target: ImageRef) -> None:
+    def _put_child(self, c: Child, target: ImageRef | LayoutRef) -> None:
         self.check()
         self.stores(target).put_manifest(target, str(c.fetched.digest), c.fetched.body, c.fetched.media_type)
         with self._lock:
             self.children += 1
 
-    def _copy_blob(self, item: tuple[ImageRef, Descriptor, list]) -> None:
+    def _copy_blob(self, item: tuple[ImageRef | LayoutRef, Descriptor, list]) -> None:
         """One blob into every target that claimed it; every claim is settled either way."""
         source, blob, wanted = item
         try:
@@ -144,7 +144,8 @@ class Copier:
         for _, future in wanted:
             future.set_result(None)
 
-    def _copy_blob_once(self, source: ImageRef, blob: Descriptor, targets: list[ImageRef]) -> None:
+    def _copy_blob_once(self, source: ImageRef | LayoutRef, blob: Descriptor,
+                        targets: list[ImageRef | LayoutRef]) -> None:
         uploads = []
         for target in targets:   # what each target lacks: a mount or a HEAD first (a retry skips the done)
             self.check()
@@ -162,7 +163,7 @@ class Copier:
             return
         self.check()
 
-        def sink(target: ImageRef, location: str):
+        def sink(target: ImageRef | LayoutRef, location: str):
             store = self.stores(target)
             return lambda chunks: store.upload_blob(target, location, blob.digest, chunks, source=source.name)
         known = self.known.get(str(blob.digest))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import Kind, RegistryError
+from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.plain_copy import oci_holding_docker, recompose_reason
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from multiarch_ci.flow.store import Stores
 
 
-def make_copier(stores: Stores, targets: tuple[ImageRef, ...], stop: threading.Event,
+def make_copier(stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], stop: threading.Event,
                 log: Callable[[str], None], known: dict[str, bytes], referrers: str = "auto",
                 submit: Callable | None = None):
     """The run's copier (children.Copier); with `referrers` auto, wrapped so the artifacts referring to
@@ -33,7 +34,7 @@ def make_copier(stores: Stores, targets: tuple[ImageRef, ...], stop: threading.E
     return ReferrersCopier(copier, stores, targets, log, submit)
 
 
-def put_everywhere(stores: Stores, targets: tuple[ImageRef, ...], index: ImageIndex, fmt: str,
+def put_everywhere(stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], index: ImageIndex, fmt: str,
                    log: Callable[[str], None]) -> ImageIndex:
     """The index PUT by digest in every target, the first first: where the first stored a Docker list
     instead (a registry's fallback, Store.put_index), the same list goes everywhere, so every target holds

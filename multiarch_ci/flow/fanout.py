@@ -12,21 +12,31 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 Sink = Callable[[Iterator[bytes]], object]
-_END = object()
+
+
+class _End:
+    """The source's chunks are all put (one instance, `_END`)."""
 
 
 class _Failed:
+    """Reading the source failed: each sink's iterator raises `error`."""
+
     def __init__(self, error: BaseException):
         self.error = error
 
 
-def _items(q: "queue.Queue", seen_end: list[bool]) -> Iterator[bytes]:
+_END = _End()
+_Item = bytes | _Failed | _End   # what a sink's queue holds: a chunk, then _END or _Failed
+
+
+def _items(q: queue.Queue[_Item], seen_end: list[bool]) -> Iterator[bytes]:
     while True:
         item = q.get()
-        if item is _END or isinstance(item, _Failed):
+        if isinstance(item, _End):
             seen_end[0] = True
-            if item is _END:
-                return
+            return
+        if isinstance(item, _Failed):
+            seen_end[0] = True
             raise item.error
         yield item
 
@@ -36,7 +46,7 @@ def fan_out(chunks: Iterable[bytes], sinks: Sequence[Sink], depth: int = 2) -> l
 
     Raises the source's own error, after every sink has stopped, when reading the source failed.
     """
-    queues = [queue.Queue(maxsize=depth) for _ in sinks]
+    queues: list[queue.Queue[_Item]] = [queue.Queue(maxsize=depth) for _ in sinks]
     errors: list[BaseException | None] = [None] * len(sinks)
 
     def run(i: int) -> None:
@@ -47,7 +57,7 @@ def fan_out(chunks: Iterable[bytes], sinks: Sequence[Sink], depth: int = 2) -> l
             errors[i] = e
         while not seen_end[0]:  # keep taking chunks so the reader never waits on a sink that stopped
             item = queues[i].get()
-            seen_end[0] = item is _END or isinstance(item, _Failed)
+            seen_end[0] = isinstance(item, _End | _Failed)
 
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(sinks))]
     for t in threads:

@@ -12,21 +12,22 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from multiarch_ci.core.compose import compose_update
+from multiarch_ci.core.digest import Digest
+from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError, setting
+from multiarch_ci.core.location import LayoutRef
+from multiarch_ci.core.model import ImageIndex
+from multiarch_ci.core.options import Options
+from multiarch_ci.core.plan import PushPlan
+from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.tags import Decision, decide, parse_version
+from multiarch_ci.core.targets import targets_of
+from multiarch_ci.core.update import Change, Diff, diff, media_type_note, require_platforms
 from multiarch_ci.flow.append_race import converge
 from multiarch_ci.flow.attestations import attestation_referrers
 from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import index_source, make_copier, put_as_is, put_everywhere
-from multiarch_ci.core.compose import compose_update
-from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError, setting
-from multiarch_ci.core.model import ImageIndex
-from multiarch_ci.core.options import Options
-from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.flow.resolve import Resolver
-from multiarch_ci.core.plan import PushPlan
-from multiarch_ci.core.tags import Decision, decide, parse_version
-from multiarch_ci.core.targets import targets_of
-from multiarch_ci.core.update import Change, Diff, diff, media_type_note, require_platforms
 from multiarch_ci.flow.wait import describe_missing, wait_for
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    target: ImageRef
+    target: ImageRef | LayoutRef
     digest: Digest
     index: ImageIndex
     body: bytes
@@ -201,14 +202,14 @@ class Publisher:
                      f"digest {digest} differs from the source's {source.fetched.digest}")
         if self.options.dry_run:
             decisions = self._floating(plan)
-            change = diff(current, index)
-            for line in change.lines():
+            preview = diff(current, index)
+            for line in preview.lines():
                 self.log(f"dry run: {line}")
             self.log(f"dry run: tags that would move: {', '.join(_tags(plan, decisions))}"
                      + "".join(f"; {t} held ({n} is newer)" for t, n in _held(decisions)))
             also = tuple((t, _tags(plan, self._floating(replace(plan, target=t)))) for t in targets[1:])
             return Result(plan.target, digest, index, body, _tags(plan, decisions), pushed=False, waited=waited,
-                          held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=change,
+                          held=_held(decisions), missing=tuple(missing), changes=tuple(changes), diff=preview,
                           also=also)
         if updating:   # other legs may update the tag at the same time: merge again until it holds ours
             tagged = converge(self.stores, plan, targets, composed, candidates, o, self._floating, self.log)
@@ -282,7 +283,7 @@ class Publisher:
             self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
         return decisions
 
-    def _write_tag(self, target: ImageRef, tag: str, digest: Digest, body: bytes, media_type: str,
+    def _write_tag(self, target: ImageRef | LayoutRef, tag: str, digest: Digest, body: bytes, media_type: str,
                    written: list[str], wanted: list[str]) -> None:
         ref = target.with_tag(tag)
         try:
@@ -305,7 +306,7 @@ class Publisher:
                                 status=why.status, code=why.code, ref=str(ref), kind=Kind.BAD_ANSWER)
         self.log(f"tagged {ref}")
 
-    def _read_back(self, ref: ImageRef, digest: Digest, body: bytes) -> RegistryError | None:
+    def _read_back(self, ref: ImageRef | LayoutRef, digest: Digest, body: bytes) -> RegistryError | None:
         """Why the tag does not verifiably hold `body` (None: it does); a digest in another algorithm the
         tool knows (sha512) is checked against the body hashed that way."""
         try:

@@ -24,6 +24,7 @@ from functools import partial
 
 from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import ImageManifest
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.referrers import Referrer, ReferrersOverCap, subject_of, within_caps
@@ -78,7 +79,7 @@ def batches(pairs: list, limit: int) -> Iterator[list]:
 class ReferrersCopier:
     """Wraps the run's copier (same interface): after a source's children, their referrers."""
 
-    def __init__(self, inner, stores: Stores, targets: tuple[ImageRef, ...], log: Callable[[str], None],
+    def __init__(self, inner, stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], log: Callable[[str], None],
                  submit: Callable | None = None):
         self.inner, self.stores, self.targets, self.log, self._submit = inner, stores, targets, log, submit
         self.stop = inner.stop
@@ -154,7 +155,7 @@ class ReferrersCopier:
                     self._tag(target, r.tag, f)
         return [(c, r, _row(c, r, f, self._where(c))) for c, r, f in images]
 
-    def _where(self, c: Child) -> list[ImageRef]:
+    def _where(self, c: Child) -> list[ImageRef | LayoutRef]:
         """The targets this child is copied into that take referrers (registries and layouts alike)."""
         return [t for t in self.targets if self.stores(t).takes_referrers and not c.repo.in_repository(t)]
 
@@ -235,7 +236,7 @@ class ReferrersCopier:
                  f"subject is {subject.short if subject else 'missing'}; not copied")
         return False
 
-    def _tag(self, target: ImageRef, tag: str, f: Fetched) -> None:
+    def _tag(self, target: ImageRef | LayoutRef, tag: str, f: Fetched) -> None:
         """Recreate a cosign tag; never move one that holds another artifact in the target."""
         self.check()
         store = self.stores(target)
@@ -252,7 +253,7 @@ class ReferrersCopier:
                          f"{f.digest.short} is in {target.name} by digest only, not findable by that tag")
 
 
-def _row(c: Child, r: Referrer, f: Fetched, targets: list[ImageRef]) -> dict:
+def _row(c: Child, r: Referrer, f: Fetched, targets: list[ImageRef | LayoutRef]) -> dict:
     return {"subject": str(c.fetched.digest), "digest": str(f.digest), "mediaType": f.media_type,
             "artifactType": r.artifact_type, "tag": r.tag, "size": len(f.body),
             "targets": [t.name for t in targets]}

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from multiarch_ci.core.compose import Candidate, flatten, kept_by
 from multiarch_ci.core.errors import CompositionError, InputError, Kind, RegistryError, setting
 from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest
+from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.flow.wait import BUSY, LANDED, MISSING, STALE, Probe
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 class Child:
     """A manifest the index will point at, where it lives now and its exact bytes."""
 
-    repo: ImageRef
+    repo: ImageRef | LayoutRef
     fetched: Fetched
 
 
@@ -80,7 +81,8 @@ class Resolver:
             keep = spec.platform_filter + ((spec.platform,) if spec.platform else ())
             images, attestations = flatten(top.manifest.manifests, keep, origin)
             wanted = [x for d in images for x in (d, *attestations.get(str(d.digest), ()))]
-            fetched = dict(zip([str(d.digest) for d in wanted], fan_out(lambda d: self._child(repo, d), wanted)))
+            read = fan_out(lambda d: self._child(repo, d), wanted)   # one manifest per entry, in order
+            fetched = dict(zip([str(d.digest) for d in wanted], read, strict=True))
             candidates, children = [], []
             for d in images:
                 atts = tuple(attestations.get(str(d.digest), ()))
@@ -89,7 +91,7 @@ class Resolver:
                 children += [Child(repo, fetched[str(x.digest)]) for x in (d, *atts)]
         return self._read_configs(candidates, children, fan_out), children
 
-    def _child(self, repo: ImageRef, d: Descriptor) -> Fetched:
+    def _child(self, repo: ImageRef | LayoutRef, d: Descriptor) -> Fetched:
         f = self.stores(repo).get_manifest(repo.with_digest(d.digest))
         if not isinstance(f.manifest, ImageManifest):
             raise CompositionError(f"{repo.with_digest(d.digest)}: expected an image manifest, found an index")
@@ -106,8 +108,11 @@ class Resolver:
 
         def config_platform(c: Candidate) -> Platform:
             child = by_digest[str(c.descriptor.digest)]
-            raw = self.stores(child.repo).get_blob(child.repo, child.fetched.manifest.config)
-            self.configs[str(child.fetched.manifest.config.digest)] = raw  # verified; a copy reuses it
+            image = child.fetched.manifest
+            if not isinstance(image, ImageManifest):   # never: a candidate's child is an image (see _child)
+                raise CompositionError(f"{c.origin}: {child.fetched.ref} is an index, not an image")
+            raw = self.stores(child.repo).get_blob(child.repo, image.config)
+            self.configs[str(image.config.digest)] = raw  # verified; a copy reuses it
             try:
                 return Platform.from_dict(json.loads(raw), f"config of {child.repo.with_digest(c.descriptor.digest)}")
             except (ValueError, InputError, RecursionError) as e:
@@ -115,7 +120,7 @@ class Resolver:
                        else e.message if isinstance(e, InputError) else str(e))   # one hint, not two
                 raise CompositionError(f"{c.origin}: cannot read the platform from the image config: {why}",
                                        f"declare the platform and pass {setting('no-verify-platform')}") from None
-        platforms = dict(zip([id(c) for c in todo], fan_out(config_platform, todo)))
+        platforms = dict(zip([id(c) for c in todo], fan_out(config_platform, todo), strict=True))
         out = [replace(c, config=platforms[id(c)]) if id(c) in platforms else c for c in candidates]
         for c in out:  # a filter on a single image is a claim about it, not a keep-list to ignore
             spec = self.filters.get(str(c.descriptor.digest))

@@ -76,7 +76,7 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
         outcomes = list(map_fn(look, [specs[i] for i in pending]))
         elapsed = clock() - start
         waiting = []
-        for i, outcome in zip(pending, outcomes):
+        for i, outcome in zip(pending, outcomes, strict=True):
             if outcome.state == LANDED:
                 landed[i] = Landed(specs[i], outcome.value, elapsed)
             else:
@@ -96,7 +96,8 @@ def wait_for(specs: Iterable[SourceSpec], probe: Callable[[SourceSpec], Probe], 
                               + (f" within {timeout:g} s" if timeout else "") + f": {names}",
                               "no index was pushed and nothing was tagged; check that every build leg "
                               f"pushed, or raise {setting('wait-timeout')}"
-                              + ("" if partial else f" ({setting('ignore-missing')} pushes what landed, like manifest-tool's)"))
+                              + ("" if partial
+                                 else f" ({setting('ignore-missing')} pushes what landed, like manifest-tool's)"))
         on_progress(f"{len(specs) - len(waiting)}/{len(specs)} landed ({elapsed:.0f} s); waiting for {names}")
         sleep(max(0.0, min(delay * (0.5 + rand() / 2), timeout - elapsed)))
         delay, first = min(max_delay, delay * 1.6), False

@@ -19,7 +19,7 @@ def guarded(body: Callable[[], int], console: Console, debug: bool,
     report = report or (lambda message: console.err(f"{PROG}: error: {message}"))
 
     def show_traceback() -> None:
-        import traceback   # only with debug output on: not worth its import at every start
+        import traceback  # only with debug output on: not worth its import at every start
         console.err(traceback.format_exc().rstrip())
 
     try:

@@ -54,9 +54,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     stdin = sys.stdin if stdin is None else stdin
     explicit = inputs.explicit_credentials(args, stdin)
     if args.command == "inspect":
-        from multiarch_ci.registry.connect import connect
-
         from multiarch_ci.core.location import LayoutRef, parse_location
+        from multiarch_ci.registry.connect import connect
 
         ref = inputs.labelled("reference", parse_location, args.ref)
         if isinstance(ref, LayoutRef):   # review a layout (e.g. one written with --target oci-layout://)
@@ -75,9 +74,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
     plans = inputs.plans_from_args(args, stdin)
     for note in dict.fromkeys(n for p in plans for n in p.notes):
         console.progress(f"note: {note}")
-    from multiarch_ci.frontends import job
-    from multiarch_ci.frontends import gitlab
     from multiarch_ci.core.options import Options
+    from multiarch_ci.frontends import gitlab, job
 
     options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
                       dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
@@ -111,8 +109,8 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
 
 
 def _inspect(client, ref, args, console: Console) -> int:
-    from multiarch_ci.flow.publish import manifest_rows
     from multiarch_ci.core.model import ImageIndex
+    from multiarch_ci.flow.publish import manifest_rows
 
     fetched = client.get_manifest(ref)
     if args.raw:

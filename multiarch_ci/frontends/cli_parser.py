@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 
 from multiarch_ci import __version__
+from multiarch_ci.core.errors import InputError
 from multiarch_ci.frontends.boundary import PROG
 from multiarch_ci.frontends.cli_help import about, noting
-from multiarch_ci.core.errors import InputError
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
@@ -142,6 +142,8 @@ class _Parser(argparse.ArgumentParser):
 
     No abbreviations: `--tag` must not be answered with the names of hidden options."""
 
+    built: list[_Parser]   # build_parser's top parser: every parser made, for "did you mean"
+
     def __init__(self, *args, **kw):
         kw.setdefault("allow_abbrev", False)
         kw.setdefault("formatter_class", _Help)
@@ -178,7 +180,7 @@ def _columns() -> int:
     return columns or 80
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> _Parser:
     """With `argv`, only the commands and forms it names (any word equal to their names) get their options:
     argparse reads a subcommand's options only when that subcommand is chosen, so what it prints and
     refuses is the same, and a run does not build the options of the forms it does not use."""
@@ -186,13 +188,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{push,inspect}", parser_class=_Parser)
     ap.built = []   # every parser made here, for the options "did you mean" may name
-    sub.add_parser = noting(sub.add_parser, ap.built)
+    sub.add_parser = noting(sub.add_parser, ap.built)  # type: ignore[method-assign]  # records each parser
     push = sub.add_parser("push", help="compose an index from per-arch images and push it", **about("push"))
     push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
                       help="manifest-tool's `push --type`: the same as --format after the form")
     forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
                                 parser_class=_Parser)
-    forms.add_parser = noting(forms.add_parser, ap.built)
+    forms.add_parser = noting(forms.add_parser, ap.built)  # type: ignore[method-assign]
     named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
 
     def built(name: str) -> bool:

@@ -28,9 +28,9 @@ import sys
 from collections.abc import Mapping
 
 from multiarch_ci.core.errors import InputError, MultiarchError
+from multiarch_ci.core.text import clean, escape_controls, md_cell
 from multiarch_ci.frontends.output import Console
 from multiarch_ci.registry.auth.credentials import Credential
-from multiarch_ci.core.text import clean, escape_controls, md_cell
 
 # How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
 ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
@@ -222,12 +222,12 @@ def main(environ: Mapping[str, str]) -> int:
 
 
 def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
-    from multiarch_ci.frontends import job
-    from multiarch_ci.frontends.settings import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
     from multiarch_ci.core.model import FORMATS
     from multiarch_ci.core.options import Options
     from multiarch_ci.core.plan import split_items
+    from multiarch_ci.frontends import job
     from multiarch_ci.frontends.action_inputs import choice
+    from multiarch_ci.frontends.settings import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
     from multiarch_ci.registry.http.hosts import parse_insecure
 
     explicit, fallback = credentials(inputs)

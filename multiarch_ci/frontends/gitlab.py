@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping
 
 from multiarch_ci.core.errors import InputError, MultiarchError
-from multiarch_ci.registry.auth.credentials import Credential
 from multiarch_ci.core.text import clean
+from multiarch_ci.registry.auth.credentials import Credential
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:   # the CLI reads the credentials before the first request; publish is imported after it
@@ -64,7 +64,7 @@ def dotenv_lines(result: Result) -> list[str]:
 
 def write_dotenv(path: str, result: Result) -> None:
     """Write the report atomically (a reader never sees half a file)."""
-    import tempfile   # after the push only: tempfile and pathlib are not worth their import at every start
+    import tempfile  # after the push only: tempfile and pathlib are not worth their import at every start
     from pathlib import Path
 
     target = Path(path)

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Mapping
 from multiarch_ci.core.errors import MultiarchError
 from multiarch_ci.core.location import registry_of
 from multiarch_ci.core.options import LAST_LOOK, Options
+from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.frontends.output import Console
-from multiarch_ci.registry.client import RegistryClient
-from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.auth.credentials import Credential
 from multiarch_ci.registry.auth.login_hints import naming_credential
-from multiarch_ci.core.plan import PushPlan
+from multiarch_ci.registry.client import RegistryClient
+from multiarch_ci.registry.connect import connect
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ def push_all(plans: list[PushPlan], options: Options, console: Console, *, insec
                      pool_size=options.workers)
     console.secrets = client.auth.secrets
     ping_ahead(client, plans, options)
-    from multiarch_ci.flow.publish import Publisher   # its imports (~60 ms) overlap the pings' round trips
-    from multiarch_ci.frontends.stores import Stores   # the store of each reference: a registry's or a layout's
+    from multiarch_ci.flow.publish import Publisher  # its imports (~60 ms) overlap the pings' round trips
+    from multiarch_ci.frontends.stores import Stores  # the store of each reference: a registry's or a layout's
     outcomes = Publisher(Stores(client), options, log=console.progress).run_all(plans)
     return [naming_credential(o, client.auth.credentials.lookup) if isinstance(o, MultiarchError) else o
             for o in outcomes]
@@ -72,7 +72,8 @@ def ping_ahead(client: RegistryClient, plans: list[PushPlan], options: Options) 
         return   # a layout: it has no registry, and it is checked before any request (Stores.prepare)
     in_wait: dict[str, bool] = {}
     for ref, source in refs:
-        in_wait[ref.registry] = in_wait.get(ref.registry, False) or source
+        registry = registry_of(ref) or ""   # every ref has one here: layouts returned above
+        in_wait[registry] = in_wait.get(registry, False) or source
     for registry, bounded in in_wait.items():
         seconds = max(LAST_LOOK, options.wait_timeout) if bounded and options.wait_timeout > 0 else None
         threading.Thread(target=_ping, args=(client, registry, seconds), name="mm-ping", daemon=True).start()

@@ -70,7 +70,7 @@ class Console:
 
 def inspect_table(rows: list[dict]) -> str:
     """PLATFORM, DIGEST, SIZE, MEDIA TYPE; attestation rows marked."""
-    table = [("PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE")]
+    table: list[tuple[str, ...]] = [("PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE")]
     platform_of = {r["digest"]: r["platform"] for r in rows if "attestationFor" not in r}
     for r in rows:
         platform = r["platform"]
@@ -78,4 +78,4 @@ def inspect_table(rows: list[dict]) -> str:
             platform += f" (attests {platform_of.get(r['attestationFor'] or '', 'another image')})"
         table.append(tuple(cell(v) for v in (platform, r["digest"], r["size"], r["mediaType"])))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)

@@ -10,16 +10,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from multiarch_ci.core import tags as tags_rules
+from multiarch_ci.core import targets
 from multiarch_ci.core.errors import InputError, setting
 from multiarch_ci.core.location import LayoutRef, parse_location
+from multiarch_ci.core.model import FORMATS  # not compose: the push imports it after its first request
+from multiarch_ci.core.plan import PushPlan, make_plan, parse_tags, split_items
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.auth.credentials import Credential
-from multiarch_ci.core.plan import PushPlan, make_plan, parse_tags, split_items
 from multiarch_ci.sources import forms as sources
-from multiarch_ci.core import targets
-from multiarch_ci.core import tags as tags_rules
-from multiarch_ci.core.model import FORMATS   # not compose: the push imports it after its first request
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def read_text(path: str, stdin: TextIO | None = None) -> tuple[str, str]:
 def list_digests_dir(path: str) -> list[tuple[str, str]]:
     """(name, kind) for each entry; kinds: file, dir, symlink-inside, symlink-outside, symlink-broken,
     symlink-loop, other."""
-    from pathlib import Path   # only for a digests folder: pathlib is not worth its import at every start
+    from pathlib import Path  # only for a digests folder: pathlib is not worth its import at every start
 
     root = Path(path)
     if not root.is_dir():
@@ -213,7 +213,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
     target_ref = labelled(labels.target, parse_location, target) if target else None   # a registry or a layout
     said: tuple[str, ...] = tuple(filter(None, [target_ref and hub_note(target, target_ref, labels.target)]))
     if form.kind == "spec":
-        from multiarch_ci.sources import specfile   # a spec file only (YAML): not imported for the other forms
+        from multiarch_ci.sources import specfile  # a spec file only (YAML): not imported for the other forms
 
         text, name = read_text(form.value)
         spec = specfile.parse_spec(text, name)
@@ -238,7 +238,7 @@ def build_plan(form: SourceForm, *, target: str | None, tags, annotations, platf
             if isinstance(target_ref, LayoutRef):
                 raise InputError(f"a digests folder names images in the target repository, and {target_ref} is a "
                                  "layout", "list the per-arch images instead (a matrix, sources or a spec)")
-            from multiarch_ci.sources.digests_folder import sources_from_digests   # this form only
+            from multiarch_ci.sources.digests_folder import sources_from_digests  # this form only
             folder = form.value.rstrip("/") or form.value
             srcs = sources_from_digests(list_digests_dir(form.value), target_ref.with_tag(None), folder)
             looked = (f"the digests folder {folder} ({len(srcs)} digest file(s), each an image or index in "

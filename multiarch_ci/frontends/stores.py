@@ -76,13 +76,15 @@ class Stores:
         """Scopes that are used together share a token: the target's with each same-registry source
         (a mount needs both); a source on another registry only needs pull there. Layouts need none."""
         target = None
-        if not isinstance(plan.target, LayoutRef):
+        if isinstance(plan.target, ImageRef):
             target = push(plan.target) if not dry_run else pull(plan.target)  # a dry run only reads
             self.client.auth.plan_scopes(plan.target.registry, {target})
-        for s in [s for s in plan.sources if not isinstance(s.ref, LayoutRef)]:
-            together = {target, pull(s.ref)} if target and s.ref.registry == plan.target.registry else {pull(s.ref)}
-            self.client.auth.plan_scopes(s.ref.registry, together)
+        for ref in [s.ref for s in plan.sources if isinstance(s.ref, ImageRef)]:
+            same = target is not None and ref.registry == registry_of(plan.target)
+            together = {target, pull(ref)} if target is not None and same else {pull(ref)}
+            self.client.auth.plan_scopes(ref.registry, together)
         for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
             scope = push(more) if not dry_run else pull(more)
             self.client.auth.plan_scopes(more.registry, {scope, *(pull(s.ref) for s in plan.sources
-                                                                  if registry_of(s.ref) == more.registry)})
+                                                                  if isinstance(s.ref, ImageRef)
+                                                                  and s.ref.registry == more.registry)})

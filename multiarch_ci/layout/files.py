@@ -11,6 +11,7 @@ import os
 import stat
 import tarfile
 from collections.abc import Iterator
+from types import TracebackType
 from typing import BinaryIO, Protocol
 
 from multiarch_ci.core.errors import InputError
@@ -28,6 +29,19 @@ def clean_member(name: str, where: str) -> str:
     return "/".join(parts)
 
 
+class ReadFile(Protocol):
+    """An open file of a layout, read in pieces in a `with` block: a regular file, or a tar member."""
+
+    def read(self, size: int = -1, /) -> bytes | None: ...   # None: io.RawIOBase's "no data yet" (non-blocking)
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None, /) -> object: ...
+
+
 class LayoutFiles(Protocol):
     """What the layout reader needs: open a file by its path inside the layout, or learn it is absent."""
 
@@ -35,7 +49,7 @@ class LayoutFiles(Protocol):
 
     def exists(self, rel: str) -> bool: ...
 
-    def open(self, rel: str) -> BinaryIO: ...
+    def open(self, rel: str) -> ReadFile: ...
 
     def size(self, rel: str) -> int: ...
 
@@ -106,7 +120,7 @@ class TarFiles:
             raise FileNotFoundError(rel)
         return self.members[rel].size
 
-    def open(self, rel: str) -> BinaryIO:
+    def open(self, rel: str) -> ReadFile:
         member = self.members.get(rel)
         if member is None:
             raise FileNotFoundError(rel)
@@ -144,7 +158,11 @@ class _Member(io.RawIOBase):
 
     def __init__(self, path: str, member: tarfile.TarInfo):
         self._tar = tarfile.open(path, "r:*")
-        self._f = self._tar.extractfile(member)
+        f = self._tar.extractfile(member)
+        if f is None:   # never: TarFiles keeps regular files only, and extractfile is None for other kinds
+            self._tar.close()
+            raise FileNotFoundError(member.name)
+        self._f = f
 
     def readable(self) -> bool:
         return True
@@ -159,13 +177,13 @@ class _Member(io.RawIOBase):
         super().close()
 
 
-def read_capped(f: BinaryIO, cap: int) -> bytes:
+def read_capped(f: ReadFile, cap: int) -> bytes:
     """Read at most cap + 1 bytes (so the caller can tell 'too big' from 'exactly cap')."""
     with f:
-        return f.read(cap + 1)
+        return f.read(cap + 1) or b""   # blocking files: None never comes
 
 
-def chunks(f: BinaryIO, size: int) -> Iterator[bytes]:
+def chunks(f: ReadFile, size: int) -> Iterator[bytes]:
     with f:
         while piece := f.read(size):
             yield piece

@@ -62,7 +62,7 @@ class LayoutDir:
             if fd is not None:
                 return fd
             parent, _, name = rel.rpartition("/")
-            up = self._fds[""] if not parent else None
+            up: int | str | None = self._fds[""] if not parent else None
         if up is None:
             up = self.folder(parent, create)
         assert isinstance(up, int)

@@ -47,7 +47,7 @@ def parse_index(body: bytes, where: str) -> list[dict]:
     for i, e in enumerate(entries):
         try:
             Descriptor.from_dict(e, f"{where} index.json entry {i}")
-        except Exception as err:  # CompositionError: malformed input, reported as such
+        except Exception as err:  # noqa: BLE001 - CompositionError, or any failure on a hostile file: bad input
             raise InputError(str(err), _REBUILD) from None
     return entries
 

@@ -11,10 +11,10 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, DigestMismatch, InputError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.limits import CHUNK, CONFIG_CAP, MANIFEST_CAP
-from multiarch_ci.layout import index as ix
-from multiarch_ci.layout.files import LayoutFiles, chunks, open_files, read_capped
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, parse_manifest
+from multiarch_ci.layout import index as ix
+from multiarch_ci.layout.files import LayoutFiles, chunks, open_files, read_capped
 
 INDEX_CAP = 16 * 1024 * 1024
 
@@ -60,7 +60,7 @@ class OciLayout:
         if self._indexed is None or self._indexed[0] is not entries:
             by_digest: dict[str, dict] = {}
             for e in entries:
-                by_digest.setdefault(e.get("digest"), e)
+                by_digest.setdefault(e["digest"], e)   # parse_index: every entry is a descriptor
             self._indexed = (entries, by_digest)
         return self._indexed[1].get(str(ref.digest))
 
@@ -80,7 +80,11 @@ class OciLayout:
         """The manifest a tag or digest names, hashed and sized against its descriptor."""
         entry = self.entry(ref)
         desc = ix.descriptor(entry) if entry is not None else None
-        digest = ref.digest or desc.digest
+        if ref.digest is not None:
+            digest = ref.digest
+        else:
+            assert desc is not None   # by tag (or the only image): ix.find returns an entry or raises
+            digest = desc.digest
         if expect is not None and digest != expect:
             raise DigestMismatch(f"get manifest {ref}: the layout holds {digest}, expected {expect}",
                                  "the layout was rebuilt after the digest was recorded", ref=str(ref))

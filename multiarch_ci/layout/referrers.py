@@ -105,7 +105,8 @@ def write_listed(layout, ref: LayoutRef, subject: Digest, copied: list[Referrer]
         if subject_of(fetched.body) != subject:
             continue
         entry = describe_manifest(fetched.body, fetched.media_type).to_dict()
-        notes = {k: v for k, v in (entry.get("annotations") or {}).items() if k not in (ix.REF_NAME, ix.CONTAINERD_NAME)}
+        notes = {k: v for k, v in (entry.get("annotations") or {}).items()
+                 if k not in (ix.REF_NAME, ix.CONTAINERD_NAME)}
         if notes:
             entry["annotations"] = notes
         else:

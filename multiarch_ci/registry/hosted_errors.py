@@ -6,11 +6,15 @@ Each rule matches the registry's own wording, so it fires wherever that registry
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from multiarch_ci.registry.rate_limits import rate_limit, window_text
 
-Rule = Callable[[int, str, str, Mapping[str, str], str], "str | None"]
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from multiarch_ci.registry.rate_limits import Headers
+
+Rule = Callable[[int, str, str, "Headers", str], "str | None"]
 
 
 def _ecr_missing_repository(status, code, message, _headers, _ref):
@@ -79,7 +83,7 @@ def _harbor_project(status, code, message, _headers, _ref):
             f"(a robot account is robot$…+name) must have {m[2]} permission on it")
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: Headers, name: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == name), "")
 
 
@@ -128,7 +132,7 @@ RULES: tuple[Rule, ...] = (_ecr_missing_repository, _ecr_immutable_tag, _ghcr_wr
                            _harbor_project, _gitea_package_write, _nexus_redeploy, _nexus_blob_race)
 
 
-def hosted_hint(status: int, code: str | None, message: str | None, headers: Mapping[str, str],
+def hosted_hint(status: int, code: str | None, message: str | None, headers: Headers,
                 ref: str = "") -> str | None:
     """The first registry-specific hint for this refusal, or None."""
     for rule in RULES:

@@ -7,10 +7,21 @@ the seconds a backoff waits, so the transport gives up at once and the hint name
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from multiarch_ci.core.errors import Kind, RegistryError
+
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Protocol
+
+    class Headers(Protocol):
+        """What is read of a response's headers: http.client's HTTPMessage (case-insensitive), or a dict."""
+
+        def get(self, name: str, /) -> str | None: ...
+
+        def items(self) -> Iterable[tuple[str, str]]: ...
 
 _VALUE = re.compile(r"\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?")
 
@@ -32,7 +43,7 @@ def _parse(value: str | None) -> tuple[int | None, int | None]:
     return (int(m[1]), int(m[2]) if m[2] else None) if m else (None, None)
 
 
-def rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
+def rate_limit(headers: Headers) -> RateLimit | None:
     """The RateLimit-* headers of a response, or None when it has none."""
     limit, remaining = headers.get("RateLimit-Limit"), headers.get("RateLimit-Remaining")
     if limit is None and remaining is None:
@@ -41,7 +52,7 @@ def rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     return RateLimit(lim, rem, w1 or w2, headers.get("Docker-RateLimit-Source"))
 
 
-def quota_spent(headers: Mapping[str, str]) -> bool:
+def quota_spent(headers: Headers) -> bool:
     """True when the registry says no requests remain in the current window."""
     rl = rate_limit(headers)
     return bool(rl and rl.spent)

@@ -56,6 +56,7 @@ def list_referrers(client: RegistryClient, repo: ImageRef, subject: Digest, arti
     `api=False`: the registry is known to lack the API (skip asking); `listed`: the API's answer, already
     read (`api_listing`). `tags`: the repository's tags when known (`few_tags`); then only the tags it
     holds are read, not four guesses per image."""
+    found: list[Referrer] | None
     if listed is not None:
         found, has_api = listed, True
     else:
@@ -80,7 +81,7 @@ def few_tags(client: RegistryClient, repo: ImageRef, limit: int = 1000) -> froze
     if resp.status_code != 200 or next_link(resp.headers.get("Link")):
         return None
     try:
-        tags = json.loads(resp.content).get("tags") or []
+        tags = json.loads(resp.content or b"").get("tags") or []   # a 200 is read whole (get_bounded)
     except (ValueError, AttributeError, RecursionError):
         return None
     return frozenset(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else None
@@ -102,15 +103,16 @@ def _from_api(client: RegistryClient, repo: ImageRef, subject: Digest,
                 return None, False
             if resp.status_code != 200:
                 raise registry_error(resp, "list referrers", str(repo.with_digest(subject)))
-            read += len(resp.content)
+            body = resp.content or b""   # a 200 is read whole (get_bounded): None only for a stream
+            read += len(body)
             if read > MAX_LISTING_BYTES:   # checked before parsing: a page's bytes past the cap are never parsed
                 raise over_cap(where, f"the listing runs past {MAX_LISTING_BYTES // 1024} KiB "
                                       f"({read} bytes read), the cap per image")
-            found.extend(parse_referrers(resp.content, where, MAX_REFERRERS - len(found)))
+            found.extend(parse_referrers(body, where, MAX_REFERRERS - len(found)))
         link = next_link(resp.headers.get("Link"))
         if not link:
             return found, True
-        url = urljoin(client.transport.base_url(repo.registry) + "/", link)
+        url = urljoin((client.transport.base_url(repo.registry) or "") + "/", link)   # known: it answered
     raise RegistryError(f"{where}: more than {MAX_PAGES} pages", "the registry keeps answering rel=next",
                         ref=str(repo.with_digest(subject)))
 

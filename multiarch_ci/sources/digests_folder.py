@@ -6,8 +6,8 @@ import re
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
-from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.plan import SourceSpec
+from multiarch_ci.core.reference import ImageRef
 
 _DIGEST_NAME = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from multiarch_ci.core.errors import InputError
-from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.plan import SourceSpec, parse_tags
+from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.sources.forms import ANNOTATION_KEY, at, entries, string
 from multiarch_ci.sources.yaml_lines import load_yaml
 from multiarch_ci.sources.yaml_nodes import YList, YMap, check_keys, kind_of, line_of

@@ -10,9 +10,19 @@ import json
 import json.decoder
 import json.scanner
 import re
+from collections.abc import Callable
 
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.sources.yaml_nodes import YList, YMap
+
+
+class _LinedDecoder(json.JSONDecoder):
+    """A JSONDecoder whose per-instance parsers (set by CPython's __init__, absent from the stub) are declared,
+    so load_json may swap them for ones that record lines."""
+
+    parse_object: Callable[..., tuple[YMap, int]]
+    parse_array: Callable[..., tuple[YList, int]]
+    scan_once: Callable[[str, int], tuple[object, int]]
 
 
 def load_yaml(text: str, filename: str, what: str = "spec"):
@@ -40,7 +50,7 @@ def load_json(text: str, filename: str):
 
         def pairs(items):
             out = YMap(_line_at(s, start - 1))
-            for (key, value), pos in zip(items, starts):
+            for (key, value), pos in zip(items, starts, strict=True):   # one scan per value
                 if key in out:
                     raise InputError(f"{filename}:{_line_at(s, pos)}: duplicate key {key!r} "
                                      f"(first on line {out.key_lines[key]})", "give each key once")
@@ -64,9 +74,11 @@ def load_json(text: str, filename: str):
         out.item_lines = [_line_at(s, pos) for pos in starts[:len(values)]]
         return out, end
 
-    decoder = json.JSONDecoder()
+    decoder = _LinedDecoder()
     decoder.parse_object, decoder.parse_array = parse_object, parse_array
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    # the pure-Python scanner: the C one parses objects and arrays itself, never calling the two above;
+    # typeshed's json.scanner stub declares make_scanner only
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
         return decoder.decode(text)
     except json.JSONDecodeError as e:

@@ -9,11 +9,15 @@ import yaml
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.sources.yaml_nodes import YList, YMap
 
+TYPE_CHECKING = False   # not typing's: typing is not worth its import here
+if TYPE_CHECKING:
+    from typing import ClassVar
+
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader with string-only plain scalars, duplicate-key errors and line tracking."""
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: ClassVar[dict] = {}   # only << (added below): plain scalars are strings
     _last_node = None
 
     def construct_object(self, node, deep=False):

@@ -7,11 +7,13 @@ from multiarch_ci.core.errors import InputError
 class YMap(dict):
     """A mapping with `line` (where it starts) and the line of each key and value."""
 
-    __slots__ = ("line", "key_lines", "value_lines")
+    __slots__ = ("key_lines", "line", "value_lines")
 
     def __init__(self, line: int = 1):
         super().__init__()
-        self.line, self.key_lines, self.value_lines = line, {}, {}
+        self.line = line
+        self.key_lines: dict[object, int] = {}
+        self.value_lines: dict[object, int] = {}
 
     def key_line(self, key) -> int:
         return self.key_lines.get(key, self.line)
@@ -23,11 +25,12 @@ class YMap(dict):
 class YList(list):
     """A list with `line` (where it starts) and the line of each item."""
 
-    __slots__ = ("line", "item_lines")
+    __slots__ = ("item_lines", "line")
 
     def __init__(self, line: int = 1):
         super().__init__()
-        self.line, self.item_lines = line, []
+        self.line = line
+        self.item_lines: list[int] = []
 
     def item_line(self, index: int) -> int:
         return self.item_lines[index] if index < len(self.item_lines) else self.line
@@ -37,10 +40,15 @@ def line_of(value, default: int = 1) -> int:
     return getattr(value, "line", default)
 
 
-def kind_of(value) -> str:
+_KINDS: dict[type[object], str] = {YMap: "a mapping", dict: "a mapping", YList: "a list", list: "a list",
+                                   str: "a string"}
+
+
+def kind_of(value: object) -> str:
     """How to name a loaded value's type in a message."""
-    return {YMap: "a mapping", dict: "a mapping", YList: "a list", list: "a list", str: "a string"}.get(
-        type(value), "nothing" if value is None else type(value).__name__) if value != "" else "an empty value"
+    if value == "":
+        return "an empty value"
+    return _KINDS.get(type(value), "nothing" if value is None else type(value).__name__)
 
 
 def check_keys(node: YMap, valid: tuple[str, ...], filename: str, what: str, note: str = "") -> None:

@@ -11,7 +11,6 @@ import yaml
 
 import mm_images
 from mm_runner import log_mark, requests_since, run_action
-
 from multiarch_ci.frontends.action_inputs import INPUT_NAMES
 
 WARNING = "::warning title=multiarch-manifest::"

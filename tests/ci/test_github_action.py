@@ -19,9 +19,8 @@ import pytest
 import mm_images
 from mm_cli import later
 from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, requests_since, run_action, writes_since
-
-from multiarch_ci.frontends.github import Inputs, credentials
 from multiarch_ci.core.errors import InputError
+from multiarch_ci.frontends.github import Inputs, credentials
 
 OUTPUT_NAMES = {"digest", "ref", "tags", "platforms", "media-type", "manifest", "held", "missing", "pushed",
                 "planned-digest", "refs", "referrers"}
@@ -457,8 +456,9 @@ def test_credentials_need_both_username_and_password(env):
 
 
 def test_action_yml_declares_every_output_the_action_writes(registry, source_image):
-    import yaml
     from pathlib import Path
+
+    import yaml
     declared = yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text())["outputs"]
     run = run_action({"target": f"{registry.host}/t/outputs-declared:v1", "sources": source_image["ref"],
                       "dry-run": "true"})

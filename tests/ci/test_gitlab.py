@@ -14,13 +14,12 @@ import pytest
 import mm_images
 from mm_cli import docker_config, run_cli
 from mm_runner import log_mark, writes_since
-
-from multiarch_ci.frontends.gitlab import dotenv_lines, registry_credentials, write_dotenv
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.core.model import ImageIndex, MediaType
-from multiarch_ci.flow.publish import Result
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.flow.publish import Result
+from multiarch_ci.frontends.gitlab import dotenv_lines, registry_credentials, write_dotenv
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +62,7 @@ def assert_dotenv_matches_registry(path, reg, repo: str, tags: list[str]) -> str
                                                          "MULTIARCH_TAGS", "MULTIARCH_REFS"]
     values = dict(line.split("=", 1) for line in lines)
     assert values["MULTIARCH_PUSHED"] == "true"
-    body, doc, digest = mm_images.stored_index(reg, repo, tags[0])
+    _body, _doc, digest = mm_images.stored_index(reg, repo, tags[0])
     assert values["MULTIARCH_DIGEST"] == digest
     assert values["MULTIARCH_REF"] == f"{reg.host}/{repo}@{digest}"
     assert values["MULTIARCH_TAGS"] == " ".join(f"{reg.host}/{repo}:{t}" for t in tags)
@@ -203,7 +202,8 @@ def test_dotenv_lines():
         "MULTIARCH_PUSHED=true",
         f"MULTIARCH_DIGEST={digest}",
         f"MULTIARCH_REF=registry.gitlab.example.com:5050/group/app@{digest}",
-        "MULTIARCH_TAGS=registry.gitlab.example.com:5050/group/app:v1 registry.gitlab.example.com:5050/group/app:latest",
+        "MULTIARCH_TAGS=registry.gitlab.example.com:5050/group/app:v1 "
+        "registry.gitlab.example.com:5050/group/app:latest",
         f"MULTIARCH_REFS=registry.gitlab.example.com:5050/group/app@{digest}",
     ]
 

@@ -15,11 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mm_images
 import pytest
 import yaml
-from mm_runner import log_mark, parse_github_output, run_action, writes_since
 
+import mm_images
+from mm_runner import log_mark, parse_github_output, run_action, writes_since
 from multiarch_ci.core.reference import ImageRef, tag_from
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,6 @@ import pytest
 import mm_images
 from mm_cli import docker_config, one_error, run_cli, succeeded
 from mm_runner import log_mark, requests_since
-
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.frontends.cli import ABOUT, build_parser
 

@@ -7,7 +7,8 @@ from mm_cli import run_cli
 
 def spec(tmp_path, reg, name: str, target: str, images: list[dict]) -> str:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"image": f"{reg.host}/{target}", "manifests": [{"image": i["ref"]} for i in images]}))
+    path.write_text(yaml.safe_dump({"image": f"{reg.host}/{target}",
+                                    "manifests": [{"image": i["ref"]} for i in images]}))
     return str(path)
 
 
@@ -24,7 +25,7 @@ def test_three_specs_in_one_run(registry, repo_name, tmp_path):
     assert [d["ref"].split("@")[0] for d in docs] == list(expected)
     for d in docs:
         assert [m["digest"] for m in d["manifests"]] == expected[d["ref"].split("@")[0]]
-        body, _, header = mm_images.get_manifest(registry, d["ref"].split("/", 1)[1].split("@")[0], "v1")
+        _body, _, header = mm_images.get_manifest(registry, d["ref"].split("/", 1)[1].split("@")[0], "v1")
         assert header == d["digest"]
     assert all(line.startswith("[") for line in r.err_lines)  # progress says which image it is about
 

@@ -14,9 +14,8 @@ import pytest
 import yaml
 
 import mm_images
-from mm_images import stored_index
 from mm_cli import run_cli
-from mm_images import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST
+from mm_images import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST, stored_index
 
 REF_TYPE = "vnd.docker.reference.type"
 REF_DIGEST = "vnd.docker.reference.digest"

@@ -62,7 +62,7 @@ def test_manifest_tool_release_spec_pushes_and_skopeo_picks_each_platform(regist
     images = seed(registry, repo_name, doc)
     run = run_cli("push", "from-spec", str(spec), "--json")
     succeeded(run)
-    body, index, digest = stored_index(registry, repo_name, VERSION)
+    _body, index, digest = stored_index(registry, repo_name, VERSION)
     assert run.json()["digest"] == digest and index["mediaType"] == DOCKER_LIST   # manifest-tool's default
     # the order given, Windows os.version read from each config (the declared platforms were equal)
     assert [e["digest"] for e in index["manifests"]] == [i["digest"] for i in images]
@@ -92,7 +92,7 @@ def test_manifest_tool_readme_sample_spec_pushes_as_written(registry, tmp_path):
     arm = mm_images.push_image(registry, "someimage", "arm64", os="linux", arch="arm64", variant="v8")
     amd = mm_images.push_image(registry, "someimage", "amd64", os="linux", arch="amd64")
     succeeded(run_cli("push", "from-spec", str(spec)))
-    body, index, digest = stored_index(registry, "someimage", "latest")
+    _body, index, digest = stored_index(registry, "someimage", "latest")
     assert [e["digest"] for e in index["manifests"]] == [arm["digest"], amd["digest"]]   # the order written
     assert index["mediaType"] == DOCKER_LIST
     for tag in ("1.0.0", "1.0", "1"):
@@ -148,7 +148,8 @@ def test_features_are_cpu_features_in_a_docker_list_and_refused_for_oci(registry
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"image: {registry.host}/{repo_name}:v1\nmanifests:\n"
                     f"  - image: {amd['ref']}\n    platform: {{os: linux, architecture: amd64, features: [sse4]}}\n"
-                    f"  - image: {win['ref']}\n    platform: {{os: windows, architecture: amd64, osfeatures: [win32k]}}\n")
+                    f"  - image: {win['ref']}\n"
+                    "    platform: {os: windows, architecture: amd64, osfeatures: [win32k]}\n")
     succeeded(run_cli("push", "from-spec", str(spec)))
     index = mm_clients.skopeo_inspect(registry, f"{registry.host}/{repo_name}:v1", raw=True)
     assert index["mediaType"] == DOCKER_LIST

@@ -160,7 +160,8 @@ def test_help_shows_defaults_and_whether_target_is_required(form):
     forms = next(a for a in build_parser()._actions if a.dest == "command").choices["push"]
     parser = next(a for a in forms._actions if a.dest == "form").choices[form]
     for action in parser._actions:
-        if action.option_strings and action.default not in (None, False, [], "", argparse.SUPPRESS) and action.help != argparse.SUPPRESS:
+        if action.option_strings and action.default not in (None, False, [], "", argparse.SUPPRESS) \
+                and action.help != argparse.SUPPRESS:
             assert action.help and ("default" in parser.formatter_class("x")._get_help_string(action)), action
 
 
@@ -176,7 +177,8 @@ def test_the_action_names_its_input_wait_timeout(registry, repo_name):
     run = run_action({"target": f"{registry.host}/{repo_name}:v1", "wait-timeout": "0",
                       "sources": f"{registry.host}/{repo_name}-ghost:v1"})
     assert run.code == 1
-    assert len(run.errors) == 1 and "or raise input wait-timeout (input ignore-missing pushes what landed" in run.errors[0], run.errors
+    assert len(run.errors) == 1, run.errors
+    assert "or raise input wait-timeout (input ignore-missing pushes what landed" in run.errors[0], run.errors
     assert "--" not in run.errors[0]
 
 

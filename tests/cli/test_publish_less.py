@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import mm_images
 import pytest
+
+import mm_images
 from mm_cli import ERROR, Run, one_error, run_cli, succeeded
 from mm_clients import skopeo_inspect
 from mm_images import DOCKER_LIST, OCI_INDEX, stored_index
@@ -32,7 +33,8 @@ def _via_template(reg, repo, tmp_path, amd):
 
 def _via_matrix(reg, repo, tmp_path, amd):
     return lambda: _cli("push", "from-matrix", "-", "--target", f"{reg.host}/{repo}:v1", "--require",
-                        ",".join(REQUIRE), stdin=json.dumps([{"image": amd["ref"]}])), "no source gave it (looked for in the matrix <stdin>)"
+                        ",".join(REQUIRE), stdin=json.dumps([{"image": amd["ref"]}])), \
+        "no source gave it (looked for in the matrix <stdin>)"
 
 
 def _via_spec(reg, repo, tmp_path, amd):
@@ -63,7 +65,8 @@ def _via_layout(reg, repo, tmp_path, amd):
     layout = tmp_path / "layout-amd64"
     to_layout(reg, f"{repo}-src", "amd64", layout)
     return lambda: _cli("push", "from-matrix", "-", "--target", f"{reg.host}/{repo}:v1", "--require",
-                        ",".join(REQUIRE), stdin=json.dumps([{"image": f"oci-layout://{layout}:amd64"}])), "(looked for in the matrix <stdin>)"
+                        ",".join(REQUIRE), stdin=json.dumps([{"image": f"oci-layout://{layout}:amd64"}])), \
+        "(looked for in the matrix <stdin>)"
 
 
 def _action(inputs: dict) -> Run:
@@ -81,7 +84,8 @@ def _via_action_refs(reg, repo, tmp_path, amd):
 def _via_action_digests(reg, repo, tmp_path, amd):
     folder = _digests(reg, repo, tmp_path)
     return lambda: _action({"target": f"{reg.host}/{repo}:v1", "digests-dir": str(folder),
-                            "required-platforms": "linux/amd64, linux/arm64"}), f"looked for in the digests folder {folder}"
+                            "required-platforms": "linux/amd64, linux/arm64"}), \
+        f"looked for in the digests folder {folder}"
 
 
 @pytest.mark.parametrize("push", [

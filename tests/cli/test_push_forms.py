@@ -15,9 +15,8 @@ import yaml
 
 import mm_clients
 import mm_images
-from mm_images import stored_index
 from mm_cli import run_cli
-from mm_images import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from mm_images import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, stored_index
 
 # anything looking like a timestamp (RFC 3339 / ISO 8601 date-time)
 TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -277,7 +276,7 @@ def test_dry_run_pushes_nothing(registry, repo_name, tmp_path):
 
     # the real push stores exactly what the dry run showed
     ok(run_cli("push", "from-spec", str(spec)))
-    body, doc, digest = stored_index(reg, repo_name, "v1")
+    _body, doc, digest = stored_index(reg, repo_name, "v1")
     assert doc == printed
     assert mm_images.manifest_exists(reg, repo_name, amd["digest"])
     assert dry_json.json()["digest"] == digest
@@ -366,7 +365,7 @@ def test_interop_skopeo_and_docker(registry, repo_name, tmp_path, arm_fmt, expec
     reported = {r["platform"]: r["digest"] for r in run.json()["manifests"]}
     assert reported == {"linux/amd64": amd["digest"], "linux/arm64/v8": arm["digest"],
                         "linux/s390x": s390["digest"]}
-    body, doc, digest = stored_index(reg, repo_name, "v1")
+    _body, doc, _digest = stored_index(reg, repo_name, "v1")
     assert doc["mediaType"] == expected_type
     ref = f"{reg.host}/{repo_name}:v1"
 
@@ -401,7 +400,7 @@ def test_cross_repo_mounts_blobs(registry, repo_name):
                   "--target", f"{reg.host}/{repo_name}:v1", "--tags", "latest")
     ok(run)
 
-    body, doc, digest = stored_index(reg, repo_name, "v1")
+    body, doc, _digest = stored_index(reg, repo_name, "v1")
     assert_children(doc, [amd, arm])
     for img in (amd, arm):
         assert mm_images.manifest_exists(reg, repo_name, img["digest"])
@@ -434,7 +433,7 @@ def test_cross_registry_copies_blobs(registry, registry2, repo_name):
                   stdin=matrix)
     ok(run)
 
-    body, doc, digest = stored_index(dst, repo_name, "v1")
+    _body, doc, digest = stored_index(dst, repo_name, "v1")
     assert run.json()["digest"] == digest
     assert run.json()["ref"] == f"{dst.host}/{repo_name}@{digest}"
     assert doc["mediaType"] == OCI_INDEX

@@ -7,8 +7,9 @@ import re
 import shutil
 import subprocess
 
-import mm_registry
 import pytest
+
+import mm_registry
 from mm_cli import ROOT
 
 FAKE = '#!/bin/sh\necho "$(basename "$0") $*" >> "$SETUP_LOG"\n'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import mm_images
 import mm_hosted
+import mm_images
 
 
 @pytest.mark.fault("ecr_mount_as_upload", "survived")

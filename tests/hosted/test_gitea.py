@@ -72,7 +72,7 @@ def test_index_children_are_copied_into_the_same_image_first(registry, proxy, re
     out = hosted.ok(run)
     puts = [s for s in proxy.seen if s.method == "PUT" and s.path.startswith(f"/v2/{repo_name}/manifests/")]
     assert all(s.status == 201 for s in puts), puts
-    body, doc, digest = mm_images.stored_index(registry, repo_name, "v1")
+    _body, doc, digest = mm_images.stored_index(registry, repo_name, "v1")
     assert digest == out["digest"] and {m["digest"] for m in doc["manifests"]} == {i["digest"] for i in images}
     assert all(mm_images.manifest_exists(registry, repo_name, i["digest"]) for i in images)
 

@@ -82,7 +82,8 @@ def test_manifests_are_sent_with_a_content_length(registry, proxy, repo_name, ho
     "manifest upload requires Content-Length", detail {"maxSize": 10485760} (sonatype/nexus-public#1040).
     Every manifest we PUT (children, index by digest, tags) carries its length, so none is refused."""
     hosted.seed(registry, repo_name, fmt=fmt)
-    proxy.add_rule(method="PUT", path=rf"^/v2/{repo_name}/manifests/", fault=mm_selfhosted.nexus_manifest_needs_length())
+    proxy.add_rule(method="PUT", path=rf"^/v2/{repo_name}/manifests/",
+                   fault=mm_selfhosted.nexus_manifest_needs_length())
     run, _ = hosted.push(proxy.host, repo_name, "--tags", "latest")
     out = hosted.ok(run)
     puts = _manifest_puts(proxy, repo_name)

@@ -1,7 +1,6 @@
 """Quay as it really answers (before quay/quay#1649, Quay 3.8), emulated in the fault proxy."""
 from __future__ import annotations
 
-
 import pytest
 
 import mm_hosted
@@ -23,7 +22,7 @@ def test_oci_index_of_docker_manifests_is_retried_as_a_docker_list(registry, pro
     run, _ = hosted.push(proxy.host, repo_name, "--annotation", "org.opencontainers.image.source=https://x")
     out = hosted.ok(run)
     assert out["mediaType"] == DOCKER_LIST
-    body, doc, digest = mm_images.stored_index(registry, repo_name, "v1")
+    _body, doc, digest = mm_images.stored_index(registry, repo_name, "v1")
     assert digest == out["digest"] and doc["mediaType"] == DOCKER_LIST and "annotations" not in doc
     assert "pushing a Docker manifest list instead, dropping 1 annotation(s)" in run.err
     refused = [s for s in proxy.seen if s.method == "PUT" and "/manifests/sha256:" in s.path and s.status == 400]

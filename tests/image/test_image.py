@@ -166,7 +166,7 @@ def test_the_entrypoint_runs_as_a_github_docker_action(image, registry, repo_nam
     assert token not in (run.out.replace(f"::add-mask::{token}", "", 1) + run.err + output_text + summary)
     outputs = parse_github_output(output_text)
     assert set(outputs) == OUTPUT_NAMES, output_text
-    body, doc, digest = mm_images.stored_index(registry, repo_name, "v1")
+    _body, doc, digest = mm_images.stored_index(registry, repo_name, "v1")
     assert outputs["digest"] == digest
     assert outputs["ref"] == f"{target}@{digest}"
     assert outputs["tags"].split("\n") == [f"{target}:v1", f"{target}:latest"]
@@ -220,7 +220,7 @@ def test_the_console_script_runs_the_gitlab_way_with_a_dotenv_report(image, tls_
     assert [line.split("=", 1)[0] for line in lines] == ["MULTIARCH_PUSHED", "MULTIARCH_DIGEST", "MULTIARCH_REF",
                                                          "MULTIARCH_TAGS", "MULTIARCH_REFS"]
     values = dict(line.split("=", 1) for line in lines)
-    body, doc, digest = mm_images.stored_index(reg, repo_name, "v1")
+    _body, doc, digest = mm_images.stored_index(reg, repo_name, "v1")
     assert values["MULTIARCH_DIGEST"] == digest == mm_images.stored_index(reg, repo_name, "latest")[2]
     assert values["MULTIARCH_REF"] == f"{reg.host}/{repo_name}@{digest}"
     assert values["MULTIARCH_TAGS"] == f"{reg.host}/{repo_name}:v1 {reg.host}/{repo_name}:latest"

@@ -41,7 +41,7 @@ def test_signatures_in_a_layout_follow_the_image_to_the_registry(registry, regis
         assert raw["subject"]["digest"] == subject and mm_images.blob_exists(registry2, target, art["payload"])
     listed = skopeo_inspect(registry2, f"{registry2.host}/{target}:{subject.replace(':', '-')}")
     assert sorted(e["digest"] for e in listed["manifests"]) == sorted([s["sig"]["digest"], s["sbom"]["digest"]])
-    body, _, header = mm_images.get_manifest(registry2, target, s["cosign"]["tag"])
+    _body, _, header = mm_images.get_manifest(registry2, target, s["cosign"]["tag"])
     assert header == s["cosign"]["digest"]
     rows = r.json()["referrers"]
     assert sorted(row["digest"] for row in rows) == sorted(

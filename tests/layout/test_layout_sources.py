@@ -13,9 +13,9 @@ import yaml
 
 import mm_images
 from mm_cli import run_cli
+from mm_images import OCI_INDEX, stored_index
 from mm_layouts import Buildah, skopeo, to_layout
 from mm_runner import log_mark, requests_since, run_action, writes_since
-from mm_images import OCI_INDEX, stored_index
 
 
 def platforms_of(doc: dict) -> list[str]:
@@ -56,7 +56,7 @@ def test_spec_sources_are_uploaded_blob_by_blob_and_the_index_pushed(registry, r
     assert not [e for e in seen if "mount=" in e[1] or "-build/" in e[1]], seen
     heads = [e for e in seen if e[0] == "HEAD" and "/blobs/" in e[1]]
     assert len(heads) == 6 and {e[2] for e in heads} == {404}   # 2 layers + 1 config per image, all absent
-    body, doc, digest = stored_index(registry, repo_name, "v1")
+    _body, doc, digest = stored_index(registry, repo_name, "v1")
     assert r.json()["digest"] == digest and doc["mediaType"] == OCI_INDEX
     assert [d["digest"] for d in doc["manifests"]] == [images["amd64"]["digest"], images["arm64"]["digest"]]
     for image in images.values():

@@ -13,12 +13,12 @@ import pytest
 import mm_images
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, DigestMismatch, InputError
-from multiarch_ci.layout.reader import OciLayout
-from multiarch_ci.layout.writer import WritableLayout
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import Descriptor, ImageIndex, MediaType
-from multiarch_ci.registry.connect import connect
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.layout.reader import OciLayout
+from multiarch_ci.layout.writer import WritableLayout
+from multiarch_ci.registry.connect import connect
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess:

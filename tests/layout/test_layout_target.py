@@ -8,9 +8,9 @@ import pytest
 
 import mm_images
 from mm_cli import run_cli
+from mm_images import OCI_INDEX, stored_index
 from mm_layouts import layout_tags, raw_manifest, skopeo, to_layout, to_registry
 from mm_runner import log_mark, run_action
-from mm_images import OCI_INDEX, stored_index
 from multiarch_ci.core.digest import Digest
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -78,7 +78,7 @@ def test_a_layout_target_is_added_to_when_present(registry, repo_name, sources, 
 
 
 def test_layout_to_layout_with_no_registry_at_all_and_dotenv(registry, repo_name, sources, tmp_path):
-    attested, riscv = sources
+    _attested, _riscv = sources
     src = tmp_path / "built"
     to_layout(registry, repo_name, "multi", src, "app")
     to_layout(registry, repo_name, "riscv", src, "riscv")

@@ -8,8 +8,8 @@ import pytest
 
 import mm_images
 from mm_cli import one_error, run_cli
-from mm_layouts import layout_tags, raw_manifest, to_layout
 from mm_images import stored_index
+from mm_layouts import layout_tags, raw_manifest, to_layout
 from mm_runner import log_mark
 
 

@@ -6,10 +6,10 @@ time -> busy, anything else -> stop; children: broken -> copy again) rest on exa
 """
 from __future__ import annotations
 
-import mm_images
 import pytest
-from mm_faults import FaultProxy, slow, status, tamper, truncate
 
+import mm_images
+from mm_faults import FaultProxy, slow, status, tamper, truncate
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import Kind, RegistryError
 from multiarch_ci.core.reference import ImageRef

@@ -6,10 +6,10 @@ import pytest
 import mm_images
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch
-from multiarch_ci.flow.fanout import fan_out
-from multiarch_ci.layout.writer import WritableLayout
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.flow.fanout import fan_out
+from multiarch_ci.layout.writer import WritableLayout
 from multiarch_ci.registry.connect import connect
 
 

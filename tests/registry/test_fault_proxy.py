@@ -12,8 +12,18 @@ import pytest
 import requests
 
 import mm_images
-from mm_faults import (FaultProxy, not_found_until, redirect, reset_before, reset_mid_body,
-                       retry_after_date, slow, status, tamper, truncate)
+from mm_faults import (
+    FaultProxy,
+    not_found_until,
+    redirect,
+    reset_before,
+    reset_mid_body,
+    retry_after_date,
+    slow,
+    status,
+    tamper,
+    truncate,
+)
 
 ACCEPT = {"Accept": ", ".join(mm_images.ALL_MANIFEST_TYPES)}
 
@@ -164,7 +174,7 @@ def test_broken_body_raises_on_read(registry, proxy, http, repo_name, fault):
     assert r.status_code == 200
     assert r.headers["Content-Length"] == str(len(data))              # the real length
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        r.content
+        _ = r.content   # reading the body is what fails
     assert proxy.seen[-1].status == 200
 
 

@@ -5,9 +5,9 @@ Before, the request and chain pools were made with the Publisher and shut at the
 """
 from __future__ import annotations
 
-import mm_images
 import pytest
 
+import mm_images
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.plan import SourceSpec, make_plan

@@ -19,6 +19,7 @@ from multiarch_ci.core.referrers import Referrer, referrers_tag
 from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.referrers import MAX_PAGES, list_referrers, update_tag_schema
 
+
 @pytest.fixture
 def signed(registry, repo_name):
     image = mm_images.push_image(registry, repo_name, "v1", fmt="oci")

@@ -196,8 +196,9 @@ def test_a_repository_with_more_tags_than_one_page_is_still_searched_per_image(r
     sources = signed_sources(registry, repo_name)
     with FaultProxy(registry) as proxy:
         page = json.dumps({"name": "x", "tags": ["v1"]}).encode()
-        proxy.add_rule("GET", r"/tags/list", fault=status(200, {"Content-Type": "application/json",
-                                                                 "Link": '</v2/x/tags/list?last=v1>; rel="next"'}, page))
+        proxy.add_rule("GET", r"/tags/list",
+                       fault=status(200, {"Content-Type": "application/json",
+                                          "Link": '</v2/x/tags/list?last=v1>; rel="next"'}, page))
         r = run_cli("push", "from-matrix", "-", "--target", f"{registry2.host}/{repo_name}:v1", "--json",
                     stdin=matrix(proxy.host, sources))
         cosign_heads = proxy.count("HEAD", r"/manifests/sha256-[0-9a-f]{64}\.(sig|att|sbom)$")

@@ -5,8 +5,8 @@ import re
 import pytest
 
 import mm_images
-from mm_faults import FaultProxy, paginate_tags
 from mm_cli import run_cli
+from mm_faults import FaultProxy, paginate_tags
 
 
 def release(reg, repo: str, version: str, *extra: str, page: str = "3"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -58,7 +59,7 @@ def manifest_gets(proxy, repo: str) -> list[int | None]:
 
 
 def assert_pushed(registry, repo: str, sources: dict) -> None:
-    _, doc, digest = mm_images.stored_index(registry, repo, "v1")
+    _, doc, _digest = mm_images.stored_index(registry, repo, "v1")
     assert sorted(m["digest"] for m in doc["manifests"]) == sorted(s["digest"] for s in sources.values())
     assert mm_images.list_tags(registry, repo) == ["v1"]
 
@@ -92,7 +93,7 @@ def test_rate_limited_source_is_retried_after_retry_after(proxy, registry, repo_
     assert r.code == 0, r.err
     assert manifest_gets(proxy, repo_name) == [429, 429, 429, 200]
     # Retry-After: 1 was honoured before every retry
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
     assert len(gaps) == 3 and all(gap >= 0.95 for gap in gaps), gaps
     assert done - started >= 3.0 and done - times[0] < 30, (done - started, done - times[0])
     assert_pushed(registry, repo_name, sources)

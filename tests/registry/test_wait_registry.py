@@ -6,7 +6,6 @@ import mm_images
 from mm_cli import later, run_cli
 
 
-
 def test_push_that_lands_seconds_after_the_merge_starts(registry, repo_name):
     amd = mm_images.push_image(registry, f"{repo_name}-amd64", "v1", arch="amd64")
     late = later(2.0, mm_images.push_image, registry, f"{repo_name}-s390x", "v1", arch="s390x")

@@ -24,9 +24,9 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Union
 
 import pytest
 
@@ -57,7 +57,7 @@ class Fifo:
     """A named pipe (neither file nor folder)."""
 
 
-Content = Union[str, bytes, Callable[[dict], Union[str, bytes]], Folder, Symlink, Fifo]
+Content = str | bytes | Callable[[dict], str | bytes] | Folder | Symlink | Fifo
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Case:
     action: dict[str, str] | None = None
     files: dict[str, Content] = field(default_factory=dict)
     stdin: str | None = None
-    expect: tuple[Union[str, re.Pattern], ...] = ()
+    expect: tuple[str | re.Pattern, ...] = ()
     hint: bool = True                           # the line carries "(hint: ...)"
     limit: float = 30.0                         # seconds before the case counts as hanging
 

@@ -22,6 +22,7 @@ import base64
 import json
 import re
 import time
+from itertools import pairwise
 from types import SimpleNamespace
 
 import pytest
@@ -29,8 +30,19 @@ import pytest
 import mm_images
 import mm_registry
 from mm_cli import docker_config, one_error, run_cli
-from mm_faults import (Fault, FaultProxy, not_found_until, redirect, reset_before, reset_mid_body,
-                       retry_after_date, slow, status, tamper, truncate)
+from mm_faults import (
+    Fault,
+    FaultProxy,
+    not_found_until,
+    redirect,
+    reset_before,
+    reset_mid_body,
+    retry_after_date,
+    slow,
+    status,
+    tamper,
+    truncate,
+)
 from mm_token_issuer import TokenIssuer
 
 WRITES = ("PUT", "POST", "PATCH", "DELETE")
@@ -154,7 +166,7 @@ def _rate_limited(proxy, registry, repo_name, retry_after):
     stdin = matrix(proxy.host, repo_name)
     run, _ = push(proxy.host, repo_name, stdin)
     assert attempts(proxy, "GET", src) == [429, 429, 200]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
     assert len(gaps) == 2 and all(g >= 0.9 for g in gaps), gaps
     survived(proxy, registry, repo_name, stdin, run)
 
@@ -343,7 +355,7 @@ class _FrontedIssuer(TokenIssuer):
 
     front: FaultProxy
 
-    def start(self) -> "_FrontedIssuer":
+    def start(self) -> _FrontedIssuer:
         super().start()
         direct = self.realm.split("/")[2]
         self.front = FaultProxy(SimpleNamespace(host=direct, scheme="http", ca_file=None),

@@ -17,12 +17,11 @@ import mm_images
 from mm_cli import one_error, run_cli
 from mm_faults import Fault, FaultProxy
 from mm_hostile import Hostile, Request, content_encoded, drip
-
 from multiarch_ci.core.errors import RegistryError
+from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry import client as client_module
 from multiarch_ci.registry.connect import connect
 from multiarch_ci.registry.http.transport import Policy, Transport
-from multiarch_ci.core.reference import ImageRef
 
 ERROR = "multiarch-manifest: error: "
 LIMIT = 256 * 1024 * 1024          # an "endless" body ends here, far above every cap

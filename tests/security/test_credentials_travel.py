@@ -132,10 +132,10 @@ def test_a_cross_host_https_realm_still_works(tmp_path):
         ok = req.headers.get("Authorization") == good
         req.respond(200 if ok else 401, {"Content-Type": "application/json"},
                     b'{"token": "good-token"}' if ok else b"{}")
-    with Hostile(realm_handler, tls=cert) as realm_host:
-        with Hostile(tiny_registry(f"{realm_host.url}/token"), ip="127.0.0.1", tls=cert) as reg:
-            run = run_cli("inspect", f"{reg.host}/team/app:v1", "--json", "--username", "mm-user",
-                          "--password-stdin", stdin="s3cret-pw\n", env={"SSL_CERT_FILE": str(cert.crt)})
+    with (Hostile(realm_handler, tls=cert) as realm_host,
+          Hostile(tiny_registry(f"{realm_host.url}/token"), ip="127.0.0.1", tls=cert) as reg):
+        run = run_cli("inspect", f"{reg.host}/team/app:v1", "--json", "--username", "mm-user",
+                      "--password-stdin", stdin="s3cret-pw\n", env={"SSL_CERT_FILE": str(cert.crt)})
     assert run.code == 0, run.err
     assert run.json()["manifests"][0]["platform"] == "linux/amd64"
     assert realm_host.authorizations() and set(realm_host.authorizations()) == {good}
@@ -225,11 +225,11 @@ def test_netrc_is_never_read_even_on_a_redirect(registry, repo_name, tmp_path):
 @pytest.mark.parametrize("flag", ["--insecure", "--insecure-registry"])
 def test_insecure_covers_the_named_registry_not_a_redirect_host(tmp_path, flag):
     mine, theirs = make_cert(tmp_path / "mine", "mine"), make_cert(tmp_path / "theirs", "theirs")
-    with Hostile(tiny_registry(), tls=theirs) as cdn:     # a CDN whose certificate nobody trusts
-        with Hostile(tiny_registry(blob_to=cdn.url), ip="127.0.0.1", tls=mine) as reg:
-            args = [flag] if flag == "--insecure" else [flag, reg.host]
-            run = run_cli("inspect", f"{reg.host}/team/app:v1", *args)
-            plain = run_cli("inspect", f"{reg.host}/team/app:v1")
+    with (Hostile(tiny_registry(), tls=theirs) as cdn,     # a CDN whose certificate nobody trusts
+          Hostile(tiny_registry(blob_to=cdn.url), ip="127.0.0.1", tls=mine) as reg):
+        args = [flag] if flag == "--insecure" else [flag, reg.host]
+        run = run_cli("inspect", f"{reg.host}/team/app:v1", *args)
+        plain = run_cli("inspect", f"{reg.host}/team/app:v1")
     line = one_error(run)
     assert cdn.requests == []                             # the TLS handshake failed: no request was sent
     assert "TLS" in line and cdn.host in line, line

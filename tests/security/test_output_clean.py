@@ -18,18 +18,18 @@ import mm_images
 from mm_cli import run_cli
 from mm_faults import FaultProxy, status
 from mm_runner import ERROR_PREFIX, log_mark, parse_github_output, run_action, writes_since
-
-from multiarch_ci.frontends import github, gitlab
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import MultiarchError
 from multiarch_ci.core.model import Descriptor, ImageIndex, MediaType
-from multiarch_ci.frontends.output import inspect_table
 from multiarch_ci.core.platform import Platform
-from multiarch_ci.flow.publish import Result, manifest_rows
 from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.flow.publish import Result, manifest_rows
+from multiarch_ci.frontends import github, gitlab
+from multiarch_ci.frontends.output import inspect_table
 
 OURS = (ERROR_PREFIX, "::add-mask::")
-HOSTILE = "pwned\n::add-mask::x\r\n  ::error::owned\x1b[31m red\x1b]0;title\x07 ##[add-mask]y \u202egnp.exe\u2028::warning::z"
+HOSTILE = ("pwned\n::add-mask::x\r\n  ::error::owned\x1b[31m red\x1b]0;title\x07 ##[add-mask]y "
+           "\u202egnp.exe\u2028::warning::z")
 
 
 def injected(*texts: str) -> list[str]:

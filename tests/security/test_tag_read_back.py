@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 
-import mm_images
 import pytest
+
+import mm_images
 from mm_cli import one_error, run_cli
 from mm_faults import Fault, FaultProxy
 

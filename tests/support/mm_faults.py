@@ -32,8 +32,9 @@ import struct
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from requests.structures import CaseInsensitiveDict
 
@@ -64,7 +65,7 @@ class Seen(NamedTuple):
 class Fault:
     """``action(exchange)`` handles a matched request; ``attempts``: default ``on_attempts``."""
     name: str
-    action: Callable[["Exchange"], None]
+    action: Callable[[Exchange], None]
     attempts: object = None
 
 
@@ -81,7 +82,7 @@ class Rule:
 class Exchange:
     """One request on one client connection, plus the primitives faults are built from."""
 
-    def __init__(self, proxy: "FaultProxy", sock: socket.socket):
+    def __init__(self, proxy: FaultProxy, sock: socket.socket):
         self.proxy, self.sock, self.attempt, self.closed = proxy, sock, 0, False
         self.rfile, self._conn, self._consumed = sock.makefile("rb"), None, False
         try:
@@ -249,7 +250,7 @@ def paginate_tags() -> Fault:
     Distribution 2.8 ignores ``n`` and returns every tag; this pages the real list so a client's
     ``Link: <...>; rel="next"`` handling is exercised against real data.
     """
-    def action(x: "Exchange") -> None:
+    def action(x: Exchange) -> None:
         path, _, query = x.target.partition("?")
         params = dict(urllib.parse.parse_qsl(query))
         code, _reason, _headers, body = x.fetch()  # upstream 2.8 ignores n/last: the whole list
@@ -356,7 +357,7 @@ class FaultProxy:
             self._stopping.clear()
             self._listener = socket.create_server(("127.0.0.1", 0))
             self._listener.settimeout(0.1)
-            self.host = "127.0.0.1:%d" % self._listener.getsockname()[1]
+            self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
             self._spawn(self._accept_loop, self._listener)
         return self
 

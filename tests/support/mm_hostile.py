@@ -19,9 +19,9 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from requests.structures import CaseInsensitiveDict
 
@@ -57,7 +57,7 @@ def make_cert(dirpath: Path, name: str = "hostile") -> Cert:
 class Request:
     """One request as received, and the means to answer it."""
 
-    server: "Hostile"
+    server: Hostile
     sock: socket.socket
     method: str
     target: str

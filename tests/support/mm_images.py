@@ -119,7 +119,7 @@ class _Client:
         return digest
 
 
-_clients: "weakref.WeakKeyDictionary[RunningRegistry, _Client]" = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[RunningRegistry, _Client] = weakref.WeakKeyDictionary()
 
 
 def client(reg: RunningRegistry) -> _Client:

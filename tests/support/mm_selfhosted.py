@@ -96,7 +96,8 @@ def nexus_redeploy_disabled(repository: str = NEXUS_REPOSITORY) -> Fault:
         m = _MANIFEST_PATH.match(ex.target)
         if m and mm_images.manifest_exists(ex.proxy.upstream, m["repo"], urllib.parse.unquote(m["ref"])):
             return ex.respond(400, JSON, registry_error(
-                "BLOB_UPLOAD_INVALID", "blob upload invalid", f"Repository does not allow updating assets: {repository}"))
+                "BLOB_UPLOAD_INVALID", "blob upload invalid",
+                f"Repository does not allow updating assets: {repository}"))
         ex.forward()
     return Fault("nexus_redeploy_disabled", action)
 

@@ -79,7 +79,7 @@ class TokenIssuer:
 
     def _self_signed_cert(self) -> bytes:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.issuer)])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                 .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
                 .not_valid_before(now - datetime.timedelta(days=1))
@@ -88,7 +88,7 @@ class TokenIssuer:
         return cert.public_bytes(serialization.Encoding.PEM)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "TokenIssuer":
+    def start(self) -> TokenIssuer:
         """Bind 127.0.0.1 on a kernel-chosen free port and serve in a daemon thread."""
         handler = type("BoundHandler", (_Handler,), {"issuer_obj": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -66,7 +66,8 @@ def _desc(n: int, media_type: str = MediaType.OCI_MANIFEST, platform: str | None
 def test_entry_annotations_go_on_every_entry_or_one_platforms():
     amd = Candidate(_desc(1), "amd", Platform.parse("linux/amd64"))
     arm = Candidate(_desc(2, **{"org.example.kept": "yes", T: "old"}), "arm", ARM)   # from a source index entry
-    index = compose_update([amd, arm], entry_annotations=(EntryAnnotation(T, "all"), EntryAnnotation("k", "arm", ARM)))[0]
+    index = compose_update([amd, arm],
+                           entry_annotations=(EntryAnnotation(T, "all"), EntryAnnotation("k", "arm", ARM)))[0]
     assert index.media_type == MediaType.OCI_INDEX
     assert [dict(d.annotations) for d in index.manifests] == [
         {T: "all"}, {"org.example.kept": "yes", T: "all", "k": "arm"}]
@@ -78,7 +79,7 @@ def test_a_source_entrys_annotations_are_kept_and_make_auto_choose_oci():
     index = compose([docker])
     assert index.media_type == MediaType.OCI_INDEX   # a Docker list cannot carry them: auto keeps them
     assert dict(index.manifests[0].annotations) == {"org.example.leg": "amd"}
-    with pytest.raises(CompositionError, match="carries annotations .*org.example.leg.*Docker manifest list"):
+    with pytest.raises(CompositionError, match=r"carries annotations .*org\.example\.leg.*Docker manifest list"):
         compose([docker], fmt="docker")
 
 

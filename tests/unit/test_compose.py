@@ -9,7 +9,7 @@ from multiarch_ci.core.errors import CompositionError, InputError
 from multiarch_ci.core.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
 from multiarch_ci.core.platform import Platform
 
-D, O = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
+D, OCI = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
 
 
 def desc(name: str, mt: str = D, platform: str | None = None, **ann) -> Descriptor:
@@ -23,7 +23,7 @@ def cand(name: str, mt=D, declared=None, config=None, atts=()) -> Candidate:
 
 
 def attestation(of: Descriptor) -> Descriptor:
-    return desc(f"att-{of.digest}", O, "unknown/unknown", **{REF_TYPE: ATTESTATION, REF_DIGEST: str(of.digest)})
+    return desc(f"att-{of.digest}", OCI, "unknown/unknown", **{REF_TYPE: ATTESTATION, REF_DIGEST: str(of.digest)})
 
 
 def test_entries_keep_the_order_given_and_the_same_input_gives_the_same_digest():
@@ -39,7 +39,7 @@ def test_entries_keep_the_order_given_and_the_same_input_gives_the_same_digest()
 
 @pytest.mark.parametrize("fmt,children,annotations,want", [
     ("auto", [D, D], (), MediaType.DOCKER_LIST),
-    ("auto", [D, O], (), MediaType.OCI_INDEX),
+    ("auto", [D, OCI], (), MediaType.OCI_INDEX),
     ("auto", [D, D], (("k", "v"),), MediaType.OCI_INDEX),
     ("oci", [D, D], (), MediaType.OCI_INDEX),
     ("docker", [D, D], (), MediaType.DOCKER_LIST),
@@ -54,7 +54,7 @@ def test_media_type_choice(fmt, children, annotations, want):
 
 def test_docker_format_refuses_oci_children_and_annotations():
     with pytest.raises(CompositionError, match="Docker manifest list may only hold"):
-        compose([cand("a", O, config="linux/amd64")], "docker")
+        compose([cand("a", OCI, config="linux/amd64")], "docker")
     with pytest.raises(InputError, match="needs an OCI index"):
         compose([cand("a", D, config="linux/amd64")], "docker", (("k", "v"),))
 
@@ -80,7 +80,7 @@ def test_two_windows_versions_are_distinct_platforms():
 
 
 def test_flatten_keeps_attestations_of_kept_images_only():
-    amd, arm = desc("amd", O, "linux/amd64"), desc("arm", O, "linux/arm64/v8")
+    amd, arm = desc("amd", OCI, "linux/amd64"), desc("arm", OCI, "linux/arm64/v8")
     entries = (amd, arm, attestation(amd), attestation(arm))
     images, atts = flatten(entries, (Platform.parse("linux/amd64"),), "src")
     assert images == [amd] and list(atts) == [str(amd.digest)]
@@ -91,7 +91,7 @@ def test_flatten_keeps_attestations_of_kept_images_only():
 
 
 def test_attestations_follow_images_in_image_order():
-    amd, arm = desc("amd", O), desc("arm", O)
+    amd, arm = desc("amd", OCI), desc("arm", OCI)
     cs = [Candidate(arm, "b", config=Platform.parse("linux/arm64")), Candidate(
         amd, "a", config=Platform.parse("linux/amd64"), attestations=(attestation(amd),))]
     cs[0] = Candidate(arm, "b", config=Platform.parse("linux/arm64"), attestations=(attestation(arm),))
@@ -111,7 +111,7 @@ def test_append_replaces_platform_and_keeps_others():
 
 
 def test_index_bytes_parse_back():
-    index = compose([cand("a", O, config="linux/amd64")], annotations=(("org.opencontainers.image.version", "1"),))
+    index = compose([cand("a", OCI, config="linux/amd64")], annotations=(("org.opencontainers.image.version", "1"),))
     again = parse_manifest(index.to_bytes(), None, "x")
     assert again == index
     assert json.loads(index.to_bytes())["schemaVersion"] == 2

@@ -382,7 +382,7 @@ def test_helper_that_cannot_be_executed(tmp_path, helpers):
     script.write_text("#!/nonexistent/interpreter\n")
     script.chmod(0o755)
     store = helper_store(tmp_path, helpers, {"credsStore": "broken"})
-    with pytest.raises(RegistryError, match="could not be run for ghcr.io"):
+    with pytest.raises(RegistryError, match=r"could not be run for ghcr\.io"):
         store.lookup("ghcr.io")
 
 

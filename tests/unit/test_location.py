@@ -4,8 +4,8 @@ import pytest
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.core.location import LayoutRef, parse_location
-from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.plan import make_plan
+from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.sources import forms as sources
 from multiarch_ci.sources import specfile
 

@@ -7,7 +7,8 @@ from multiarch_ci.frontends.output import Console, inspect_table
 ROWS = [
     {"platform": "linux/amd64", "digest": "sha256:aaa", "mediaType": "m1", "size": 10},
     {"platform": "linux/s390x", "digest": "sha256:bbb", "mediaType": "m1", "size": 200},
-    {"platform": "unknown/unknown", "digest": "sha256:ccc", "mediaType": "m2", "size": 3, "attestationFor": "sha256:bbb"},
+    {"platform": "unknown/unknown", "digest": "sha256:ccc", "mediaType": "m2", "size": 3,
+     "attestationFor": "sha256:bbb"},
 ]
 
 

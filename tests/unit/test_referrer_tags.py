@@ -5,8 +5,18 @@ import pytest
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError
-from multiarch_ci.core.referrers import (Referrer, cosign_tags, describe_manifest, fallback_index, merge, next_link,
-                                    only_type, parse_referrers, referrers_tag, subject_of)
+from multiarch_ci.core.referrers import (
+    Referrer,
+    cosign_tags,
+    describe_manifest,
+    fallback_index,
+    merge,
+    next_link,
+    only_type,
+    parse_referrers,
+    referrers_tag,
+    subject_of,
+)
 
 A, B, C = (Digest("sha256", ch * 64) for ch in "abc")
 SIG = "application/vnd.example.signature.v1"

@@ -5,10 +5,10 @@ import pytest
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.plan import PushPlan, SourceSpec, make_plan, parse_tags
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.sources.digests_folder import sources_from_digests
-from multiarch_ci.core.plan import PushPlan, SourceSpec, make_plan, parse_tags
 from multiarch_ci.sources.forms import parse_annotations, parse_matrix, parse_refs, sources_from_template
 from multiarch_ci.sources.specfile import SpecFile, parse_spec
 
@@ -471,7 +471,8 @@ BAD_CASES = [
                  ["source ghcr.io/o/app is also the target tag"], id="plan-source-implicit-latest"),
     pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:arm64", "spec.yaml:3", "linux/arm64"),
                        src("ghcr.io/o/app:arm64v8", "spec.yaml:7", "linux/arm64/v8")),
-                 ["ghcr.io/o/app:arm64 (spec.yaml:3) and ghcr.io/o/app:arm64v8 (spec.yaml:7) both declare platform"], id="plan-conflicting-platforms"),
+                 ["ghcr.io/o/app:arm64 (spec.yaml:3) and ghcr.io/o/app:arm64v8 (spec.yaml:7) both declare platform"],
+                 id="plan-conflicting-platforms"),
     pytest.param(_plan("ghcr.io/o/app:v1", [], src("ghcr.io/o/app:a", "r:1"), src("ghcr.io/o/app:a", "r:2")),
                  ["source ghcr.io/o/app:a is given twice", "r:1", "r:2"], id="plan-duplicate-source"),
     pytest.param(_plan("ghcr.io/o/app:v1", ["ok", "no good"], src("ghcr.io/o/app:a", "r:1")),

@@ -24,7 +24,6 @@ from multiarch_ci.registry.http.transport import (
     retry_after_seconds,
 )
 
-
 # -- parse_challenge ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("header, scheme, params", [

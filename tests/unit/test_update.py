@@ -6,14 +6,14 @@ from multiarch_ci.core.compose import Candidate, compose, compose_update
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import CompositionError, InputError, WaitTimeout
 from multiarch_ci.core.model import ATTESTATION, REF_DIGEST, REF_TYPE, Descriptor, ImageIndex, MediaType, parse_manifest
+from multiarch_ci.core.plan import SourceSpec, make_plan
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.plan import SourceSpec, make_plan
-from multiarch_ci.sources.specfile import parse_spec
 from multiarch_ci.core.update import diff, require_platforms
 from multiarch_ci.flow.wait import LANDED, MISSING, Probe, describe_missing, wait_for
+from multiarch_ci.sources.specfile import parse_spec
 
-D, O = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
+D, OCI = MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST
 
 
 def desc(name: str, mt: str = D, platform: str | None = None, **ann) -> Descriptor:
@@ -26,10 +26,11 @@ def cand(name: str, config: str, mt: str = D, declared: Platform | None = None) 
 
 
 def att(of: Descriptor) -> Descriptor:
-    return desc(f"att-{of.digest}", O, "unknown/unknown", **{REF_TYPE: ATTESTATION, REF_DIGEST: str(of.digest)})
+    return desc(f"att-{of.digest}", OCI, "unknown/unknown", **{REF_TYPE: ATTESTATION, REF_DIGEST: str(of.digest)})
 
 
-AMD, ARM, S390 = desc("old-amd", O, "linux/amd64"), desc("old-arm", O, "linux/arm64"), desc("old-s390x", O, "linux/s390x")
+AMD, ARM, S390 = (desc("old-amd", OCI, "linux/amd64"), desc("old-arm", OCI, "linux/arm64"),
+                  desc("old-s390x", OCI, "linux/s390x"))
 EXISTING = ImageIndex(MediaType.OCI_INDEX, (S390, AMD, ARM, att(AMD)), (("a", "old"), ("keep", "1")))
 
 
@@ -38,7 +39,7 @@ def platforms(index: ImageIndex) -> list[str]:
 
 
 def test_append_replaces_in_place_adds_at_the_end_and_keeps_annotations():
-    index, changes = compose_update([cand("new-arm", "linux/arm64", O), cand("ppc", "linux/ppc64le", O)],
+    index, changes = compose_update([cand("new-arm", "linux/arm64", OCI), cand("ppc", "linux/ppc64le", OCI)],
                                     annotations=(("a", "new"),), existing=EXISTING)
     assert platforms(index) == ["linux/s390x", "linux/amd64", "linux/arm64", "linux/ppc64le", "unknown/unknown"]
     assert index.manifests[2].digest == Digest.of(b"new-arm") and index.manifests[4] == att(AMD)
@@ -50,7 +51,8 @@ def test_append_replaces_in_place_adds_at_the_end_and_keeps_annotations():
 
 def test_append_keeps_the_media_type_unless_format_asks_otherwise():
     docker_list = ImageIndex(MediaType.DOCKER_LIST, (desc("d-amd", D, "linux/amd64"),))
-    assert compose(cand_list := [cand("arm", "linux/arm64", D)], existing=docker_list).media_type == MediaType.DOCKER_LIST
+    assert compose(cand_list := [cand("arm", "linux/arm64", D)],
+                   existing=docker_list).media_type == MediaType.DOCKER_LIST
     oci = ImageIndex(MediaType.OCI_INDEX, (desc("d-amd", D, "linux/amd64"),))
     assert compose(cand_list, existing=oci).media_type == MediaType.OCI_INDEX     # auto alone would pick Docker
     assert compose(cand_list, "docker", existing=oci).media_type == MediaType.DOCKER_LIST
@@ -68,7 +70,7 @@ def test_remove_drops_the_platform_and_its_attestations_and_names_what_is_there(
 
 
 def test_diff_names_added_removed_changed_and_annotations():
-    new = ImageIndex(MediaType.OCI_INDEX, (desc("new-amd", O, "linux/amd64"), ARM, desc("ppc", O, "linux/ppc64le")),
+    new = ImageIndex(MediaType.OCI_INDEX, (desc("new-amd", OCI, "linux/amd64"), ARM, desc("ppc", OCI, "linux/ppc64le")),
                      (("a", "new"),))
     d = diff(EXISTING, new)
     assert [c.platform for c in d.added] == ["linux/ppc64le"] and [c.platform for c in d.removed] == ["linux/s390x"]
@@ -87,10 +89,10 @@ def test_cpu_features_go_in_a_docker_list_and_are_refused_for_an_oci_index():
     entry = index.to_dict()["manifests"][0]["platform"]
     assert entry == {"architecture": "amd64", "os": "linux", "features": ["sse4"]}
     assert parse_manifest(index.to_bytes(), None, "x") == index
-    with pytest.raises(InputError, match="OCI image-index spec reserves platform.features"):
+    with pytest.raises(InputError, match=r"OCI image-index spec reserves platform\.features"):
         compose([cand("a", "linux/amd64", D, declared=featured)], "oci")
     with pytest.raises(CompositionError, match="CPU features"):
-        compose([cand("a", "linux/amd64", O, declared=featured)])
+        compose([cand("a", "linux/amd64", OCI, declared=featured)])
 
 
 def test_spec_features_are_cpu_features_and_osfeatures_are_os_features():
@@ -132,13 +134,17 @@ def _specs(*names):
 def test_ignore_missing_returns_what_landed_in_order_and_names_the_rest():
     specs = _specs(("a", "linux/amd64"), ("b", "linux/s390x"), ("c", None))
     there = {"a", "c"}
-    probe = lambda s: Probe(LANDED, value=s) if s.ref.repository.endswith(tuple(there)) else Probe(MISSING, "not found")
+
+    def probe(s):
+        return Probe(LANDED, value=s) if s.ref.repository.endswith(tuple(there)) else Probe(MISSING, "not found")
     landed = wait_for(specs, probe, timeout=0, clock=lambda: 0.0, sleep=lambda _s: None, partial=True)
     assert [w.spec for w in landed] == [specs[0], specs[2]]
     assert describe_missing(specs, landed) == ["linux/s390x r.io/o/b:1"]
     with pytest.raises(WaitTimeout, match="--ignore-missing"):
         wait_for(specs, probe, timeout=0, clock=lambda: 0.0, sleep=lambda _s: None)
-    none = lambda s: Probe(MISSING, "not found")
+
+    def none(s):
+        return Probe(MISSING, "not found")
     with pytest.raises(WaitTimeout, match="3 of 3"):
         wait_for(specs, none, timeout=0, clock=lambda: 0.0, sleep=lambda _s: None, partial=True)
 

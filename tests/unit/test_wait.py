@@ -2,9 +2,9 @@
 import pytest
 
 from multiarch_ci.core.errors import WaitTimeout
+from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.plan import SourceSpec
 from multiarch_ci.flow.wait import BUSY, LANDED, MISSING, STALE, Probe, wait_for
 
 

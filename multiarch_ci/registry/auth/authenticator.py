@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 from multiarch_ci.core.errors import AuthError, RegistryError, setting
 from multiarch_ci.registry.auth.credentials import Credential, CredentialStore
-from multiarch_ci.registry.http.hosts import Origin
 from multiarch_ci.registry.auth.login_hints import login_hint
 from multiarch_ci.registry.auth.scopes import ScopeGroups
+from multiarch_ci.registry.http.hosts import Origin
 from multiarch_ci.registry.http.transport import TOKEN_CAP, Transport, read_capped
 
 _PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
@@ -128,7 +128,9 @@ class Authenticator:
     def same_origin(self, registry: str, url: str | None) -> bool:
         """True when `url` is on the registry's own (scheme, host, port): only there do its credentials go."""
         base = self.transport.base_url(registry)
-        return bool(base and url) and Origin.of(url) == Origin.of(base)
+        if not base or not url:
+            return False
+        return Origin.of(url) == Origin.of(base)
 
     def check_realm(self, registry: str, realm: str) -> None:
         """A token realm gets credentials: never over plain HTTP for an HTTPS registry, unless marked insecure."""
@@ -145,7 +147,8 @@ class Authenticator:
         if not hosts.cleartext_ok(where.hostport):
             raise AuthError(f"registry {registry}: token realm {shown} is plain HTTP on a host not marked insecure: "
                             "refusing to send credentials in clear text",
-                            f"mark it with {setting('insecure-registry')} {where.netloc} if that is intended", ref=registry)
+                            f"mark it with {setting('insecure-registry')} {where.netloc} if that is intended",
+                            ref=registry)
 
     def secrets(self) -> set[str]:
         """Every credential and token this run has handled, for masking output."""
@@ -158,8 +161,9 @@ class Authenticator:
             return False
         with self._lock:
             self._challenges[registry] = challenge
-            if challenge.scheme == "bearer" and challenge.get("scope"):
-                self._groups(registry).place(challenge.get("scope").split(" "))
+            scope = challenge.get("scope")
+            if challenge.scheme == "bearer" and scope:
+                self._groups(registry).place(scope.split(" "))
             for key in [k for k in self._tokens if k[0] == registry]:
                 del self._tokens[key]
         return True
@@ -188,7 +192,8 @@ class Authenticator:
         if resp.status_code in (401, 403):
             raise AuthError(f"login to {registry} refused by its token service (HTTP {resp.status_code})",
                                 "check the username and password or token"
-                                + (f"; the credential tried was {cred.source}" if cred else "; no credentials were found")
+                                + (f"; the credential tried was {cred.source}" if cred
+                                   else "; no credentials were found")
                                 + login_hint(cred),
                                 status=resp.status_code, code="UNAUTHORIZED", ref=registry)
         if not resp.ok:

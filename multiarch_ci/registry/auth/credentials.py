@@ -31,7 +31,7 @@ from multiarch_ci.registry.auth.dockerconfig import (
     normalize_registry,
 )
 
-__all__ = ["Credential", "CredentialStore", "DOCKER_HUB_CONFIG_KEY", "normalize_registry"]
+__all__ = ["DOCKER_HUB_CONFIG_KEY", "Credential", "CredentialStore", "normalize_registry"]
 
 _CONFIG_FILE = "config.json"
 
@@ -50,7 +50,7 @@ class CredentialStore:
         self._lock = threading.Lock()
         self._config_lock = threading.Lock()
         self._host_locks: dict[str, threading.Lock] = {}
-        self._cache: dict[str, Credential | None | MultiarchError] = {}
+        self._cache: dict[str, Credential | MultiarchError | None] = {}
         self._config: DockerConfig | MultiarchError | None = None
         self._secrets: set[str] = set()
         for cred in (*self._explicit.values(), *self._fallback.values()):
@@ -89,7 +89,7 @@ class CredentialStore:
             with self._lock:
                 if host in self._cache:
                     return self._unwrap(self._cache[host])
-            outcome: Credential | None | MultiarchError
+            outcome: Credential | MultiarchError | None
             try:
                 outcome = self._find(host)
             except MultiarchError as e:
@@ -108,7 +108,7 @@ class CredentialStore:
     # -- internals ----------------------------------------------------------------------------
 
     @staticmethod
-    def _unwrap(outcome: Credential | None | MultiarchError) -> Credential | None:
+    def _unwrap(outcome: Credential | MultiarchError | None) -> Credential | None:
         if isinstance(outcome, MultiarchError):
             raise outcome
         return outcome

@@ -32,7 +32,7 @@ def run_helper(name: str, host: str, server_urls: list[str], setting: str, confi
     RegistryError when the helper is not on ``environ``'s PATH, cannot run, times out, fails or
     answers with something that is not protocol output.
     """
-    import shutil       # only when a helper is configured: every other run starts without them
+    import shutil  # only when a helper is configured: every other run starts without them
     import subprocess
 
     exe = f"docker-credential-{name}"

@@ -6,7 +6,7 @@ https://distribution.github.io/distribution/spec/auth/scope/
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 MAX_RESOURCES = 16
 
@@ -41,10 +41,10 @@ class ScopeGroups:
         Only the groups holding one of the needed resources, and those with room, are looked at, so a
         run's requests cost time linear in their number, not in requests x groups."""
         need = parse_scopes(scopes)
-        if need:   # a group covering the request holds all its resources: look where the rarest one is
-            holding = min((self._holding.get(r, ()) for r in need), key=len)
-        else:
-            holding = range(len(self.groups))
+        # indexes into self.groups; a group covering the request holds all its resources: look where the
+        # rarest one is
+        holding: Sequence[int] = min((self._holding.get(r, ()) for r in need), key=len) if need \
+            else range(len(self.groups))
         for i in holding:
             group = self.groups[i]
             if all(r in group and a <= group[r] for r, a in need.items()):
