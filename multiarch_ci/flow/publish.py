@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from multiarch_ci.core.compose import compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import CompositionError, DigestMismatch, Kind, MultiarchError, RegistryError, setting
+from multiarch_ci.core.errors import CompositionError, Kind, MultiarchError, RegistryError, setting
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
@@ -28,6 +28,7 @@ from multiarch_ci.flow.attestations import attestation_referrers
 from multiarch_ci.flow.chain import Chains
 from multiarch_ci.flow.copy_targets import index_source, make_copier, put_as_is, put_everywhere
 from multiarch_ci.flow.resolve import Resolver
+from multiarch_ci.flow.tagging import Tagger
 from multiarch_ci.flow.wait import describe_missing, wait_for
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
@@ -222,7 +223,8 @@ class Publisher:
                 index = put_everywhere(self.stores, targets, composed, o.fmt, self.log)  # may fall back to a Docker
                 body = index.to_bytes()                                                  # list
                 digest = Digest.of(body)
-            decided = tuple(self._write_tags(replace(plan, target=t), digest, body, index.media_type)
+            tagger = Tagger(self.stores, self._fan_out, self._floating, self.log)
+            decided = tuple(tagger.write(replace(plan, target=t), digest, body, index.media_type)
                             for t in targets)   # only now: present in every target
         decisions = decided[0]
         also = tuple((t, _tags(plan, d)) for t, d in zip(targets[1:], decided[1:], strict=True))
@@ -265,58 +267,6 @@ class Publisher:
             if not d.moves:
                 self.log(f"{d.floating.tag} held: {d.newer} is newer than {plan.version}")
         return decisions
-
-    def _write_tags(self, plan: PushPlan, digest: Digest, body: bytes, media_type: str) -> list[Decision]:
-        """Rule 9: tag only after the index is present by digest; read each tag back.
-
-        The exact tags first; then the repository's tags are read, just before the floating tags are
-        written, and only those the forward-only rule allows are moved.
-        """
-        written: list[str] = []
-        wanted = list(plan.tags)
-        for tag in plan.tags:
-            self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
-        decisions = self._floating(plan)
-        moving = [d.floating.tag for d in decisions if d.moves]
-        wanted += moving
-        for tag in moving:
-            self._write_tag(plan.target, tag, digest, body, media_type, written, wanted)
-        return decisions
-
-    def _write_tag(self, target: ImageRef | LayoutRef, tag: str, digest: Digest, body: bytes, media_type: str,
-                   written: list[str], wanted: list[str]) -> None:
-        ref = target.with_tag(tag)
-        try:
-            store = self.stores(target)
-            store.put_manifest(target, tag, body, media_type)
-        except DigestMismatch:
-            pass   # taken (2xx) but answered with another digest (e.g. a sha512 one): the read-back decides
-        except RegistryError as e:
-            left = [t for t in wanted if t not in written]
-            raise RegistryError(f"{e.message}; tags written: {', '.join(written) or 'none'}; not written: "
-                                f"{', '.join(left)}", e.hint or "rerunning is safe: it converges to the same "
-                                "digest", status=e.status, code=e.code, ref=e.ref, kind=e.kind) from None
-        written.append(tag)   # the registry took it: from here on it is reported as written
-        why = self._read_back(ref, digest, body)
-        if why is not None:
-            left = [t for t in wanted if t not in written]
-            raise RegistryError(f"tag {ref} was written but could not be verified: {why.message}; tags written: "
-                                f"{', '.join(written)} ({tag} unverified); not written: {', '.join(left) or 'none'}",
-                                "check what the tag holds (e.g. skopeo inspect); rerunning is safe",
-                                status=why.status, code=why.code, ref=str(ref), kind=Kind.BAD_ANSWER)
-        self.log(f"tagged {ref}")
-
-    def _read_back(self, ref: ImageRef | LayoutRef, digest: Digest, body: bytes) -> RegistryError | None:
-        """Why the tag does not verifiably hold `body` (None: it does); a digest in another algorithm the
-        tool knows (sha512) is checked against the body hashed that way."""
-        try:
-            back = self.stores(ref).head_manifest(ref)
-        except RegistryError as e:   # e.g. a digest in an algorithm we do not know: nothing to compare
-            return e
-        if back is None:
-            return RegistryError("it reads back as absent", status=404)
-        ours = digest if back.digest.algorithm == digest.algorithm else Digest.of(body, back.digest.algorithm)
-        return None if back.digest == ours else RegistryError(f"it holds {back.digest}, not this index ({ours})")
 
 
 def _tags(plan: PushPlan, decisions: list[Decision]) -> tuple[str, ...]:
