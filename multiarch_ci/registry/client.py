@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
 
-import http.client
-
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, InputError, RegistryError
 from multiarch_ci.core.model import Descriptor, ImageIndex, ImageManifest, MediaType, parse_manifest
@@ -22,7 +20,7 @@ from multiarch_ci.registry.http.hosts import Origin
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
 from multiarch_ci.registry.refusals import registry_error
 from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
-from multiarch_ci.registry.http.wire import Response
+from multiarch_ci.registry.http.wire import BROKEN, Response
 
 CHUNK = 8 * 1024 * 1024
 CONFIG_CAP = 8 * 1024 * 1024
@@ -284,7 +282,7 @@ def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[byte
             if len(buf) >= CHUNK:
                 yield bytes(buf)
                 buf.clear()
-    except (http.client.HTTPException, OSError) as e:
+    except BROKEN as e:
         expired = ticket is not None and ticket.expired
         reason = f"timed out: no data for {ticket.seconds:g} s" if expired else short_reason(e)
         raise BodyBroken(f"get blob {what}: connection broke while streaming: {reason}",

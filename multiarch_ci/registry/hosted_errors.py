@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from multiarch_ci.registry.rate_limits import rate_limit, window_text
+from multiarch_ci.registry.http.quota import rate_limit
+from multiarch_ci.registry.rate_limits import window_text
 
 Rule = Callable[[int, str, str, Mapping[str, str], str], "str | None"]
 

@@ -20,7 +20,7 @@ import mm_images
 from mm_cli import docker_config, run_cli
 
 # The host environment may point these at the system bundle; each test sets what it needs.
-CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
 
 

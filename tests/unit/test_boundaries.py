@@ -31,10 +31,8 @@ KNOWN: set[tuple[str, str]] = {
     ("multiarch_ci.layout.reader", "multiarch_ci.registry.client"),
     ("multiarch_ci.layout.reader", "multiarch_ci.registry.http.transport"),
     ("multiarch_ci.layout.stores", "multiarch_ci.registry.client"),
-    ("multiarch_ci.registry.http.transport", "multiarch_ci.registry.rate_limits"),
 }
 KNOWN_CIRCLES = {("multiarch_ci.registry.client", "multiarch_ci.registry.uploads")}
-KNOWN_HTTP = {("registry/client.py", "http")}
 
 
 def module_name(path: Path) -> str:
@@ -163,7 +161,7 @@ def test_only_registry_http_does_http_and_only_frontends_import_actions_toolkit(
         top = {n.split(".")[0] for n in names}
         rel = path.relative_to(PKG).as_posix()
         if top & {"requests", "urllib3", "ssl", "socket"} or "http.client" in names:
-            assert rel.startswith("registry/http/") or (rel, "http") in KNOWN_HTTP, rel
+            assert rel.startswith("registry/http/"), rel
         if "actions_toolkit" in top:
             assert rel.startswith("frontends/"), rel
 

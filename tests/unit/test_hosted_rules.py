@@ -12,7 +12,7 @@ from multiarch_ci.registry.hosted_errors import hosted_hint
 from multiarch_ci.registry.index_format import docker_list_fallback
 from multiarch_ci.registry.auth.login_hints import login_hint
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, ERROR, mount_outcome
-from multiarch_ci.registry.rate_limits import quota_spent, rate_limit
+from multiarch_ci.registry.http.quota import quota_spent, rate_limit
 
 
 @pytest.mark.parametrize("status, code, message, headers, says", [
