@@ -32,6 +32,8 @@ class FramingError(http.client.HTTPException):
 
 def _interim(line: bytes) -> bool:
     """A 1xx status line other than 101 (a protocol switch, which we never ask for)."""
+    if line[8:10] in (b" 2", b" 3", b" 4", b" 5"):     # "HTTP/1.1 200 OK": most answers, at once
+        return False
     parts = line.split(None, 2)
     return (len(parts) >= 2 and parts[0].startswith(b"HTTP/") and len(parts[1]) == 3 and parts[1].isdigit()
             and parts[1][:1] == b"1" and parts[1] != b"101")
@@ -47,19 +49,20 @@ class GuardedFile:
 
     def readline(self, limit: int = -1) -> bytes:
         line = self._fp.readline(limit)
-        if self._first:                     # the status line: skip interim answers and their headers
-            self._first = False
-            for _ in range(MAX_INTERIM):
-                if not _interim(line):
-                    return line
-                for _ in range(MAX_HEADER_LINES + 1):
-                    if self._fp.readline(limit) in (b"\r\n", b"\n", b""):
-                        break
-                else:
-                    raise FramingError(f"an interim answer with more than {MAX_HEADER_LINES} header lines")
-                line = self._fp.readline(limit)
-            if _interim(line):
-                raise FramingError(f"more than {MAX_INTERIM} interim (1xx) answers before the answer")
+        if not self._first:
+            return line
+        self._first = False                 # the status line: skip interim answers and their headers
+        for _ in range(MAX_INTERIM):
+            if not _interim(line):
+                return line
+            for _ in range(MAX_HEADER_LINES + 1):
+                if self._fp.readline(limit) in (b"\r\n", b"\n", b""):
+                    break
+            else:
+                raise FramingError(f"an interim answer with more than {MAX_HEADER_LINES} header lines")
+            line = self._fp.readline(limit)
+        if _interim(line):
+            raise FramingError(f"more than {MAX_INTERIM} interim (1xx) answers before the answer")
         return line
 
     def read(self, amt: int | None = None) -> bytes:

@@ -233,8 +233,8 @@ class Transport:
                 what: str) -> Response:
         """Send, following redirects ourselves: credentials are dropped at the first hop to another origin."""
         origin, h = Origin.of(url), dict(headers or {})
+        here = origin
         for _hop in range(MAX_REDIRECTS + 1):
-            here = Origin.of(url)
             if here.scheme == "http" and not self.hosts.cleartext_ok(here.hostport):
                 raise RegistryError(f"{what}: refusing plain HTTP to {here.netloc}",
                                     f"only loopback and hosts given with {setting('insecure-registry')} may use plain HTTP")
@@ -259,6 +259,7 @@ class Transport:
                 method, data = ("HEAD" if method == "HEAD" else "GET"), None
                 h = {k: v for k, v in h.items() if k.lower() not in ("content-type", "content-length")}
             url = quote(urljoin(url, location), safe=_URL_SAFE)
+            here = Origin.of(url)
         raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", "the registry redirects in a loop")
 
     def _budget(self, what: str) -> float:

@@ -1,12 +1,13 @@
 """HTTP/1.1 on urllib3 2.x: keep-alive pools per origin, HTTP and HTTPS proxies, TLS; one request, one hop.
 
-Why urllib3 and not requests or bare http.client (bench/http_cpu.py, keep-alive GETs on loopback): urllib3
-is the engine under requests and does what a well-kept engine must (pools, dropped connections seen on
-every platform, chunked framing, CONNECT tunnels, TLS in TLS for an HTTPS proxy, IPv6 in a tunnel) for
-about 0.1-0.3 ms of CPU per request over bare http.client; requests costs about 1 ms more and hides what
-we must control. urllib3's own retries, redirects and decoding are off (retries=False, redirect=False,
-preload_content=False, decode_content=False): transport.py retries and follows redirects hop by hop,
-bodies.py reads with caps and decodes with a bound, deadline.py bounds each whole request.
+Why urllib3 and not requests or bare http.client: urllib3 is the engine under requests and does what a
+well-kept engine must (pools, dropped connections seen on every platform, chunked framing, CONNECT tunnels,
+TLS in TLS for an HTTPS proxy, IPv6 in a tunnel). It costs about 0.1 ms more CPU per request than our own
+http.client code did and about 50 ms to import (bench/results/http-engine.md); requests costs about 1 ms
+more per request and hides what we must control. urllib3's own retries, redirects and decoding are off
+(retries=False, redirect=False, preload_content=False, decode_content=False): transport.py retries and
+follows redirects hop by hop, bodies.py reads with caps and decodes with a bound, deadline.py bounds each
+whole request.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError, LocationParseError, SSLError
+from urllib3.util.retry import Retry
 
 from multiarch_ci.registry.http.connections import POOL_CLASSES, FramingError
 from multiarch_ci.registry.http.deadline import current
@@ -26,6 +28,7 @@ from multiarch_ci.registry.http.trust import Contexts, Trust
 # failed lookups), http.client's (a malformed status line, a short chunk) and urllib3's wrappings of them.
 BROKEN = (OSError, http.client.HTTPException, HTTPError)
 BAD_URL = (http.client.InvalidURL, UnicodeError, LocationParseError)
+NO_RETRIES = Retry(total=False, redirect=False)   # urllib3's own retries and redirects: off (one object, shared)
 
 
 class HandshakeFailed(Exception):
@@ -83,8 +86,11 @@ class Response:
     def read(self, size: int) -> bytes:
         """Up to `size` bytes of the body exactly as sent (chunked framing removed, never decoded); a body
         that ends before its Content-Length raises (urllib3's IncompleteRead)."""
-        piece = self._resp.read(size, decode_content=False)
-        if not piece:
+        resp = self._resp
+        if self._conn is None and resp.connection is None:   # read to its end already
+            return b""
+        piece = resp.read(size, decode_content=False)
+        if not piece or (resp.length_remaining == 0 and not resp.chunked):
             self._done()
         return piece
 
@@ -125,7 +131,7 @@ class Engine:
         scheme, host = parts.scheme, parts.hostname or ""
         h = {"User-Agent": self.user_agent, **headers}
         limits = urllib3.Timeout(connect=min(connect_timeout, timeout), read=max(timeout, 0.001))
-        options = dict(body=body, headers=h, retries=False, redirect=False, assert_same_host=False,
+        options = dict(body=body, headers=h, retries=NO_RETRIES, redirect=False, assert_same_host=False,
                        timeout=limits, preload_content=False, decode_content=False)
         try:
             if proxy is None:
