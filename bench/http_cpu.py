@@ -4,13 +4,13 @@ Issue 15: a run is bound by client CPU more than by round trips on a loaded 2-co
 the same K manifest GETs (then K blob HEADs) straight to a local registry (no proxy, no delay), one
 after another on one keep-alive connection, and reports the process CPU time per request of:
 
-- `transport`: multiarch_ci.registry.http.transport.Transport.send (http.client since issue 15, as the CLI uses it)
+- `transport`: multiarch_ci.registry.http.transport.Transport.send (on urllib3, as the CLI uses it)
 - `requests`: a bare requests.Session (trust_env on, as requests defaults)
 - `requests-noenv`: the same with trust_env off (proxies not re-read from the environment per request)
 - `urllib3`: urllib3.PoolManager.request, reading the body
 - `http.client`: one bare keep-alive http.client.HTTPConnection, reading the body
 
-Usage: .venv/bin/python bench/http_cpu.py [--requests 2000] [--rounds 3]
+Usage: PYTHONPATH=. .venv/bin/python bench/http_cpu.py [--requests 2000] [--rounds 3]
 """
 from __future__ import annotations
 

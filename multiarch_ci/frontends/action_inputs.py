@@ -1,4 +1,5 @@
-"""The action's inputs as the runner hands them over: which names exist (action.yml's), and enum values.
+"""The action's inputs as the runner hands them over: which names exist (action.yml's), and which source
+input was given (one of the source kinds' inputs, sources/kinds.py).
 
 The runner passes every `with:` key as INPUT_<NAME>, declared or not, and only warns about an unexpected one;
 a misspelt source input (`digest-dir`) would then read as "no source given". Here it is named with the
@@ -6,13 +7,17 @@ input it resembles. The list is action.yml's inputs (the image holds no action.y
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 
 from multiarch_ci.core.errors import InputError
+from multiarch_ci.sources.kinds import FOLDER, KINDS, SourceKind
 
-INPUT_NAMES = ("target", "tags", "sources", "digests-dir", "matrix", "spec", "platforms", "template",
-               "wait-timeout", "format", "annotations", "username", "password", "token", "insecure",
-               "insecure-registries", "dry-run", "ignore-missing", "required-platforms", "referrers", "attestations", "semver")
+# Each source kind's input (after its companion: platforms, template), then the settings every kind shares.
+SOURCE_INPUTS = tuple(name for k in KINDS for name in (k.companion, k.action_input) if name)
+INPUT_NAMES = ("target", "tags", *SOURCE_INPUTS, "wait-timeout", "format", "annotations", "username",
+               "password", "token", "insecure", "insecure-registries", "dry-run", "ignore-missing",
+               "required-platforms", "referrers", "attestations", "semver")
 
 
 def check_names(environ: Mapping[str, str]) -> None:
@@ -29,9 +34,25 @@ def check_names(environ: Mapping[str, str]) -> None:
                          f"did you mean {near[0]}?" if near else f"its inputs: {', '.join(INPUT_NAMES)}")
 
 
-def choice(value: str, name: str, choices: tuple[str, ...], default: str, hint: str | None = None) -> str:
-    """An enum input in any case (`format: OCI`), as one of `choices`; empty gives `default`."""
-    word = value.strip().lower() or default
-    if word not in choices:
-        raise InputError(f"input {name}: {value!r} is not one of {', '.join(choices)}", hint)
-    return word
+def source_input(text: Callable[[str], str], environ: Mapping[str, str]) -> SourceKind:
+    """The source kind whose input was given (exactly one of them), with its companion input if it has one."""
+    given = [k for k in KINDS if text(k.action_input)]
+    if len(given) != 1:
+        names = ", ".join(k.action_input for k in KINDS)
+        said = ", ".join(k.action_input for k in given) or "none"
+        raise InputError(f"give exactly one source input of {names} (given: {said})",
+                         "e.g. digests-dir: digests (a folder in the workspace), or sources: one image per line")
+    kind = given[0]
+    if kind.companion and not text(kind.companion):
+        raise InputError(f"input {kind.action_input} needs {kind.companion}", kind.companion_hint or None)
+    for companion in dict.fromkeys(k.companion for k in KINDS if k.companion and k.companion != kind.companion):
+        if text(companion):
+            owners = " or ".join(k.action_input for k in KINDS if k.companion == companion)
+            raise InputError(f"input {companion} goes with {owners} only")
+    if kind.action_gives == FOLDER and not os.path.isdir(text(kind.action_input)):
+        workspace = environ.get("GITHUB_WORKSPACE", "")
+        raise InputError(f"input {kind.action_input} {text(kind.action_input)}: not a directory in the workspace"
+                         + (f" ({workspace})" if workspace else ""),
+                         "a container action sees only the workspace: download the digests into it, "
+                         f"e.g. path: digests, and give {kind.action_input}: digests")
+    return kind

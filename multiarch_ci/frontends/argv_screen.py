@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.frontends.boundary import PROG
+from multiarch_ci.sources.kinds import KINDS
 
 COMMANDS = ("push", "inspect")
-FORMS = ("from-spec", "from-args", "from-matrix", "from-digests")
+FORMS = tuple(kind.cli_form for kind in KINDS)
 
 PASSWORD_HINT = ("pipe it to --password-stdin instead: printf '%s' \"$TOKEN\" | "
                  f"{PROG} push … --username USER --password-stdin")

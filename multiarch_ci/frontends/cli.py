@@ -11,15 +11,17 @@ from multiarch_ci.core.text import is_clean
 from multiarch_ci.frontends.boundary import guarded
 from multiarch_ci.frontends.cli_help import ABOUT  # noqa: F401  (each command's words, importable from here)
 from multiarch_ci.frontends.cli_parser import RUN, build_parser, parse  # noqa: F401  (build_parser: tests)
+from multiarch_ci.frontends.labels import CLI_LABELS
 from multiarch_ci.frontends.output import Console, inspect_table
+from multiarch_ci.frontends.values import labelled
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
     import argparse
     from typing import TextIO
 
-# How the CLI names the settings errors mention (errors.setting); unlisted ones are --NAME.
-CLI_NAMES = {"platform-filter": "--platform-filter or the entry's platforms"}
+# How the CLI names its settings, in messages and errors.setting() alike (unlisted ones are --NAME).
+CLI_NAMES = CLI_LABELS.names()
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None, *,
@@ -47,47 +49,22 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console,
               stdin: TextIO | None = None) -> int:
-    from multiarch_ci.frontends import settings as inputs
+    from multiarch_ci.frontends.cli_settings import explicit_credentials, raw_settings
+    from multiarch_ci.frontends.settings import build
 
-    if getattr(args, "push_type", None):  # `push --type oci from-spec ...`, as manifest-tool writes it
-        args.format = args.push_type
     stdin = sys.stdin if stdin is None else stdin
-    explicit = inputs.explicit_credentials(args, stdin)
+    explicit = explicit_credentials(args, stdin)
     if args.command == "inspect":
-        from multiarch_ci.core.location import LayoutRef, parse_location
-        from multiarch_ci.registry.connect import connect
-
-        ref = inputs.labelled("reference", parse_location, args.ref)
-        if isinstance(ref, LayoutRef):   # review a layout (e.g. one written with --target oci-layout://)
-            from multiarch_ci.layout.reader import OciLayout
-            return _inspect(OciLayout(ref.path), ref, args, console)
-        named = [ref.registry] if args.insecure else []
-        client = connect(insecure_registries=[*args.insecure_registry, *named], environ=environ,
-                         debug=console.debug, timeout=args.timeout,
-                         explicit={ref.registry: explicit} if explicit else None)
-        console.secrets = client.auth.secrets
-        try:
-            return _inspect(client, ref, args, console)
-        except MultiarchError as e:
-            from multiarch_ci.registry.auth.login_hints import naming_credential
-            raise naming_credential(e, client.auth.credentials.lookup) from None
-    plans = inputs.plans_from_args(args, stdin)
-    for note in dict.fromkeys(n for p in plans for n in p.notes):
+        return _inspect_ref(args, environ, console, explicit)
+    settings = build(raw_settings(args, explicit), environ, stdin)
+    plans = settings.plans
+    for note in settings.notes:
         console.progress(f"note: {note}")
-    from multiarch_ci.core.options import Options
     from multiarch_ci.frontends import gitlab, job
 
-    options = Options(fmt=args.format, verify_platform=not args.no_verify_platform, append=args.append,
-                      dry_run=args.dry_run, wait_timeout=args.wait_timeout, tags_page_size=args.tags_page_size,
-                      workers=max(1, min(64, args.workers)), ignore_missing=args.ignore_missing,
-                      required=inputs.platform_list(args.require, "--require"),
-                      remove=inputs.platform_list(args.remove, "--remove"), referrers=args.referrers,
-                      attestations=args.attestations)
-    outcomes = job.push_all(plans, options, console, insecure=args.insecure, environ=environ, explicit=explicit,
-                            fallback=gitlab.registry_credentials(environ), timeout=args.timeout,
-                            insecure_registries=args.insecure_registry)
+    outcomes = job.push_all(settings, console, environ)
     results = [r for r in outcomes if not isinstance(r, MultiarchError)]
-    failures = [(p, e) for p, e in zip(plans, outcomes) if isinstance(e, MultiarchError)]
+    failures = [(p, e) for p, e in zip(plans, outcomes, strict=True) if isinstance(e, MultiarchError)]
     if len(plans) == 1 and failures:
         raise failures[0][1]
     if args.dotenv and results:
@@ -106,6 +83,28 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
         raise MultiarchError(f"{len(failures)} of {len(plans)} pushes failed: " + "; ".join(
             f"{p.target.name}:{p.tags[0]}: {e}" for p, e in failures), "the others were pushed; rerunning is safe")
     return 0
+
+
+def _inspect_ref(args: argparse.Namespace, environ: Mapping[str, str], console: Console, explicit) -> int:
+    """`inspect REF`: a layout read in place, or a registry's manifest through a client."""
+    from multiarch_ci.core.location import LayoutRef, parse_location
+    from multiarch_ci.frontends.settings import insecure_list
+    from multiarch_ci.registry.connect import connect
+
+    ref = labelled("reference", parse_location, args.ref)
+    if isinstance(ref, LayoutRef):   # review a layout (e.g. one written with --target oci-layout://)
+        from multiarch_ci.layout.reader import OciLayout
+        return _inspect(OciLayout(ref.path), ref, args, console)
+    client = connect(insecure_registries=insecure_list(args.insecure_registry, args.insecure, [ref],
+                                                       CLI_LABELS.insecure_registry),
+                     environ=environ, debug=console.debug, timeout=args.timeout,
+                     explicit={ref.registry: explicit} if explicit else None)
+    console.secrets = client.auth.secrets
+    try:
+        return _inspect(client, ref, args, console)
+    except MultiarchError as e:
+        from multiarch_ci.registry.auth.login_hints import naming_credential
+        raise naming_credential(e, client.auth.credentials.lookup) from None
 
 
 def _inspect(client, ref, args, console: Console) -> int:

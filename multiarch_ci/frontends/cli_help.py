@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from multiarch_ci.frontends.boundary import PROG
+from multiarch_ci.sources.kinds import KINDS
 
 # Each command's --help: what it does (one line), then an example to start from.
 ABOUT = {
@@ -9,20 +10,7 @@ ABOUT = {
              "--target with every tag. Pick the form that names the images:",
              "push from-args --platforms linux/amd64,linux/arm64 --template ghcr.io/org/app:v1-ARCH "
              "--target ghcr.io/org/app:v1"),
-    "from-spec": ("Push the index a manifest-tool style YAML spec describes (image, tags, manifests with "
-                  "their platforms).", "push from-spec spec.yaml"),
-    "from-args": ("Push the index of one image per platform, named by a template whose OS, ARCH and VARIANT "
-                  "are filled in for each of --platforms.",
-                  "push from-args --platforms linux/amd64,linux/arm64/v8 --template ghcr.io/org/app:v1-ARCH "
-                  "--target ghcr.io/org/app:v1"),
-    "from-matrix": ("Push the index of the images a JSON or YAML list names: one {image, digest, platform} "
-                    "per build leg (digest and platform optional).",
-                    "push from-matrix legs.json --target ghcr.io/org/app:v1"),
-    "from-digests": ("Push the index of the images a digests folder names, the Docker docs' merge pattern: "
-                     "each build leg pushes its image by digest to --target's repository and touches "
-                     "DIR/<hex digest>. Digests are looked for in --target's repository only (registry and "
-                     "repository, the tag aside): the legs must push there.",
-                     "push from-digests digests --target ghcr.io/org/app:v1 --tags latest"),
+    **{kind.cli_form: kind.about for kind in KINDS},   # each source kind's form (sources/kinds.py)
     "inspect": ("Show an index or image: each entry's platform, digest, size and media type.",
                 "inspect ghcr.io/org/app:v1"),
 }

@@ -12,6 +12,7 @@ from multiarch_ci import __version__
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.frontends.boundary import PROG
 from multiarch_ci.frontends.cli_help import about, noting
+from multiarch_ci.sources.kinds import KINDS
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class _Annotations(argparse.Action):
 
 def _seconds(text: str) -> float:
     """Raises InputError itself (argparse passes it through): one message with one hint."""
-    from multiarch_ci.frontends.settings import parse_seconds
+    from multiarch_ci.frontends.values import parse_seconds
     return parse_seconds(text, "--wait-timeout")
 
 
@@ -108,7 +109,7 @@ def _connection(p: argparse.ArgumentParser, who: str = "the target's registry") 
     p.add_argument("--insecure", action="store_true",
                    help="allow plain HTTP and unverified TLS for the registries named on the command line")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
-                   help="a registry that may use plain HTTP or unverified TLS (repeatable)")
+                   help="a registry that may use plain HTTP or unverified TLS (comma separated; repeatable)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="give up on a registry response after this long (then retry)")
     p.add_argument("--username", help=f"registry user (with --password-stdin) for {who}")
@@ -192,36 +193,19 @@ def build_parser(argv: Sequence[str] | None = None) -> _Parser:
     push = sub.add_parser("push", help="compose an index from per-arch images and push it", **about("push"))
     push.add_argument("--type", dest="push_type", choices=["docker", "oci"], default=None,
                       help="manifest-tool's `push --type`: the same as --format after the form")
-    forms = push.add_subparsers(dest="form", required=True, metavar="{from-spec,from-args,from-matrix,from-digests}",
-                                parser_class=_Parser)
+    names = [k.cli_form for k in KINDS]   # one form per source kind (sources/kinds.py)
+    forms = push.add_subparsers(dest="form", required=True, metavar="{" + ",".join(names) + "}", parser_class=_Parser)
     forms.add_parser = noting(forms.add_parser, ap.built)  # type: ignore[method-assign]
-    named = set(argv or ()) & {"from-spec", "from-args", "from-matrix", "from-digests", "inspect"}
+    named = set(argv or ()) & {*names, "inspect"}
 
     def built(name: str) -> bool:
         return argv is None or not named or name in named
-    p = forms.add_parser("from-spec", help="a manifest-tool style YAML spec (several: one run, one pool)",
-                         **about("from-spec"))
-    if built("from-spec"):
-        p.add_argument("spec", nargs="+", help="SPEC.yaml [SPEC.yaml ...]")
-        _common(p, target="optional")
-    p = forms.add_parser("from-args", help="--platforms and a --template with OS/ARCH/VARIANT placeholders",
-                         **about("from-args"))
-    if built("from-args"):
-        p.add_argument("--platforms", required=True, action="append",
-                       help="e.g. linux/amd64,linux/arm64/v8 (comma separated; repeatable)")
-        p.add_argument("--template", required=True, help="e.g. REG/app:v1-ARCHVARIANT")
-        _common(p)
-    p = forms.add_parser("from-matrix", help="JSON/YAML list of {image, digest?, platform?} ('-' for stdin)",
-                         **about("from-matrix"))
-    if built("from-matrix"):
-        p.add_argument("matrix", help="FILE or -")
-        _common(p)
-    p = forms.add_parser("from-digests", help="a folder of files named by per-arch manifest digests, pushed to "
-                                              "--target's repository", **about("from-digests"))
-    if built("from-digests"):
-        p.add_argument("dir", help="DIR of empty files named <hex digest>, each an image the build legs pushed to "
-                                   "--target's repository (looked for there, by digest)")
-        _common(p)
+    for kind in KINDS:
+        p = forms.add_parser(kind.cli_form, help=kind.cli_help, **about(kind.cli_form))
+        if built(kind.cli_form):
+            for flags, kw in kind.cli_args:
+                p.add_argument(*flags, **kw)
+            _common(p, target="optional" if kind.gives_target else "required")
     p = sub.add_parser("inspect", help="show an index or image: platform, digest, size, media type",
                        **about("inspect"))
     if not built("inspect"):

@@ -23,23 +23,21 @@ not need it, so it is imported only when the action runs.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 
 from multiarch_ci.core.errors import InputError, MultiarchError
 from multiarch_ci.core.text import clean, escape_controls, md_cell
+from multiarch_ci.frontends.labels import ACTION_LABELS
 from multiarch_ci.frontends.output import Console
 from multiarch_ci.registry.auth.credentials import Credential
 
-# How the action names the settings errors mention (errors.setting): inputs and matrix keys, not CLI flags.
-ACTION_NAMES = {"wait-timeout": "input wait-timeout", "platform-filter": "the platforms key of the matrix entry",
-                "insecure": "input insecure", "format": "input format", "ignore-missing": "input ignore-missing",
-                "insecure-registry": "input insecure-registries", "target": "input target",
-                "referrers": "input referrers", "attestations": "input attestations"}
+TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
+if TYPE_CHECKING:
+    from multiarch_ci.frontends.settings import RawSettings
 
-FORMS = (("sources", "refs"), ("digests-dir", "digests"), ("matrix", "matrix"), ("spec", "spec"),
-         ("template", "template"))
+# How the action names its settings, in messages and errors.setting() alike: its inputs, not CLI flags.
+ACTION_NAMES = ACTION_LABELS.names()
 
 
 def toolkit():
@@ -60,40 +58,6 @@ class Inputs:
 
     def text(self, name: str) -> str:
         return self.environ.get(f"INPUT_{name.upper()}", "").strip()
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        value = self.text(name)
-        if not value:
-            return default
-        if value in ("true", "True", "TRUE"):
-            return True
-        if value in ("false", "False", "FALSE"):
-            return False
-        raise InputError(f"input {name}: {value!r} is not a boolean", "use true or false")
-
-
-def source_form(inputs: Inputs):
-    """Exactly one of sources, digests-dir, matrix, spec, template (with platforms)."""
-    from multiarch_ci.frontends.settings import SourceForm
-
-    given = [(name, kind) for name, kind in FORMS if inputs.text(name)]
-    if len(given) != 1:
-        names = ", ".join(n for n, _ in FORMS)
-        said = ", ".join(n for n, _ in given) or "none"
-        raise InputError(f"give exactly one source input of {names} (given: {said})",
-                         "e.g. digests-dir: digests (a folder in the workspace), or sources: one image per line")
-    name, kind = given[0]
-    if kind == "template" and not inputs.text("platforms"):
-        raise InputError("input template needs platforms", "e.g. platforms: linux/amd64,linux/arm64")
-    if inputs.text("platforms") and kind != "template":
-        raise InputError("input platforms goes with template only")
-    if kind == "digests" and not os.path.isdir(inputs.text(name)):
-        workspace = inputs.environ.get("GITHUB_WORKSPACE", "")
-        raise InputError(f"input digests-dir {inputs.text(name)}: not a directory in the workspace"
-                         + (f" ({workspace})" if workspace else ""),
-                         "a container action sees only the workspace: download the digests into it, "
-                         "e.g. path: digests, and give digests-dir: digests")
-    return SourceForm(kind, inputs.text(name), platforms=inputs.text("platforms"), name=f"input {name}")
 
 
 def credentials(inputs: Inputs) -> tuple[Credential | None, dict[str, Credential]]:
@@ -221,38 +185,38 @@ def main(environ: Mapping[str, str]) -> int:
     return guarded(run, console, console.debug_on, report=report, names=ACTION_NAMES)
 
 
-def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
-    from multiarch_ci.core.model import FORMATS
-    from multiarch_ci.core.options import Options
-    from multiarch_ci.core.plan import split_items
-    from multiarch_ci.frontends import job
-    from multiarch_ci.frontends.action_inputs import choice
-    from multiarch_ci.frontends.settings import ACTION_LABELS, TagPolicy, build_plan, parse_seconds, platform_list
-    from multiarch_ci.registry.http.hosts import parse_insecure
+def raw_settings(inputs: Inputs) -> RawSettings:
+    """The action's inputs as the settings builder takes them: text as given, named as inputs."""
+    from multiarch_ci.frontends.action_inputs import source_input
+    from multiarch_ci.frontends.settings import RawSettings
 
     explicit, fallback = credentials(inputs)
-    secrets = {c.password for c in [explicit, *fallback.values()] if c and c.password}
+    kind = source_input(inputs.text, inputs.environ)
+    return RawSettings(
+        ACTION_LABELS, kind.name, (inputs.text(kind.action_input),), kind.action_gives,
+        origin=f"input {kind.action_input}", companion=inputs.text(kind.companion) if kind.companion else "",
+        target=inputs.text("target") or None,   # several: one per line
+        tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(), format=inputs.text("format"),
+        semver=inputs.text("semver"), require=inputs.text("required-platforms"),
+        ignore_missing=inputs.text("ignore-missing"), dry_run=inputs.text("dry-run"),
+        wait_timeout=inputs.text("wait-timeout"), referrers=inputs.text("referrers"),
+        attestations=inputs.text("attestations"), insecure=inputs.text("insecure"),
+        insecure_registries=inputs.text("insecure-registries"), explicit=explicit, fallback=fallback)
+
+
+def _run(inputs: Inputs, environ: Mapping[str, str], console: Console) -> int:
+    from multiarch_ci.frontends import job
+    from multiarch_ci.frontends.settings import build
+
+    raw = raw_settings(inputs)
+    secrets = {c.password for c in [raw.explicit, *raw.fallback.values()] if c and c.password}
     console.secrets = lambda: secrets
-    fmt = choice(inputs.text("format"), "format", FORMATS, "auto", "auto picks Docker or OCI by the children")
-    plan = build_plan(source_form(inputs), target=inputs.text("target") or None,   # several: one per line
-                      tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(),
-                      fmt=fmt, labels=ACTION_LABELS, policy=TagPolicy(semver=inputs.text("semver")))
-    required = platform_list(inputs.text("required-platforms"), "input required-platforms")  # alone, too
-    ignore_missing = inputs.flag("ignore-missing")
-    for note in plan.notes:
+    settings = build(raw, environ)
+    for note in settings.notes:
         console.progress(f"note: {note}")
-    referrers = choice(inputs.text("referrers"), "referrers", ("auto", "none"), "auto",
-                       "auto copies signatures and SBOMs with their images; none skips them")
-    attestations = choice(inputs.text("attestations"), "attestations", ("keep", "referrers"), "keep",
-                          "keep leaves buildx's attestations in the index; referrers writes each as a referrer "
-                          "of its image")
-    options = Options(fmt=fmt, dry_run=inputs.flag("dry-run"), referrers=referrers, attestations=attestations,
-                      wait_timeout=parse_seconds(inputs.text("wait-timeout") or "300", "input wait-timeout"),
-                      ignore_missing=ignore_missing, required=required)
-    result = job.push(plan, options, console, insecure=inputs.flag("insecure"), environ=environ,
-                      explicit=explicit, fallback=fallback,
-                      insecure_registries=[parse_insecure(item, "input insecure-registries")   # comma or newline
-                                           for item in split_items(inputs.text("insecure-registries"))])
+    result = job.push_all(settings, console, environ)[0]
+    if isinstance(result, MultiarchError):
+        raise result
     write_outputs(result)
     append_summary(environ, summary_markdown(result))
     if not result.pushed:

@@ -1,15 +1,15 @@
-"""One push job, as the CLI and the CI adapters run it: connect, ping ahead, publish, masking all output."""
+"""One push job, as the CLI and the action run it from their Settings: connect, ping ahead, publish, masking
+all output."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from multiarch_ci.core.errors import MultiarchError
 from multiarch_ci.core.location import registry_of
 from multiarch_ci.core.options import LAST_LOOK, Options
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.frontends.output import Console
-from multiarch_ci.registry.auth.credentials import Credential
 from multiarch_ci.registry.auth.login_hints import naming_credential
 from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.connect import connect
@@ -17,34 +17,17 @@ from multiarch_ci.registry.connect import connect
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
     from multiarch_ci.flow.publish import Result
+    from multiarch_ci.frontends.settings import Settings
 
 
-def push(plan: PushPlan, options: Options, console: Console, *, insecure: bool, environ: Mapping[str, str],
-         explicit: Credential | None = None, fallback: dict[str, Credential] | None = None,
-         timeout: float = 60.0, insecure_registries: Iterable[str] = ()) -> Result:
-    """Run the plan; `explicit` credentials apply to the target's registry, `fallback` by host."""
-    outcome = push_all([plan], options, console, insecure=insecure, environ=environ, explicit=explicit,
-                       fallback=fallback, timeout=timeout, insecure_registries=insecure_registries)[0]
-    if isinstance(outcome, MultiarchError):
-        raise outcome
-    return outcome
-
-
-def push_all(plans: list[PushPlan], options: Options, console: Console, *, insecure: bool,
-             environ: Mapping[str, str], explicit: Credential | None = None,
-             fallback: dict[str, Credential] | None = None, timeout: float = 60.0,
-             insecure_registries: Iterable[str] = ()) -> list[Result | MultiarchError]:
-    """The batch form: every plan on one client (one session, one token cache) and one request pool.
-
-    `insecure` (docker's --insecure) marks the registries the plans name, targets and sources, as
-    insecure; never a host met later (a redirect or a token realm)."""
+def push_all(settings: Settings, console: Console, environ: Mapping[str, str]) -> list[Result | MultiarchError]:
+    """Every plan on one client (one session, one token cache) and one request pool; the settings' explicit
+    login applies to the first targets' registries, the fallback ones by host."""
+    plans, options = list(settings.plans), settings.options
     registries = {r for p in plans if (r := registry_of(p.target))}   # a layout has none
-    named: set[str] = set()
-    if insecure:
-        refs = [ref for p in plans for ref in (p.target, *p.also, *(s.ref for s in p.sources))]
-        named = {r for ref in refs if (r := registry_of(ref))}
-    client = connect(insecure_registries=[*insecure_registries, *sorted(named)], environ=environ,
-                     debug=console.debug, fallback=fallback, timeout=timeout,
+    explicit = settings.explicit
+    client = connect(insecure_registries=settings.insecure_registries, environ=environ, debug=console.debug,
+                     fallback=settings.fallback, timeout=settings.timeout,
                      explicit={r: explicit for r in registries} if explicit else None,   # first targets only
                      pool_size=options.workers)
     console.secrets = client.auth.secrets

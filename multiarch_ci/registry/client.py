@@ -9,79 +9,35 @@ import json
 from collections.abc import Iterator
 from urllib.parse import quote, urljoin
 
-import http.client
-
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, InputError, Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.limits import CHUNK, CONFIG_CAP
 from multiarch_ci.core.model import Descriptor, MediaType, parse_manifest
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.registry.auth.authenticator import Authenticator
 from multiarch_ci.registry.http.bodies import is_encoded, iter_raw
 from multiarch_ci.registry.http.hosts import Origin
+from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, short_reason
+from multiarch_ci.registry.http.wire import BROKEN, Response
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
 from multiarch_ci.registry.refusals import registry_error
-from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, Transport, short_reason
-from multiarch_ci.registry.http.wire import Response
+from multiarch_ci.registry.session import RegistrySession, pull, push
+from multiarch_ci.registry.uploads import upload_blob
 
 MAX_TAG_PAGES = 5000
 RAW = {"Accept-Encoding": "identity"}  # blob bytes are hashed as sent, never content-decoded
 
 
-def pull(ref: ImageRef) -> str:
-    return f"repository:{ref.repository}:pull"
-
-
-def push(ref: ImageRef) -> str:
-    return f"repository:{ref.repository}:pull,push"
-
-
-class RegistryClient:
+class RegistryClient(RegistrySession):
     """The registry operations the publish flow needs; auth and retries live below it."""
-
-    def __init__(self, transport: Transport, auth: Authenticator):
-        self.transport = transport
-        self.auth = auth
-
-    # -- plumbing ---------------------------------------------------------------------------
-    def _request(self, method: str, ref: ImageRef, path: str, scopes: tuple[str, ...], *, what: str,
-                 headers: dict | None = None, data=None, stream: bool = False, body_cap: int | None = None,
-                 url: str | None = None, raw: bool = False, retries: int | None = None) -> Response:
-        """A request with the registry's credentials, which go only to the registry's own origin: a URL the
-        registry supplied (Location, Link) on another scheme, host or port gets none, and a 401 from
-        anywhere else (e.g. the host a blob redirected to) is never answered."""
-        registry = ref.registry
-        for attempt in range(2):
-            authz = self.auth.header(registry, scopes)
-            target = url or f"{self.transport.base_url(registry)}/v2/{ref.repository}/{path}"
-            own = self.auth.same_origin(registry, target)
-            h = dict(headers or {})
-            if authz and own:
-                h["Authorization"] = authz
-            resp = self.transport.send(method, target, what=f"{what} {ref}", headers=h, data=data,
-                                       stream=stream, body_cap=body_cap, raw=raw, retries=retries)
-            if resp.status_code == 401 and attempt == 0 and own and self.auth.same_origin(registry, resp.url) \
-                    and self.auth.rechallenge(registry, resp.headers.get("WWW-Authenticate")):
-                resp.close()
-                continue
-            return resp
-        return resp
-
-    def _location(self, resp: Response, ref: ImageRef) -> str:
-        loc = resp.headers.get("Location")
-        if not loc:
-            raise RegistryError(f"upload to {ref.name}: registry gave no Location", status=resp.status_code,
-                                ref=str(ref), kind=Kind.BAD_ANSWER)
-        return urljoin(self.transport.base_url(ref.registry) + "/", loc)
 
     # -- manifests --------------------------------------------------------------------------
     def get_manifest(self, ref: ImageRef, expect: Digest | None = None, cap: int = MANIFEST_CAP) -> Fetched:
         """GET a manifest by tag or digest; verify it hashes to the digest asked for (or expected). At most
         `cap` bytes are read (e.g. a referrer: the size its listing gives)."""
         want = ref.digest or expect
-        resp = self._request("GET", ref, f"manifests/{ref.reference}", (pull(ref),), what="get manifest",
-                             headers={"Accept": MediaType.ACCEPT}, body_cap=min(cap, MANIFEST_CAP))
+        resp = self.request("GET", ref, f"manifests/{ref.reference}", (pull(ref),), what="get manifest",
+                            headers={"Accept": MediaType.ACCEPT}, body_cap=min(cap, MANIFEST_CAP))
         if resp.status_code != 200:
             raise registry_error(resp, "get manifest", str(ref))
         body = resp.content
@@ -104,8 +60,8 @@ class RegistryClient:
 
     def head_manifest(self, ref: ImageRef) -> Descriptor | None:
         """HEAD a manifest: its descriptor, or None when absent; falls back to GET without a digest header."""
-        resp = self._request("HEAD", ref, f"manifests/{ref.reference}", (pull(ref),), what="head manifest",
-                             headers={"Accept": MediaType.ACCEPT})
+        resp = self.request("HEAD", ref, f"manifests/{ref.reference}", (pull(ref),), what="head manifest",
+                            headers={"Accept": MediaType.ACCEPT})
         resp.close()
         if resp.status_code == 404:
             return None
@@ -126,8 +82,8 @@ class RegistryClient:
         """PUT exactly `body` under a tag or digest; check the registry's digest matches ours."""
         ours = Digest.of(body)
         ref = repo.with_digest(ours) if reference.startswith("sha256:") else repo.with_tag(reference)
-        resp = self._request("PUT", ref, f"manifests/{reference}", (push(repo),), what="put manifest",
-                             headers={"Content-Type": media_type}, data=body)
+        resp = self.request("PUT", ref, f"manifests/{reference}", (push(repo),), what="put manifest",
+                            headers={"Content-Type": media_type}, data=body)
         resp.close()
         if resp.status_code not in (200, 201):
             raise registry_error(resp, "put manifest", str(ref))
@@ -143,53 +99,38 @@ class RegistryClient:
         if desc.size > cap:
             raise RegistryError(f"get blob {ref}: {desc.size} bytes exceeds the {cap}-byte limit for a config",
                                 ref=str(ref), kind=Kind.BAD_ANSWER)
-        resp = self._request("GET", repo, f"blobs/{desc.digest}", (pull(repo),), what="get blob",
-                             body_cap=desc.size, raw=True, headers=RAW)
+        resp = self.request("GET", repo, f"blobs/{desc.digest}", (pull(repo),), what="get blob",
+                            body_cap=desc.size, raw=True, headers=RAW)
         if resp.status_code != 200:
             raise registry_error(resp, "get blob", str(ref))
         if Digest.of(resp.content, desc.digest.algorithm) != desc.digest:
             raise DigestMismatch(f"get blob {ref}: content does not hash to its digest", ref=str(ref))
         return resp.content
 
-    def blob_exists(self, repo: ImageRef, digest: Digest) -> bool:
-        resp = self._request("HEAD", repo, f"blobs/{digest}", (pull(repo),), what="head blob")
-        resp.close()
-        if resp.status_code in (200, 404):
-            return resp.status_code == 200
-        raise registry_error(resp, "head blob", str(repo.with_digest(digest)))
-
     def mount_blob(self, target: ImageRef, digest: Digest, source: ImageRef) -> str | None:
         """Cross-repo mount; None when mounted, else the upload URL the registry opened instead."""
         path = f"blobs/uploads/?mount={quote(str(digest))}&from={quote(source.repository)}"
-        resp = self._request("POST", target, path, (push(target), pull(source)), what="mount blob")
+        resp = self.request("POST", target, path, (push(target), pull(source)), what="mount blob")
         resp.close()
         outcome = mount_outcome(resp.status_code, resp.headers.get("Location"))
         if outcome == MOUNTED:
             return None
         if outcome == SESSION:
-            return self._location(resp, target)
+            return self.location(resp, target)
         if outcome == UPLOAD:
             return self.start_upload(target)
         raise registry_error(resp, "mount blob", str(target.with_digest(digest)))
 
-    def start_upload(self, target: ImageRef) -> str:
-        resp = self._request("POST", target, "blobs/uploads/", (push(target),), what="start upload")
-        resp.close()
-        if resp.status_code != 202:
-            raise registry_error(resp, "start upload", target.name)
-        return self._location(resp, target)
-
     def upload_blob(self, target: ImageRef, location: str, digest: Digest, chunks: Iterator[bytes],
                     source: str = "the source") -> None:
         """Upload a blob (see uploads.upload_blob)."""
-        from multiarch_ci.registry.uploads import upload_blob
         upload_blob(self, target, location, digest, chunks, source)
 
     def stream_blob(self, source: ImageRef, digest: Digest, size: int | None = None) -> Iterator[bytes]:
         """Stream a blob from a repository in CHUNK-sized pieces, exactly as sent (never content-decoded);
         more bytes than `size` is an integrity error at once."""
-        resp = self._request("GET", source, f"blobs/{digest}", (pull(source),), what="get blob", stream=True,
-                             headers=RAW)
+        resp = self.request("GET", source, f"blobs/{digest}", (pull(source),), what="get blob", stream=True,
+                            headers=RAW)
         ref = str(source.with_digest(digest))
         if resp.status_code != 200:
             raise registry_error(resp, "get blob", ref)
@@ -203,8 +144,8 @@ class RegistryClient:
     def get_bounded(self, repo: ImageRef, path: str, *, what: str, accept: str | None = None,
                     url: str | None = None) -> Response:
         """A GET under /v2/<repo>/ (or a Link `url`), body capped like a manifest; the status is the caller's."""
-        return self._request("GET", repo, path, (pull(repo),), what=what, url=url, body_cap=MANIFEST_CAP,
-                             headers={"Accept": accept} if accept else None)
+        return self.request("GET", repo, path, (pull(repo),), what=what, url=url, body_cap=MANIFEST_CAP,
+                            headers={"Accept": accept} if accept else None)
 
     # -- tags -------------------------------------------------------------------------------
     def list_tags(self, repo: ImageRef, page_size: int | None = None, max_pages: int = MAX_TAG_PAGES) -> list[str]:
@@ -220,7 +161,7 @@ class RegistryClient:
                 raise RegistryError(f"list tags {repo.name}: more than {max_pages} pages", "the registry's tag "
                                     "list does not end; report it to the registry's operator", ref=repo.name, kind=Kind.BAD_ANSWER)
             seen.add(url)
-            resp = self._request("GET", repo, "", (pull(repo),), what="list tags", url=url, body_cap=MANIFEST_CAP)
+            resp = self.request("GET", repo, "", (pull(repo),), what="list tags", url=url, body_cap=MANIFEST_CAP)
             if resp.status_code == 404:
                 return tags
             if resp.status_code != 200:
@@ -269,7 +210,7 @@ def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[byte
             if len(buf) >= CHUNK:
                 yield bytes(buf)
                 buf.clear()
-    except (http.client.HTTPException, OSError) as e:
+    except BROKEN as e:
         expired = ticket is not None and ticket.expired
         reason = f"timed out: no data for {ticket.seconds:g} s" if expired else short_reason(e)
         raise BodyBroken(f"get blob {what}: connection broke while streaming: {reason}",

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from multiarch_ci.registry.rate_limits import rate_limit, window_text
+from multiarch_ci.registry.http.quota import rate_limit
+from multiarch_ci.registry.rate_limits import window_text
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
 if TYPE_CHECKING:
-    from multiarch_ci.registry.rate_limits import Headers
+    from multiarch_ci.registry.http.quota import Headers
 
 Rule = Callable[[int, str, str, "Headers", str], "str | None"]
 

@@ -6,9 +6,10 @@ import json
 
 from multiarch_ci.core.errors import Kind, RegistryError
 from multiarch_ci.registry.hosted_errors import hosted_hint
+from multiarch_ci.registry.http.quota import quota_spent
 from multiarch_ci.registry.http.transport import RETRY_STATUSES
 from multiarch_ci.registry.http.wire import Response
-from multiarch_ci.registry.rate_limits import QuotaSpent, quota_spent
+from multiarch_ci.registry.rate_limits import QuotaSpent
 
 
 def registry_error(resp: Response, what: str, ref: str) -> RegistryError:

@@ -2,7 +2,9 @@
 
 A failed commit (a 5xx on the final PUT, e.g. the registry's disk is full) may have closed its upload
 session, so the PUT is never retried into the same URL: a fresh session is opened (a new POST) and the
-first real cause is what gets reported, not the 404 a reused session gives.
+first real cause is what gets reported, not the 404 a reused session gives. A PATCH is never sent twice
+either: when its answer is lost the registry may hold the chunk already, and the same PATCH again gets a
+416 or 404 BLOB_UPLOAD_INVALID; the copy starts again from a fresh session instead (BodyBroken).
 Spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
 """
 from __future__ import annotations
@@ -13,14 +15,14 @@ from urllib.parse import quote
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, RegistryError
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.registry.client import RegistryClient, push
-from multiarch_ci.registry.refusals import registry_error
 from multiarch_ci.registry.http.transport import RETRY_STATUSES, BodyBroken
+from multiarch_ci.registry.refusals import registry_error
+from multiarch_ci.registry.session import RegistrySession, push
 
 UPLOAD_TRIES = 3
 
 
-def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest: Digest,
+def upload_blob(client: RegistrySession, target: ImageRef, location: str, digest: Digest,
                 chunks: Iterator[bytes], source: str = "the source") -> None:
     """Upload a blob: one PUT when it fits in a chunk, else PATCHes with Content-Range then PUT ?digest=.
 
@@ -63,15 +65,15 @@ def upload_blob(client: RegistryClient, target: ImageRef, location: str, digest:
     raise cause
 
 
-def _finish(client: RegistryClient, target: ImageRef, location: str, digest: Digest,
+def _finish(client: RegistrySession, target: ImageRef, location: str, digest: Digest,
             body: bytes) -> RegistryError | None:
     """The final PUT ?digest= of an upload, sent once into its session: None when committed, else why not."""
     ref = str(target.with_digest(digest))
     sep = "&" if "?" in location else "?"
     try:
-        resp = client._request("PUT", target, "", (push(target),), what="finish upload",
-                               url=f"{location}{sep}digest={quote(str(digest))}", data=body, retries=0,
-                               headers={"Content-Type": "application/octet-stream"})
+        resp = client.request("PUT", target, "", (push(target),), what="finish upload",
+                              url=f"{location}{sep}digest={quote(str(digest))}", data=body, retries=0,
+                              headers={"Content-Type": "application/octet-stream"})
     except RegistryError as e:
         if client.blob_exists(target, digest):
             return None  # committed, and only the answer was lost
@@ -83,15 +85,26 @@ def _finish(client: RegistryClient, target: ImageRef, location: str, digest: Dig
     return registry_error(resp, "finish upload", ref)
 
 
-def _patch(client: RegistryClient, target: ImageRef, location: str, digest: Digest, chunk: bytes,
+def _patch(client: RegistrySession, target: ImageRef, location: str, digest: Digest, chunk: bytes,
            offset: int) -> str:
-    resp = client._request("PATCH", target, "", (push(target),), what="upload blob", url=location,
-                           headers={"Content-Type": "application/octet-stream",
-                                    "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
+    """One chunk, sent once into its session; the session's next URL."""
+    ref = str(target.with_digest(digest))
+    try:
+        resp = client.request("PATCH", target, "", (push(target),), what="upload blob", url=location, retries=0,
+                              headers={"Content-Type": "application/octet-stream",
+                                       "Content-Range": f"{offset}-{offset + len(chunk) - 1}"}, data=chunk)
+    except RegistryError as e:   # the answer was lost: the registry may hold the chunk, the session is spent
+        if isinstance(e, BodyBroken) or e.status is None:
+            raise BodyBroken(e.message, "the copy starts again with a fresh upload", ref=ref) from None
+        raise
     resp.close()
+    if resp.status_code in RETRY_STATUSES:   # "not now": a fresh session later, never this one again
+        error = registry_error(resp, "upload blob", ref)
+        raise BodyBroken(error.message, "the copy starts again with a fresh upload", status=error.status,
+                         code=error.code, ref=ref)
     if resp.status_code != 202:
-        raise registry_error(resp, "upload blob", str(target.with_digest(digest)))
-    return client._location(resp, target)
+        raise registry_error(resp, "upload blob", ref)
+    return client.location(resp, target)
 
 
 def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

@@ -17,6 +17,7 @@ from mm_cli import docker_config, one_error, run_cli, succeeded
 from mm_runner import log_mark, requests_since
 from multiarch_ci.core.platform import Platform
 from multiarch_ci.frontends.cli import ABOUT, build_parser
+from multiarch_ci.sources.kinds import KINDS
 
 
 def github_token() -> str:
@@ -224,8 +225,7 @@ def test_an_unknown_option_far_from_any_is_not_guessed(registry, repo_name):
     assert "--workers" not in line and "--tags-page-size" not in line     # hidden options are never offered
 
 
-@pytest.mark.parametrize("command", [["push"], *(["push", f] for f in ("from-spec", "from-args", "from-matrix",
-                                                                      "from-digests")), ["inspect"]],
+@pytest.mark.parametrize("command", [["push"], *(["push", k.cli_form] for k in KINDS), ["inspect"]],
                          ids=lambda c: " ".join(c))
 def test_each_command_help_has_a_description_and_an_example_that_parses(command):
     run = run_cli(*command, "--help")

@@ -20,7 +20,7 @@ import mm_images
 from mm_cli import docker_config, run_cli
 
 # The host environment may point these at the system bundle; each test sets what it needs.
-CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
 
 
@@ -182,6 +182,19 @@ def test_tls_insecure_skips_verification(tls_registry, repo_name, tmp_path):
     assert all(f"https://{reg.host}/" in line for line in requests_made), requests_made
     assert f"http://{reg.host}/" not in run.err
     assert_no_secrets(run, reg.password)
+
+
+def test_unverified_tls_asked_for_prints_no_library_warning(tls_registry, repo_name, tmp_path):
+    """--insecure-registry is the user's own choice: a real process's stderr holds our lines only, not the
+    HTTP library's InsecureRequestWarning at every connection (unmasked, outside the one-line format)."""
+    reg = tls_registry
+    src, dst = f"{repo_name}/src", f"{repo_name}/dst"
+    images = seed(reg, src)
+    run = run_cli("push", "from-matrix", str(matrix_file(tmp_path, images)), "--target", f"{reg.host}/{dst}:v1",
+                  "--insecure-registry", reg.host, "--username", reg.username, "--password-stdin",
+                  stdin=reg.password + "\n", subprocess=True)
+    assert run.code == 0, run.err
+    assert "Warning" not in run.err and "warnings.warn" not in run.err, run.err
 
 
 # -- wrong credentials never leak ---------------------------------------------------------------

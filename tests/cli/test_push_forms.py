@@ -211,6 +211,25 @@ def test_from_digests_folder(registry, repo_name, tmp_path):
     assert mm_images.list_tags(reg, repo_name) == ["1.2.3", "latest"]
 
 
+# -- from-sources -------------------------------------------------------------------------------
+
+def test_from_sources_the_images_themselves(registry, repo_name):
+    """The action's `sources` input as a CLI form: each image on the command line, [PLATFORM=]REF."""
+    reg = registry
+    amd = mm_images.push_image(reg, repo_name, "v1-amd64", arch="amd64")
+    arm = mm_images.push_image(reg, repo_name, "v1-arm64", arch="arm64", variant="v8")
+
+    run = run_cli("push", "from-sources", f"linux/arm64/v8={arm['ref']}", amd["ref"],
+                  "--target", f"{reg.host}/{repo_name}:v1", "--tags", "latest")
+    ok(run)
+
+    body, doc, digest = stored_index(reg, repo_name, "v1")
+    assert printed_ref(run) == f"{reg.host}/{repo_name}@{digest}"
+    assert [e["digest"] for e in doc["manifests"]] == [arm["digest"], amd["digest"]]  # the order given
+    assert_children(doc, [amd, arm])
+    assert_tags_point_at(reg, repo_name, ["v1", "latest"], body)
+
+
 # -- output: --json, --dry-run, inspect ---------------------------------------------------------
 
 def _two_arch_spec(reg, repo, tmp_path, *, tags=("extra",), order=(0, 1), name="spec.yaml",

@@ -1,7 +1,7 @@
 """Pushes through a forward proxy named by HTTP_PROXY / HTTPS_PROXY (a real proxy on loopback, not a fake
 of our client): absolute-URI requests for a plain-HTTP registry, a CONNECT tunnel for HTTPS with proxy
-credentials from the proxy URL, and NO_PROXY honoured. Our HTTP layer is the standard library's (issue
-15), so what requests and urllib3 did for proxies is ours to keep working."""
+credentials from the proxy URL, an HTTPS proxy (TLS to the proxy, and TLS in TLS to an HTTPS registry),
+and NO_PROXY honoured. urllib3 speaks to the proxy; which proxy, and NO_PROXY, stay ours (proxies.py)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +12,7 @@ import pytest
 import mm_images
 from mm_cli import run_cli
 from mm_forward_proxy import ForwardProxy
+from mm_hostile import make_cert
 
 NO_PROXY_VARS = {"NO_PROXY": "", "no_proxy": ""}
 CA_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -33,6 +34,13 @@ def proxy():
 @pytest.fixture
 def auth_proxy():
     p = ForwardProxy("proxyuser", "pr0xy pass")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def tls_proxy(tmp_path):
+    p = ForwardProxy("proxyuser", "pr0xy pass", tls=make_cert(tmp_path / "proxy-cert", "proxy"))
     yield p
     p.stop()
 
@@ -101,3 +109,26 @@ def test_no_proxy_sends_the_registry_around_the_proxy(registry, repo_name, tmp_p
                        "no_proxy": ""})
     assert run.code == 0, run.err
     assert proxy.seen == []
+
+
+@pytest.mark.parametrize("registry_kind", ["https-registry", "http-registry"])
+def test_through_an_https_proxy(registry, tls_registry, repo_name, tmp_path, tls_proxy, registry_kind):
+    """TLS to the proxy (its certificate verified with the run's CA bundle), credentials inside that TLS; an
+    HTTPS registry through a CONNECT tunnel (TLS in TLS), a plain-HTTP one forwarded (HTTP_PROXY alone: plain
+    HTTP is never a fallback from an HTTPS attempt that went through a proxy)."""
+    reg = tls_registry if registry_kind == "https-registry" else registry
+    images = seed(reg, f"{repo_name}/src")
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(tls_proxy.tls.crt.read_bytes() + (reg.ca_file.read_bytes() if reg.ca_file else b""))
+    login = ["--username", reg.username, "--password-stdin"] if reg.username else []
+    proxy_var = "HTTPS_PROXY" if reg.scheme == "https" else "HTTP_PROXY"
+    run = run_cli("push", "from-matrix", str(matrix(tmp_path, images)), "--target", f"{reg.host}/{repo_name}/dst:v1",
+                  *login, stdin=(reg.password + "\n") if reg.username else None,
+                  env={proxy_var: tls_proxy.url("proxyuser:pr0xy%20pass@"), "SSL_CERT_FILE": str(bundle),
+                       **NO_PROXY_VARS})
+    assert run.code == 0, run.err
+    assert_index_of(reg, f"{repo_name}/dst", "v1", images)
+    methods = {m for m, _, _ in tls_proxy.seen}
+    assert tls_proxy.seen and all(a == "Basic cHJveHl1c2VyOnByMHh5IHBhc3M=" for _, _, a in tls_proxy.seen)
+    assert methods == {"CONNECT"} if reg.scheme == "https" else methods >= {"GET", "PUT"} and "CONNECT" not in methods
+    assert "pr0xy" not in run.out + run.err

@@ -97,3 +97,27 @@ def test_an_idle_connection_the_registry_closed_is_not_reused(transport):
         server.close()
     assert transport.count == attempts + 1    # the closed connection was not tried: no retry spent on it
     assert server.connections == 2
+
+
+@pytest.mark.hostile("deadline-of-another-request")
+def test_an_expired_deadline_never_closes_a_connection_another_request_took(transport):
+    """A streamed answer read to its end gives its connection back while its deadline still runs (the reader
+    holds it until the last piece is consumed); the next request takes that connection. The first deadline
+    passing must not shut the connection under the second request."""
+    def answer(n, path):
+        if path == "/v2/slow":
+            time.sleep(1.0)                     # the first request's deadline passes meanwhile
+            return ok(b"slow")
+        return ok(b"blob")
+
+    server = KeepAlive(answer)
+    try:
+        with transport.bounded(0.4):
+            first = transport.send("GET", f"http://{server.host}/v2/blob", what="blob", stream=True)
+        assert first.read(1024) == b"blob" and first.read(1024) == b""
+        second = transport.send("GET", f"http://{server.host}/v2/slow", what="slow", body_cap=1024)
+        first.ticket.close()
+    finally:
+        server.close()
+    assert second.content == b"slow"
+    assert transport.count == 2 and server.connections == 1     # no failure, no retry, one connection

@@ -1,5 +1,7 @@
 """A forward HTTP proxy on loopback, as HTTP_PROXY / HTTPS_PROXY name one: absolute-URI requests for
-plain HTTP, CONNECT tunnels for HTTPS, optional Basic proxy authentication (407 without it).
+plain HTTP, CONNECT tunnels for HTTPS, optional Basic proxy authentication (407 without it). With
+``tls=Cert`` (mm_hostile.make_cert) it is an HTTPS proxy: clients speak TLS to the proxy itself (and TLS
+inside the tunnel to an HTTPS registry).
 
 Only destinations on 127.0.0.0/8 are served (403 otherwise): test traffic never leaves loopback.
 `seen` records (method, target, Proxy-Authorization) of every request the proxy received.
@@ -26,13 +28,20 @@ def _loopback(host: str) -> bool:
 
 
 class ForwardProxy:
-    def __init__(self, username: str | None = None, password: str | None = None):
-        self.port = free_port()
+    def __init__(self, username: str | None = None, password: str | None = None, tls=None):
+        self.port, self.tls = free_port(), tls
         self.seen: list[tuple[str, str, str | None]] = []
         self.want = ("Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()) if username else None
         proxy = self
 
+        context = tls.context() if tls is not None else None
+
         class Handler(socketserver.StreamRequestHandler):
+            def setup(self):
+                if context is not None:
+                    self.request = context.wrap_socket(self.request, server_side=True)
+                super().setup()
+
             def handle(self):
                 while proxy._one(self.rfile, self.connection):
                     pass
@@ -45,7 +54,7 @@ class ForwardProxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self, with_credentials: str = "") -> str:
-        return f"http://{with_credentials}127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{with_credentials}127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -116,6 +125,8 @@ def _pipe(client: socket.socket, upstream: socket.socket, rfile) -> None:
                 data = s.recv(65536)
                 if not data:
                     return
+                while getattr(s, "pending", lambda: 0)():      # TLS bytes already decrypted: select cannot see them
+                    data += s.recv(65536)
                 (upstream if s is client else client).sendall(data)
     except OSError:
         return

@@ -15,12 +15,9 @@ LAYER = {"core": 0, "sources": 1, "registry": 1, "layout": 1, "flow": 2, "fronte
 SIDEWAYS_FORBIDDEN = {("sources", "registry"), ("sources", "layout"), ("registry", "sources"),
                       ("registry", "layout"), ("layout", "sources"), ("layout", "registry")}
 REGISTRY_FLOOR = {"http": 0, "auth": 1}   # anything else in registry/ is floor 2
-# Imports that break a rule today; the house issue empties this list. A test below fails on any new one.
-KNOWN: set[tuple[str, str]] = {
-    ("multiarch_ci.registry.http.transport", "multiarch_ci.registry.rate_limits"),
-}
-KNOWN_CIRCLES = {("multiarch_ci.registry.client", "multiarch_ci.registry.uploads")}
-KNOWN_HTTP = {("registry/client.py", "http")}
+# Imports that break a rule (none today); a test below fails on any new one.
+KNOWN: set[tuple[str, str]] = set()
+KNOWN_CIRCLES: set[tuple[str, str]] = set()
 
 
 def module_name(path: Path) -> str:
@@ -149,7 +146,7 @@ def test_only_registry_http_does_http_and_only_frontends_import_actions_toolkit(
         top = {n.split(".")[0] for n in names}
         rel = path.relative_to(PKG).as_posix()
         if top & {"requests", "urllib3", "ssl", "socket"} or "http.client" in names:
-            assert rel.startswith("registry/http/") or (rel, "http") in KNOWN_HTTP, rel
+            assert rel.startswith("registry/http/"), rel
         if "actions_toolkit" in top:
             assert rel.startswith("frontends/"), rel
 

@@ -5,7 +5,7 @@ import pytest
 
 from multiarch_ci.core.errors import InputError, WaitTimeout, setting
 from multiarch_ci.core.reference import ImageRef, check_tag, tag_from
-from multiarch_ci.frontends.settings import hub_note, normalised_notes
+from multiarch_ci.sources.notes import hub_note, normalised_notes
 
 
 @pytest.mark.parametrize("text, tag", [

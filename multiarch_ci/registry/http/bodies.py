@@ -5,12 +5,12 @@ Caps: manifests 4 MiB, token answers 1 MiB, anything read only for a message (er
 """
 from __future__ import annotations
 
-import http.client
 import zlib
 
 from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
 from multiarch_ci.core.limits import MANIFEST_CAP  # noqa: F401 - the transport and client read it here
 from multiarch_ci.registry.http.failures import short_reason
+from multiarch_ci.registry.http.wire import BROKEN, framing
 
 TOKEN_CAP = 1024 * 1024
 MESSAGE_CAP = 64 * 1024
@@ -22,7 +22,7 @@ class BodyBroken(RegistryError):
     kind = Kind.BROKEN
 
 
-_BROKEN = (http.client.HTTPException, OSError, zlib.error)
+_BROKEN = (*BROKEN, zlib.error)
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
@@ -71,10 +71,21 @@ def _gather(resp, pieces, cap: int, what: str, too_big) -> bytes:
                 raise too_big()
             chunks.append(chunk)
     except _BROKEN as e:
+        unreadable(resp, e, what)
         problem = ("body truncated" if "IncompleteRead" in str(e) else "connection broke while reading the body")
         raise BodyBroken(f"{what}: {problem}: {short_reason(e)}", "rerunning is safe",
                          status=resp.status_code) from None
     return b"".join(chunks)
+
+
+def unreadable(resp, e: BaseException, what: str) -> None:
+    """Raise a final error when `e` is an answer framed so that no bound could read it (FramingError)."""
+    broken = framing(e)
+    if broken is not None:
+        resp.close()
+        raise RegistryError(f"{what}: the answer cannot be read: {broken}", "the registry, or a proxy on the "
+                            "way, sent a malformed HTTP answer: report it to its operator",
+                            status=resp.status_code) from None
 
 
 def read_message(resp, cap: int = MESSAGE_CAP) -> bytes:

@@ -1,10 +1,11 @@
-"""A deadline for a whole request (connect, headers and body), not for each socket read.
+"""A deadline for a whole request (connect, proxy CONNECT, TLS set-up, headers and body), not for each read.
 
-Socket timeouts restart on every byte, so a server dripping one byte a second holds a plain
-client forever. Here each request runs under a Ticket: the sockets its connection uses are
-registered with one watchdog thread, which shuts them down when the ticket's deadline passes; the
-blocked read then fails at once and the transport reports a timeout. The connections are
-http.client's, registering their socket when they connect and before each request.
+Socket timeouts restart on every byte, so a server (or a proxy) dripping one byte a second holds a plain
+client forever. Here each request runs under a Ticket: the connections it uses claim the ticket when they
+start to connect and before each request (see connections.py), and one watchdog thread shuts down the
+socket of every connection still claimed by a ticket whose deadline passed; the blocked read then fails
+at once and the transport reports a timeout. A connection serves one request at a time: once another
+request claims it, an older ticket expiring can no longer touch it.
 """
 from __future__ import annotations
 
@@ -12,27 +13,37 @@ import socket
 import threading
 import time
 
-from http.client import HTTPConnection, HTTPSConnection
-
 _current = threading.local()
 
 
+def current() -> Ticket | None:
+    """The ticket of the request this thread is sending, if any."""
+    return getattr(_current, "ticket", None)
+
+
 class Ticket:
-    """One request's deadline and the sockets it has used; `expired` once the watchdog fired."""
+    """One request's deadline and the connections it claimed; `expired` once the watchdog fired."""
 
     def __init__(self, watchdog: Watchdog, seconds: float):
         self.watchdog, self.seconds = watchdog, seconds
         self.deadline = time.monotonic() + seconds
-        self.socks: list[socket.socket] = []
+        self.conns: list = []
         self.expired = False
 
-    def watch(self, sock: socket.socket | None) -> None:
-        if sock is not None:
-            with self.watchdog.cond:
-                if sock not in self.socks:
-                    self.socks.append(sock)
-            if self.expired:
-                _shutdown(sock)
+    def claim(self, conn) -> None:
+        """`conn` now works for this request: the deadline covers it, and no other ticket's does."""
+        with self.watchdog.cond:
+            conn.mm_ticket = self
+            if conn not in self.conns:
+                self.conns.append(conn)
+        if self.expired:
+            shutdown(conn)
+
+    def release(self, conn) -> None:
+        """`conn` is done with this request (its answer was read): the deadline no longer covers it."""
+        with self.watchdog.cond:
+            if getattr(conn, "mm_ticket", None) is self:
+                conn.mm_ticket = None
 
     def extend(self, seconds: float | None = None) -> None:
         """Start a new period (a streamed blob: each piece must arrive within the timeout)."""
@@ -48,18 +59,25 @@ class Ticket:
         return self
 
     def __exit__(self, *exc) -> None:
-        if getattr(_current, "ticket", None) is self:
+        if current() is self:
             _current.ticket = None
 
     def close(self) -> None:
         self.watchdog.remove(self)
 
 
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also under TLS: wakes a blocked recv
-    except OSError:
-        pass
+def shutdown(conn) -> None:
+    """Wake whatever blocks on the connection's socket (or the one its last answer still reads from): the
+    plain socket's shutdown, also under TLS (and TLS inside a TLS proxy tunnel, whose outer socket is
+    `.socket`)."""
+    sock = getattr(conn, "sock", None) or getattr(conn, "mm_sock", None)
+    if sock is not None and not isinstance(sock, socket.socket):
+        sock = getattr(sock, "socket", None)
+    if isinstance(sock, socket.socket):
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class Watchdog:
@@ -92,8 +110,9 @@ class Watchdog:
                 for t in due:
                     t.expired = True
                     self.tickets.discard(t)
-                    for s in t.socks:  # under the lock: a closed ticket's socket may serve another request
-                        _shutdown(s)
+                    for conn in t.conns:   # under the lock: only a connection still working for this request
+                        if getattr(conn, "mm_ticket", None) is t:
+                            shutdown(conn)
                 nxt = min((t.deadline for t in self.tickets), default=now + 5.0)
                 wait = max(0.01, min(nxt - time.monotonic(), 5.0))
                 self.wake_at = time.monotonic() + wait
@@ -101,35 +120,3 @@ class Watchdog:
 
 
 WATCHDOG = Watchdog()
-
-
-def _register(conn) -> None:
-    ticket = getattr(_current, "ticket", None)
-    if ticket is not None:
-        ticket.watch(getattr(conn, "sock", None))
-
-
-class _Watched:
-    """Mixin: register the connection's socket with the current ticket when it connects or sends."""
-
-    def connect(self):
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # as urllib3: no Nagle delay on a PUT
-        _register(self)
-
-    def request(self, *args, **kwargs):
-        _register(self)
-        return super().request(*args, **kwargs)
-
-
-class WatchedHTTPConnection(_Watched, HTTPConnection):
-    pass
-
-
-class WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-def watched(https: bool) -> type[HTTPConnection]:
-    """The connection class whose sockets register with the current request's ticket."""
-    return WatchedHTTPSConnection if https else WatchedHTTPConnection

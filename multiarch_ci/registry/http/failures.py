@@ -37,3 +37,13 @@ def short_reason(e: Exception) -> str:
         if m:
             return m.group(0).strip(" .,")
     return text if len(text) < 200 else text[:200] + "…"
+
+
+def failure_name(e: BaseException) -> str:
+    """The name of the failure inside the engine's wrappings ('ConnectionResetError', not 'ProtocolError')."""
+    for _ in range(4):
+        inner = next((a for a in e.args if isinstance(a, BaseException)), None) or e.__cause__
+        if inner is None:
+            break
+        e = inner
+    return type(e).__name__

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from multiarch_ci.core.errors import InputError
@@ -63,6 +64,7 @@ def split_host(netloc: str) -> tuple[str, int | None]:
     return netloc, None
 
 
+@lru_cache(maxsize=256)    # asked before every plain-HTTP request: a run names a handful of hosts
 def is_loopback(host: str) -> bool:
     name, _ = split_host(host)
     if name == "localhost":

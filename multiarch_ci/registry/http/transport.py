@@ -1,32 +1,52 @@
-"""HTTP under the client: one keep-alive session, deadlines, TLS policy, bounded retries, size caps.
+"""HTTP under the client: one keep-alive engine, deadlines, TLS policy, bounded retries, size caps.
 
 Retry rule: 408/429/5xx and connection errors are retried with jittered exponential backoff,
 honouring Retry-After (seconds or HTTP date); everything else is returned to the caller at once.
-`read_timeout` bounds a whole request (connect, headers, body: see deadline.py); redirects are
-followed here, hop by hop, so Authorization never reaches another origin and ~/.netrc is never read.
+`read_timeout` bounds a whole request (connect, a proxy's CONNECT, TLS set-up, headers, body: see
+deadline.py); redirects are followed here, hop by hop, so Authorization never reaches another origin and
+~/.netrc is never read. The engine under it is urllib3 (wire.py says why), its own retries and redirects off.
 """
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin
 
+from multiarch_ci import __version__
 from multiarch_ci.core.errors import Kind, RegistryError, setting
-from multiarch_ci.registry.http.bodies import (MANIFEST_CAP, TOKEN_CAP, BodyBroken, read_capped, read_message,
-                                          read_raw)
+from multiarch_ci.registry.http.bodies import (
+    MANIFEST_CAP,
+    TOKEN_CAP,
+    BodyBroken,
+    read_capped,
+    read_message,
+    read_raw,
+)
 from multiarch_ci.registry.http.deadline import WATCHDOG, Ticket
-from multiarch_ci.registry.http.failures import NO_SUCH_HOST, retry_after_seconds, short_reason
+from multiarch_ci.registry.http.failures import (
+    NO_SUCH_HOST,
+    failure_name,
+    retry_after_seconds,
+    short_reason,
+)
 from multiarch_ci.registry.http.hosts import HostPolicy, Origin, is_loopback
 from multiarch_ci.registry.http.proxies import Proxies, speaks_tls
-from multiarch_ci.registry.rate_limits import quota_spent
-from multiarch_ci.registry.http.wire import Pool, ProxyRefused, Response
+from multiarch_ci.registry.http.quota import quota_spent
+from multiarch_ci.registry.http.trust import Trust
+from multiarch_ci.registry.http.wire import (
+    BAD_URL,
+    BROKEN,
+    Engine,
+    HandshakeFailed,
+    ProxyRefused,
+    Response,
+    framing,
+)
 
 __all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback", "retry_after_seconds",
            "short_reason"]
@@ -34,7 +54,7 @@ __all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopbac
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-USER_AGENT = "multiarch-manifest/0.1"
+USER_AGENT = f"multiarch-manifest/{__version__}"
 _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
@@ -61,9 +81,6 @@ def api_host(registry: str) -> str:
     return "registry-1.docker.io" if registry == "docker.io" else registry
 
 
-# What a failure to connect or to read an answer raises: the socket's errors (resets, refusals,
-# timeouts, failed lookups) and http.client's (a malformed status line or headers, a short chunk).
-_BROKEN = (OSError, http.client.HTTPException)
 # Characters a URL from a registry (Location, Link) may keep as they are; the rest is percent-encoded.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
@@ -84,9 +101,8 @@ class Transport:
         self.debug = debug or (lambda _msg: None)
         env = os.environ if environ is None else environ
         self.proxies = Proxies(env)
-        self.pool = Pool(policy.pool_size, USER_AGENT)
-        self.ca: bool | str = (env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or env.get("CURL_CA_BUNDLE")
-                               or env.get("SSL_CERT_DIR") or True)   # the names requests and curl read
+        self.trust = Trust.from_environ(env)
+        self.engine = Engine(policy.pool_size, USER_AGENT, self.trust)
         self._bases: dict[str, str] = {}
         self._lock = threading.Lock()
         self._bound = threading.local()
@@ -95,9 +111,9 @@ class Transport:
     def base_url(self, registry: str) -> str | None:
         return self._bases.get(registry)
 
-    def verify_for(self, origin: Origin) -> bool | str:
+    def verified(self, origin: Origin) -> bool:
         """Unverified TLS only for a host the user marked insecure, never for one found later."""
-        return False if self.hosts.is_insecure(origin.hostport) else self.ca
+        return not self.hosts.is_insecure(origin.hostport)
 
     @contextlib.contextmanager
     def bounded(self, seconds: float):
@@ -114,10 +130,10 @@ class Transport:
         """GET /v2/ to learn the scheme and the auth challenge; HTTPS first, HTTP only when allowed."""
         host = api_host(registry)
         allow_http = self.hosts.cleartext_ok(host)
+        proxy = self.proxies.for_url(f"https://{host}/")
         # HTTPS first; on loopback without a proxy, a bare TLS hello tells a plain-HTTP registry apart
         # without building a verifying TLS context (the CA bundle costs 35-90 ms) just to be refused
-        plain = is_loopback(host) and not self.proxies.for_url(f"https://{host}/") \
-            and speaks_tls(host, self.policy.connect_timeout) is False
+        plain = is_loopback(host) and not proxy and speaks_tls(host, self.policy.connect_timeout) is False
         try:
             if plain:
                 self.debug(f"TLS hello to https://{host}/v2/ -> answered in plain HTTP: not TLS")
@@ -136,7 +152,12 @@ class Transport:
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
                                     f"for a plain-HTTP or self-signed registry pass {setting('insecure-registry')} {host}; "
-                                    "for a private CA set SSL_CERT_FILE or REQUESTS_CA_BUNDLE", ref=registry) from None
+                                    f"for a private CA {self.trust.fix()}", ref=registry) from None
+            if proxy:   # what came through a proxy cannot tell that the registry itself does not speak TLS
+                raise RegistryError(f"cannot reach registry {registry} over HTTPS through the proxy "
+                                    f"{proxy.hostport}: {e.message}",
+                                    "plain HTTP is never tried through a proxy (credentials would pass it in clear): "
+                                    "name the registry in NO_PROXY to reach it directly", ref=registry) from None
             resp = self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")
             scheme = "http"
         with self._lock:
@@ -181,25 +202,29 @@ class Transport:
                     else:
                         resp.content = read_message(resp)
                     return resp
-            except (*_BROKEN, BodyBroken) as e:
-                if isinstance(e, ssl.SSLError) and getattr(e, "hop", None) and not ticket.expired:
+            except (*BROKEN, BodyBroken, HandshakeFailed) as e:
+                if isinstance(e, HandshakeFailed) and not ticket.expired:
                     self.debug(f"{method} {url} -> TLS failure: {short_reason(e)}")
-                    raise _tls_failure(e, what) from None
+                    raise self._tls_failure(e, what) from None
+                if framing(e) is not None and not ticket.expired:   # the same bytes would come again
+                    raise RegistryError(f"{what}: the answer from {url.split('/')[2]} cannot be read: {framing(e)}",
+                                        "the registry, or a proxy on the way, sent a malformed HTTP answer: "
+                                        "report it to its operator") from None
                 reason = (f"timed out: no complete answer within {ticket.seconds:g} s" if ticket.expired
                           else e.message if isinstance(e, BodyBroken) else short_reason(e))
-                self.debug(f"{method} {url} -> {type(e).__name__}: {reason} (attempt {attempt + 1}/{attempts})")
+                self.debug(f"{method} {url} -> {failure_name(e)}: {reason} (attempt {attempt + 1}/{attempts})")
                 self._check_bound(what)
                 if attempt + 1 >= attempts or not replayable:
                     if isinstance(e, BodyBroken) and not ticket.expired:
                         raise
-                    kind = "Timeout" if ticket.expired else type(e).__name__
+                    kind = "Timeout" if ticket.expired else failure_name(e)
                     raise (BodyBroken if isinstance(e, BodyBroken) else RegistryError)(
                         f"{what}: {kind} from {url.split('/')[2]} after {attempt + 1} attempt(s): {reason}",
                         "check the registry address and the network; rerunning is safe",
                         status=getattr(e, "status", None)) from None
                 delay = self._delay(attempt, None)
                 if not self._fits(delay):
-                    raise DeadlinePassed(f"{what}: timed out: no answer before the wait's time ran out ({reason})")
+                    raise DeadlinePassed(f"{what}: timed out: no answer before the wait's time ran out ({reason})") from None
                 p.sleep(delay)
             finally:
                 if not keep:
@@ -210,8 +235,8 @@ class Transport:
                 what: str) -> Response:
         """Send, following redirects ourselves: credentials are dropped at the first hop to another origin."""
         origin, h = Origin.of(url), dict(headers or {})
+        here = origin
         for _hop in range(MAX_REDIRECTS + 1):
-            here = Origin.of(url)
             if here.scheme == "http" and not self.hosts.cleartext_ok(here.hostport):
                 raise RegistryError(f"{what}: refusing plain HTTP to {here.netloc}",
                                     f"only loopback and hosts given with {setting('insecure-registry')} may use plain HTTP")
@@ -219,13 +244,13 @@ class Transport:
                 h = {k: v for k, v in h.items() if k.lower() not in _CREDENTIAL_HEADERS}
             left = max(ticket.remaining(), 0.001)
             try:
-                resp = self.pool.request(method, url, h, data.encode() if isinstance(data, str) else data,
-                                         proxy=self.proxies.for_url(url), verify=self.verify_for(here),
-                                         connect_timeout=self.policy.connect_timeout, timeout=left)
+                resp = self.engine.request(method, url, h, data.encode() if isinstance(data, str) else data,
+                                           proxy=self.proxies.for_url(url), verified=self.verified(here),
+                                           connect_timeout=self.policy.connect_timeout, timeout=left)
             except ProxyRefused as e:
                 raise ProxyFailure(f"{what}: {e}", "check the proxy and its credentials in HTTPS_PROXY / HTTP_PROXY, "
                                    "or name the registry in NO_PROXY") from None
-            except (http.client.InvalidURL, UnicodeError) as e:
+            except BAD_URL as e:
                 raise RegistryError(f"{what}: cannot send to {Origin.of(url)}: {e}") from None
             location = resp.headers.get("Location")
             if not allow_redirects or resp.status_code not in REDIRECTS or not location:
@@ -236,6 +261,7 @@ class Transport:
                 method, data = ("HEAD" if method == "HEAD" else "GET"), None
                 h = {k: v for k, v in h.items() if k.lower() not in ("content-type", "content-length")}
             url = quote(urljoin(url, location), safe=_URL_SAFE)
+            here = Origin.of(url)
         raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", "the registry redirects in a loop")
 
     def _budget(self, what: str) -> float:
@@ -265,13 +291,16 @@ class Transport:
         """Sleep before another try of a whole step (e.g. a fresh upload session)."""
         self.policy.sleep(self._delay(attempt, None))
 
-
-def _tls_failure(e: ssl.SSLError, what: str) -> TLSFailure:
-    host = e.hop.split('/')[2]  # the host that failed, also after a redirect
-    return TLSFailure(f"{what}: TLS error talking to {host}: {short_reason(e)}",
-                      f"pass {setting('insecure-registry')} {host} for a self-signed registry, or set SSL_CERT_FILE "
-                      "or REQUESTS_CA_BUNDLE to its CA",
-                      certificate="CERTIFICATE_VERIFY_FAILED" in str(e) or "hostname" in str(e))
+    def _tls_failure(self, e: HandshakeFailed, what: str) -> TLSFailure:
+        """A failed TLS set-up, naming the host (also after a redirect) and, for an untrusted certificate,
+        the CA bundle trusted (its variable and path) and how to fix it."""
+        if not e.certificate:
+            return TLSFailure(f"{what}: TLS error talking to {e.host}: {short_reason(e)}",
+                              f"if {e.host} speaks plain HTTP, pass {setting('insecure-registry')} {e.host}")
+        return TLSFailure(f"{what}: TLS error talking to {e.host}: {short_reason(e)}; "
+                          f"the CAs trusted: {self.trust.describe()}",
+                          f"pass {setting('insecure-registry')} {e.host} for a self-signed registry, "
+                          f"or {self.trust.fix()}", certificate=True)
 
 
 class ProxyFailure(RegistryError):

@@ -1,197 +1,215 @@
-"""HTTP/1.1 on the standard library's http.client: keep-alive connections per origin, proxies, TLS.
+"""HTTP/1.1 on urllib3 2.x: keep-alive pools per origin, HTTP and HTTPS proxies, TLS; one request, one hop.
 
-Why not requests or urllib3 (issue 15, bench/http_cpu.py, 1,000 keep-alive GETs on loopback): our
-requests-based transport cost 1.70 ms of CPU per request, urllib3 directly 0.73, http.client 0.36; and
-importing requests costs ~150 ms, urllib3 ~100 ms, http.client ~30 ms, where the whole start-up budget is
-100 ms. What they did for us is here in a few lines: a pool of idle connections per (origin, proxy, TLS
-setting), a dropped or dirty idle connection never reused, one TLS context per trust setting (the CA
-bundle is loaded once), CONNECT tunnels through an HTTP proxy. Retries, redirects, deadlines and caps
-stay in transport.py, deadline.py and bodies.py.
+Why urllib3 and not requests or bare http.client: urllib3 is the engine under requests and does what a
+well-kept engine must (pools, dropped connections seen on every platform, chunked framing, CONNECT tunnels,
+TLS in TLS for an HTTPS proxy, IPv6 in a tunnel). It costs about 0.1 ms more CPU per request than our own
+http.client code did and about 50 ms to import (bench/results/http-engine.md); requests costs about 1 ms
+more per request and hides what we must control. urllib3's own retries, redirects and decoding are off
+(retries=False, redirect=False, preload_content=False, decode_content=False): transport.py retries and
+follows redirects hop by hop, bodies.py reads with caps and decodes with a bound, deadline.py bounds each
+whole request.
 """
 from __future__ import annotations
 
 import http.client
-import select
-import ssl
 import threading
-from base64 import b64encode
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from multiarch_ci.registry.http.deadline import watched
+import urllib3
+from urllib3.exceptions import HTTPError, InsecureRequestWarning, LocationParseError, SSLError
+from urllib3.util.retry import Retry
+
+from multiarch_ci.registry.http.connections import POOL_CLASSES, FramingError
+from multiarch_ci.registry.http.deadline import current
+from multiarch_ci.registry.http.proxies import Proxy
+from multiarch_ci.registry.http.trust import Contexts, Trust
+
+# What a failure to connect or to read an answer raises: the socket's errors (resets, refusals, timeouts,
+# failed lookups), http.client's (a malformed status line, a short chunk) and urllib3's wrappings of them.
+BROKEN = (OSError, http.client.HTTPException, HTTPError)
+BAD_URL = (http.client.InvalidURL, UnicodeError, LocationParseError)
+NO_RETRIES = Retry(total=False, redirect=False)   # urllib3's own retries and redirects: off (one object, shared)
+
+
+class HandshakeFailed(Exception):
+    """TLS with `host` could not be set up (untrusted certificate, not TLS at all, a broken handshake)."""
+
+    def __init__(self, host: str, reason: str):
+        super().__init__(reason)
+        self.host, self.reason = host, reason
+
+    @property
+    def certificate(self) -> bool:
+        """The server speaks TLS but its certificate was not trusted (or names another host)."""
+        return "CERTIFICATE_VERIFY_FAILED" in self.reason or "hostname" in self.reason.lower()
+
+
+class ProxyRefused(Exception):
+    """A proxy that refused to open a tunnel for us (e.g. 407: its credentials were refused)."""
+
+
+class Headers:
+    """An answer's headers, by case-insensitive name; a name sent twice reads as its first value."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self, headers: urllib3.HTTPHeaderDict):
+        self._h = headers
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self._h.getlist(name)
+        return values[0] if values else default
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._h
+
+    def items(self):
+        return self._h.items()
 
 
 class Response:
-    """A response: status, headers (case-insensitive), the final URL; the body read through `read`."""
+    """A response: status, headers, the final URL; the body read through `read` (exactly as sent)."""
 
-    __slots__ = ("status_code", "reason", "headers", "url", "content", "ticket", "_resp", "_conn", "_pool")
+    __slots__ = ("status_code", "reason", "headers", "url", "content", "ticket", "_resp", "_conn", "_owner")
 
-    def __init__(self, resp: http.client.HTTPResponse, url: str, conn, pool: Pool):
-        self.status_code, self.reason, self.headers, self.url = resp.status, resp.reason, resp.headers, url
+    def __init__(self, resp: urllib3.BaseHTTPResponse, url: str):
+        self.status_code, self.reason, self.url = resp.status, resp.reason, url
+        self.headers = Headers(resp.headers)
         self.content: bytes | None = None
         self.ticket = None
-        self._resp, self._conn, self._pool = resp, conn, pool
+        self._resp, self._conn, self._owner = resp, resp.connection, current()
 
     @property
     def ok(self) -> bool:
         return self.status_code < 400
 
     def read(self, size: int) -> bytes:
-        """Up to `size` bytes of the body exactly as sent (chunked framing removed, never decoded);
-        IncompleteRead when the connection ends before the Content-Length (http.client itself only
-        says so for a chunked body, and returns a short one quietly)."""
+        """Up to `size` bytes of the body exactly as sent (chunked framing removed, never decoded); a body
+        that ends before its Content-Length raises (urllib3's IncompleteRead)."""
         resp = self._resp
-        if resp.isclosed():
+        if self._conn is None and resp.connection is None:   # read to its end already
             return b""
-        piece = resp.read(size)
-        if not piece and resp.length:
-            raise http.client.IncompleteRead(b"", resp.length)
-        if resp.isclosed():           # the body's end: the connection goes back to the pool at once
-            self.close()
+        piece = resp.read(size, decode_content=False)
+        if not piece or (resp.length_remaining == 0 and not resp.chunked):
+            self._done()
         return piece
 
     def close(self) -> None:
-        """Give the connection back when the body was read to its end, else close it."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
+        """Give the connection back when the body was read to its end (or has none), else close it."""
         resp = self._resp
-        done = resp.length == 0 or (resp.length is None and resp.isclosed())   # read to its end
-        resp.close()
-        if done and not resp.will_close and conn.sock is not None:
-            self._pool.put(conn)
-        else:
-            conn.close()
+        if resp.connection is not None:
+            if resp.length_remaining == 0 and not resp.chunked:
+                try:
+                    resp.read(1, decode_content=False)    # an empty body: read its end, the pool gets it back
+                except BROKEN:
+                    pass
+            if resp.connection is not None:
+                resp.close()                               # unread bytes: the connection cannot be reused
+                resp.release_conn()
+        self._done()
+
+    def _done(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._owner is not None:
+            self._owner.release(conn)
 
 
-class ProxyRefused(ValueError):
-    """A proxy setting this client cannot use (e.g. SOCKS), or a proxy that refused to connect us."""
+class Engine:
+    """Pools by (scheme, host, port, TLS setting), and a urllib3 ProxyManager per (proxy, TLS setting)."""
 
-
-def _proxy_parts(proxy: str) -> tuple[str, int, dict]:
-    """(host, port, headers for the proxy) of an http:// proxy URL (a bare host:port means http)."""
-    p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    if p.scheme != "http" or not p.hostname:
-        raise ProxyRefused(f"proxy {p.scheme}://{p.hostname or ''}: only http:// proxies are supported "
-                           "(HTTPS is tunnelled through them with CONNECT)")
-    headers = {}
-    if p.username is not None:
-        pair = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
-        headers["Proxy-Authorization"] = "Basic " + b64encode(pair).decode()
-    return p.hostname, p.port or 80, headers
-
-
-def _dropped(conn) -> bool:
-    """An idle connection the server closed, or that holds unread bytes (a body longer than announced)."""
-    sock = conn.sock
-    if sock is None:
-        return True
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
-        return True
-
-
-class Pool:
-    """Idle keep-alive connections by (scheme, host, port, proxy, TLS setting); thread-safe."""
-
-    def __init__(self, maxsize: int, user_agent: str):
+    def __init__(self, maxsize: int, user_agent: str, trust: Trust):
         self.maxsize, self.user_agent = maxsize, user_agent
-        self._idle: dict[tuple, list] = {}
-        self._contexts: dict[bool | str, ssl.SSLContext] = {}
+        self.contexts = Contexts(trust)
+        self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+        self._proxied: dict[tuple, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
-        self._context_lock = threading.Lock()   # loading a CA bundle takes 35-90 ms: not under the pool's lock
 
-    def context(self, verify: bool | str) -> ssl.SSLContext:
-        """One TLS context per trust setting: True (the system's CAs), a CA file or folder, or False."""
-        with self._context_lock:
-            ctx = self._contexts.get(verify)
-            if ctx is None:
-                ctx = self._contexts[verify] = _context(verify)
-            return ctx
-
-    def put(self, conn) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(conn.mm_key, [])
-            if len(idle) < self.maxsize:
-                idle.append(conn)
-                return
-        conn.close()
-
-    def _get(self, key: tuple):
-        with self._lock:
-            idle = self._idle.get(key)
-            while idle:
-                conn = idle.pop()
-                if not _dropped(conn):
-                    return conn
-                conn.close()
-        return None
-
-    def request(self, method: str, url: str, headers: dict, body: bytes | None, *, proxy: str | None,
-                verify: bool | str, connect_timeout: float, timeout: float) -> Response:
-        """Send one request (no redirects followed) and read the status line and headers."""
+    def request(self, method: str, url: str, headers: dict, body: bytes | None, *, proxy: Proxy | None,
+                verified: bool, connect_timeout: float, timeout: float) -> Response:
+        """Send one request (no redirects followed, no retries) and read the status line and headers."""
         parts = urlsplit(url)
         scheme, host = parts.scheme, parts.hostname or ""
-        port = parts.port or (443 if scheme == "https" else 80)
-        key = (scheme, host, port, proxy, verify if scheme == "https" else None)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         h = {"User-Agent": self.user_agent, **headers}
-        conn = self._get(key)
-        if conn is None:
-            conn = self._new(key, proxy)
-        conn.timeout = min(connect_timeout, timeout)
+        limits = urllib3.Timeout(connect=min(connect_timeout, timeout), read=max(timeout, 0.001))
+        options = dict(body=body, headers=h, retries=NO_RETRIES, redirect=False, assert_same_host=False,
+                       timeout=limits, preload_content=False, decode_content=False)
         try:
-            if conn.sock is None:
-                try:
-                    conn.connect()
-                except ssl.SSLError as e:
-                    e.hop = url          # the handshake with this URL's host failed (not a TLS error later on)
-                    raise
-                except OSError as e:     # http.client's words for a CONNECT the proxy did not grant
-                    if proxy and str(e).startswith("Tunnel connection failed"):
-                        raise ProxyRefused(f"the proxy {conn.host}:{conn.port} refused to connect to "
-                                           f"{host}:{port}: {str(e).split(': ', 1)[-1]}") from None
-                    raise
-            conn.sock.settimeout(timeout)
-            if proxy and scheme == "http":          # a plain-HTTP request goes to the proxy whole
-                path, h = url, {**h, **conn.mm_proxy_headers}
-            conn.request(method, path, body=body, headers=h)
-            resp = conn.getresponse()
-        except BaseException:
-            conn.close()
+            if proxy is None:
+                path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+                resp = self._pool(scheme, host, parts.port, verified).urlopen(method, path, **options)
+            else:
+                resp = self._manager(proxy, verified).urlopen(method, url, **options)
+        except BROKEN as e:
+            stage = _find(e, lambda x: getattr(x, "mm_stage", None))
+            if stage == "server" and isinstance(e, SSLError):
+                raise HandshakeFailed(parts.netloc, str(e)) from None
+            if proxy is not None and stage == "proxy":
+                raise ProxyRefused(f"TLS with the proxy {proxy.hostport} failed: {e}") from None
+            refusal = _find(e, _refusal)
+            if proxy is not None and refusal:
+                raise ProxyRefused(f"the proxy {proxy.hostport} refused to connect to {parts.netloc}: "
+                                   f"{refusal}") from None
             raise
-        return Response(resp, url, conn, self)
+        return Response(resp, url)
 
-    def _new(self, key: tuple, proxy: str | None):
-        scheme, host, port, _, verify = key
-        https = scheme == "https"
-        to_host, to_port, proxy_headers = _proxy_parts(proxy) if proxy else (host, port, {})
-        conn = watched(https)(to_host, to_port, **({"context": self.context(verify)} if https else {}))
-        if proxy and https:
-            conn.set_tunnel(host, port, headers=proxy_headers)
-        conn.mm_key, conn.mm_proxy_headers = key, proxy_headers
-        return conn
+    def _tls(self, scheme: str, verified: bool) -> dict:
+        if scheme != "https":
+            return {}
+        if verified:
+            return {"ssl_context": self.contexts.get(True), "cert_reqs": "CERT_REQUIRED"}
+        # Unverified TLS only for a registry the user named insecure: urllib3's warning (a Python warning,
+        # printed on stderr at each connection) would say again, unmasked and outside our one-line format,
+        # what the user asked for.
+        urllib3.disable_warnings(InsecureRequestWarning)
+        return {"ssl_context": self.contexts.get(False), "cert_reqs": "CERT_NONE", "assert_hostname": False}
+
+    def _pool(self, scheme: str, host: str, port: int | None, verified: bool) -> urllib3.HTTPConnectionPool:
+        key = (scheme, host, port, verified and scheme == "https")
+        pool = self._pools.get(key)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.get(key)
+                if pool is None:
+                    pool = self._pools[key] = POOL_CLASSES[scheme](
+                        host, port, maxsize=self.maxsize, block=False, retries=False, **self._tls(scheme, verified))
+        return pool
+
+    def _manager(self, proxy: Proxy, verified: bool) -> urllib3.ProxyManager:
+        key = (proxy, verified)
+        manager = self._proxied.get(key)
+        if manager is None:
+            with self._lock:
+                manager = self._proxied.get(key)
+                if manager is None:
+                    proxy_tls = {"proxy_ssl_context": self.contexts.get(True)} if proxy.url.startswith("https:") else {}
+                    manager = urllib3.ProxyManager(proxy.url, num_pools=64, proxy_headers=proxy.headers(),
+                                                   maxsize=self.maxsize, block=False, retries=False,
+                                                   **proxy_tls, **self._tls("https", verified))
+                    manager.pool_classes_by_scheme = POOL_CLASSES   # our connections: deadlines, guarded reads
+                    self._proxied[key] = manager
+        return manager
 
 
-def _context(verify: bool | str) -> ssl.SSLContext:
-    if verify is False:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-        return ctx
-    if isinstance(verify, str):
-        import os
-        if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
-        return ssl.create_default_context(cafile=verify)
-    ctx = ssl.create_default_context()
-    if not ctx.cert_store_stats().get("x509_ca"):   # no system CAs (e.g. a python.org build): certifi's
-        try:
-            import certifi
-            ctx.load_verify_locations(cafile=certifi.where())
-        except ImportError:
-            pass
-    return ctx
+def framing(e: BaseException) -> FramingError | None:
+    """The broken framing inside a failure (not worth another try: the same bytes would come again)."""
+    return _find(e, lambda x: x if isinstance(x, FramingError) else None)
+
+
+def _refusal(x: BaseException) -> str | None:
+    """'407 Proxy Authentication Required' when a proxy answered our CONNECT with a refusal."""
+    text = str(x)
+    return text.split(": ", 1)[1] if isinstance(x, OSError) and text.startswith("Tunnel connection failed: ") else None
+
+
+def _find(e: BaseException, what):
+    """The first non-None what(x) for x in `e` and the exceptions it wraps (args, cause, context)."""
+    todo, seen = [e], 0
+    while todo and seen < 8:
+        x = todo.pop(0)
+        seen += 1
+        found = what(x)
+        if found is not None:
+            return found
+        todo += [a for a in getattr(x, "args", ()) if isinstance(a, BaseException)]
+        todo += [c for c in (x.__cause__, x.__context__) if c is not None]
+    return None
