@@ -41,6 +41,7 @@ def test_a_from_args_push_imports_no_yaml_semver_or_actions_toolkit(registry, re
     mods = imported(r.err)
     assert {"multiarch_ci.flow.publish", "multiarch_ci.flow.chain", "http.client"} <= mods   # the whole push ran
     assert "urllib3" in mods and "requests" not in mods   # the HTTP engine is urllib3, never requests (wire.py)
+    assert "importlib.metadata" not in mods   # urllib3's HTTP/2 package is not initialised (engine_import.py)
     assert {m for m in mods if m.split(".")[0] in NOT_FOR_FROM_ARGS} == set()
 
 

@@ -17,10 +17,14 @@ from __future__ import annotations
 import http.client
 import ssl
 
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from multiarch_ci.registry.http.engine_import import import_urllib3
 
-from multiarch_ci.registry.http.deadline import current
+import_urllib3()   # before any module of urllib3 (engine_import.py)
+
+from urllib3.connection import HTTPConnection, HTTPSConnection  # noqa: E402
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # noqa: E402
+
+from multiarch_ci.registry.http.deadline import current  # noqa: E402
 
 MAX_INTERIM = 16
 MAX_HEADER_LINES = 100

@@ -15,14 +15,18 @@ import http.client
 import threading
 from urllib.parse import urlsplit
 
-import urllib3
-from urllib3.exceptions import HTTPError, InsecureRequestWarning, LocationParseError, SSLError
-from urllib3.util.retry import Retry
+from multiarch_ci.registry.http.engine_import import import_urllib3
 
-from multiarch_ci.registry.http.connections import POOL_CLASSES, FramingError
-from multiarch_ci.registry.http.deadline import current
-from multiarch_ci.registry.http.proxies import Proxy
-from multiarch_ci.registry.http.trust import Contexts, Trust
+import_urllib3()   # before any module of urllib3: without its HTTP/2 package's import-time costs
+
+import urllib3  # noqa: E402
+from urllib3.exceptions import HTTPError, InsecureRequestWarning, LocationParseError, SSLError  # noqa: E402
+from urllib3.util.retry import Retry  # noqa: E402
+
+from multiarch_ci.registry.http.connections import POOL_CLASSES, FramingError  # noqa: E402
+from multiarch_ci.registry.http.deadline import current  # noqa: E402
+from multiarch_ci.registry.http.proxies import Proxy  # noqa: E402
+from multiarch_ci.registry.http.trust import Contexts, Trust  # noqa: E402
 
 # What a failure to connect or to read an answer raises: the socket's errors (resets, refusals, timeouts,
 # failed lookups), http.client's (a malformed status line, a short chunk) and urllib3's wrappings of them.
