@@ -18,6 +18,7 @@ code = guarded(in_github, Console(sys.stdout, sys.stderr), debug=False)
 if code:
     sys.exit(code)
 
+from multiarch_ci.frontends.boundary import leave  # noqa: E402
 from multiarch_ci.frontends.github import main  # noqa: E402  (the action's code, once it is the action)
 
-sys.exit(main(os.environ))
+leave(main(os.environ))

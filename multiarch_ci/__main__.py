@@ -1,6 +1,5 @@
 """`python -m multiarch_ci` runs the CLI."""
-import sys
-
+from multiarch_ci.frontends.boundary import leave
 from multiarch_ci.frontends.cli import main
 
-sys.exit(main())
+leave(main())

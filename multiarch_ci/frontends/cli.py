@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from multiarch_ci.core.errors import CompositionError, InputError, MultiarchError
 from multiarch_ci.core.text import is_clean
-from multiarch_ci.frontends.boundary import guarded
+from multiarch_ci.frontends.boundary import guarded, leave
 from multiarch_ci.frontends.cli_help import ABOUT  # noqa: F401  (each command's words, importable from here)
 from multiarch_ci.frontends.cli_parser import RUN, build_parser, parse  # noqa: F401  (build_parser: tests)
 from multiarch_ci.frontends.labels import CLI_LABELS
@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 # How the CLI names its settings, in messages and errors.setting() alike (unlisted ones are --NAME).
 CLI_NAMES = CLI_LABELS.names()
+
+
+def run() -> None:
+    """The console script: `main` with the process's own arguments, then `boundary.leave` (no teardown)."""
+    leave(main())
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None, *,
