@@ -1,4 +1,5 @@
-"""A registry behind the latency proxy with N seeded cross/docker images, kept up until Ctrl-C or SIGTERM.
+"""A registry behind the latency proxy (HAProxy; --proxy python) with N seeded cross/docker images, kept
+up until Ctrl-C or SIGTERM.
 
 For measuring one push from outside (e.g. `/usr/bin/time -v`, before and after a change, side by side):
 writes DIR/matrix.json (the N source refs, through the proxy) and DIR/proxy (HOST:PORT of the proxy),
@@ -8,7 +9,7 @@ then waits. Push to a fresh repository each run, e.g.
     /usr/bin/time -v sh -c 'exec .venv/bin/python -m multiarch_ci push from-matrix /tmp/mm-seeded/matrix.json \\
         --target "$(cat /tmp/mm-seeded/proxy)/t-$$:v1" --json'
 
-Usage: .venv/bin/python bench/serve_seeded.py [--n 32] [--latency-ms 20] --dir DIR
+Usage: .venv/bin/python bench/serve_seeded.py [--n 32] [--latency-ms 20] [--proxy python] --dir DIR
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as B  # noqa: E402
-import seed as seedmod  # noqa: E402
+import run as B
+import seed as seedmod
 
 
 def main(argv=None) -> int:
@@ -30,7 +31,9 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=32)
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--dir", type=Path, required=True)
+    B.add_proxy_option(ap)
     args = ap.parse_args(argv)
+    B.use_proxy(args.proxy)
     signal.signal(signal.SIGTERM, B._on_term)
     args.dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="mm-seeded."))
