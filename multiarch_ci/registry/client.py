@@ -187,16 +187,15 @@ class RegistryClient(RegistrySession):
 
 def _close(resp: Response) -> None:
     resp.close()
-    ticket = getattr(resp, "ticket", None)
-    if ticket is not None:
-        ticket.close()
+    if resp.ticket is not None:
+        resp.ticket.close()
 
 
 def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[bytes]:
     """The body as sent, in CHUNK pieces; each MiB must arrive within the request timeout (the ticket)."""
     buf = bytearray()
     total = 0
-    ticket = getattr(resp, "ticket", None)
+    ticket = resp.ticket
     try:
         for piece in iter_raw(resp, 1024 * 1024):
             if ticket is not None:
@@ -212,7 +211,7 @@ def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[byte
                 buf.clear()
     except BROKEN as e:
         expired = ticket is not None and ticket.expired
-        reason = f"timed out: no data for {ticket.seconds:g} s" if expired else short_reason(e)
+        reason = f"timed out: no data for {ticket.seconds:g} s" if ticket and expired else short_reason(e)
         raise BodyBroken(f"get blob {what}: connection broke while streaming: {reason}",
                          "rerunning is safe") from None
     finally:
