@@ -159,7 +159,8 @@ class RegistryClient(RegistrySession):
         while True:
             if len(seen) >= max_pages:
                 raise RegistryError(f"list tags {repo.name}: more than {max_pages} pages", "the registry's tag "
-                                    "list does not end; report it to the registry's operator", ref=repo.name, kind=Kind.BAD_ANSWER)
+                                    "list does not end; report it to the registry's operator", ref=repo.name,
+                                    kind=Kind.BAD_ANSWER)
             seen.add(url)
             resp = self.request("GET", repo, "", (pull(repo),), what="list tags", url=url, body_cap=MANIFEST_CAP)
             if resp.status_code == 404:
@@ -182,7 +183,8 @@ class RegistryClient(RegistrySession):
                 raise RegistryError(f"list tags {repo.name}: the next page is on another host "
                                     f"({Origin.of(url)}); refusing to follow it", ref=repo.name, kind=Kind.BAD_ANSWER)
             if url in seen:
-                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name, kind=Kind.BAD_ANSWER)
+                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name,
+                                    kind=Kind.BAD_ANSWER)
 
 
 def _close(resp: Response) -> None:
