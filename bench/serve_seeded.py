@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as B  # noqa: E402
-import seed as seedmod  # noqa: E402
+import run as B
+import seed as seedmod
 
 
 def main(argv=None) -> int:
