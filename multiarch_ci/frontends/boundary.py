@@ -35,7 +35,7 @@ def guarded(body: Callable[[], int], console: Console, debug: bool,
     except KeyboardInterrupt:
         report("interrupted")
         return 130
-    except Exception as e:  # a bug: still one line unless --debug
+    except Exception as e:  # noqa: BLE001 - the one catch-all: a bug is still one line (exit 1) unless --debug
         if debug:
             show_traceback()
         report(f"internal error: {type(e).__name__}: {e} (rerun with debug output on and report it)")

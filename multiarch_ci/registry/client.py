@@ -159,7 +159,8 @@ class RegistryClient(RegistrySession):
         while True:
             if len(seen) >= max_pages:
                 raise RegistryError(f"list tags {repo.name}: more than {max_pages} pages", "the registry's tag "
-                                    "list does not end; report it to the registry's operator", ref=repo.name, kind=Kind.BAD_ANSWER)
+                                    "list does not end; report it to the registry's operator", ref=repo.name,
+                                    kind=Kind.BAD_ANSWER)
             seen.add(url)
             resp = self.request("GET", repo, "", (pull(repo),), what="list tags", url=url, body_cap=MANIFEST_CAP)
             if resp.status_code == 404:
@@ -182,21 +183,21 @@ class RegistryClient(RegistrySession):
                 raise RegistryError(f"list tags {repo.name}: the next page is on another host "
                                     f"({Origin.of(url)}); refusing to follow it", ref=repo.name, kind=Kind.BAD_ANSWER)
             if url in seen:
-                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name, kind=Kind.BAD_ANSWER)
+                raise RegistryError(f"list tags {repo.name}: the registry's next-page links loop", ref=repo.name,
+                                    kind=Kind.BAD_ANSWER)
 
 
 def _close(resp: Response) -> None:
     resp.close()
-    ticket = getattr(resp, "ticket", None)
-    if ticket is not None:
-        ticket.close()
+    if resp.ticket is not None:
+        resp.ticket.close()
 
 
 def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[bytes]:
     """The body as sent, in CHUNK pieces; each MiB must arrive within the request timeout (the ticket)."""
     buf = bytearray()
     total = 0
-    ticket = getattr(resp, "ticket", None)
+    ticket = resp.ticket
     try:
         for piece in iter_raw(resp, 1024 * 1024):
             if ticket is not None:
@@ -212,7 +213,7 @@ def _chunks(resp: Response, what: str, size: int | None = None) -> Iterator[byte
                 buf.clear()
     except BROKEN as e:
         expired = ticket is not None and ticket.expired
-        reason = f"timed out: no data for {ticket.seconds:g} s" if expired else short_reason(e)
+        reason = f"timed out: no data for {ticket.seconds:g} s" if ticket and expired else short_reason(e)
         raise BodyBroken(f"get blob {what}: connection broke while streaming: {reason}",
                          "rerunning is safe") from None
     finally:

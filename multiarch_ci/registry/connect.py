@@ -5,8 +5,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.registry.auth.authenticator import Authenticator
-from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.auth.credentials import Credential, CredentialStore
+from multiarch_ci.registry.client import RegistryClient
 from multiarch_ci.registry.http.hosts import HostPolicy
 from multiarch_ci.registry.http.transport import Policy, Transport
 

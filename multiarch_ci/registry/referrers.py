@@ -81,7 +81,7 @@ def few_tags(client: RegistryClient, repo: ImageRef, limit: int = 1000) -> froze
     if resp.status_code != 200 or next_link(resp.headers.get("Link")):
         return None
     try:
-        tags = json.loads(resp.content or b"").get("tags") or []   # a 200 is read whole (get_bounded)
+        tags = json.loads(resp.content).get("tags") or []   # a 200 is read whole (get_bounded)
     except (ValueError, AttributeError, RecursionError):
         return None
     return frozenset(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else None
@@ -103,7 +103,7 @@ def _from_api(client: RegistryClient, repo: ImageRef, subject: Digest,
                 return None, False
             if resp.status_code != 200:
                 raise registry_error(resp, "list referrers", str(repo.with_digest(subject)))
-            body = resp.content or b""   # a 200 is read whole (get_bounded): None only for a stream
+            body = resp.content   # a 200 is read whole (get_bounded)
             read += len(body)
             if read > MAX_LISTING_BYTES:   # checked before parsing: a page's bytes past the cap are never parsed
                 raise over_cap(where, f"the listing runs past {MAX_LISTING_BYTES // 1024} KiB "

@@ -16,7 +16,7 @@ def registry_error(resp: Response, what: str, ref: str) -> RegistryError:
     """Turn an error response into a RegistryError naming the ref, status and the registry's error code."""
     code = message = said = None
     try:
-        errors = json.loads((resp.content or b"")[:65536]).get("errors") or []   # no body: ValueError
+        errors = json.loads(resp.content[:65536]).get("errors") or []   # no body: ValueError
         if errors:
             code, message, extra = errors[0].get("code"), errors[0].get("message"), errors[0].get("detail")
             said = " ".join(s for s in (message, extra) if isinstance(s, str) and s)   # Nexus says why in detail

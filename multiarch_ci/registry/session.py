@@ -5,6 +5,7 @@ Spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
 """
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urljoin
 
 from multiarch_ci.core.digest import Digest
@@ -60,7 +61,9 @@ class RegistrySession:
         if not loc:
             raise RegistryError(f"upload to {ref.name}: registry gave no Location", status=resp.status_code,
                                 ref=str(ref), kind=Kind.BAD_ANSWER)
-        return urljoin(self.transport.base_url(ref.registry) + "/", loc)
+        # known by construction: `resp` answered a request to this registry, and request() pinged it first
+        base = cast(str, self.transport.base_url(ref.registry))
+        return urljoin(base + "/", loc)
 
     def blob_exists(self, repo: ImageRef, digest: Digest) -> bool:
         resp = self.request("HEAD", repo, f"blobs/{digest}", (pull(repo),), what="head blob")

@@ -47,7 +47,7 @@ def upload_blob(client: RegistrySession, target: ImageRef, location: str, digest
         raise DigestMismatch(f"copy blob {digest} from {source}: its content does not hash to its digest",
                              "the source registry or a proxy altered it; nothing was tagged",
                              ref=str(target.with_digest(digest)))
-    cause: RegistryError | None = None
+    errors: list[RegistryError] = []   # the loop runs at least once: a refusal, or it returned
     for attempt in range(UPLOAD_TRIES if second is None else 1):
         if attempt:  # a failed commit may have closed the session: start a fresh one, never reuse it
             client.transport.backoff(attempt - 1)
@@ -55,9 +55,10 @@ def upload_blob(client: RegistrySession, target: ImageRef, location: str, digest
         error = _finish(client, target, location, digest, body)
         if error is None:
             return
-        cause = cause or error
+        errors.append(error)
         if error.status is not None and error.status not in RETRY_STATUSES:
             break
+    cause = errors[0]   # the first refusal says why
     if second is not None and (cause.status is None or cause.status in RETRY_STATUSES):
         # the bytes streamed are gone: the caller copies again, from a fresh session too
         raise BodyBroken(cause.message, "the copy starts again with a fresh upload", status=cause.status,

@@ -1,5 +1,6 @@
 """A digests folder (the Docker docs' merge pattern: each build leg runs `touch digests/${digest#sha256:}`):
-its file names, as listed by frontends.input_files.list_digests_dir, become one source each. Pure: names in, sources out."""
+its file names, as listed by frontends.input_files.list_digests_dir, become one source each. Pure: names in,
+sources out."""
 from __future__ import annotations
 
 import re

@@ -10,12 +10,11 @@ import re
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import InputError
 from multiarch_ci.core.location import parse_location
-from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.plan import EntryAnnotation, SourceSpec, split_items
+from multiarch_ci.core.platform import Platform
 from multiarch_ci.core.reference import ImageRef, redact
 from multiarch_ci.sources.yaml_lines import load_json, load_yaml
 from multiarch_ci.sources.yaml_nodes import YList, YMap, check_keys, kind_of, line_of
-
 
 _ENTRY_KEYS = ("image", "platform", "digest", "platforms")
 _PLATFORM_KEYS = ("architecture", "os", "variant", "features", "osversion", "osfeatures",

@@ -12,12 +12,12 @@ import pytest
 
 from mm_cli import one_error, run_cli
 from mm_hostile import Hostile, Request
-
 from multiarch_ci.registry.http.hosts import HostPolicy
 from multiarch_ci.registry.http.transport import Policy, Transport
 
 REGISTRY = "127.0.0.9:5000"
-PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")
+PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY",
+              "all_proxy")
 
 
 def through(proxy: str, **more: str) -> dict:
@@ -75,7 +75,8 @@ def test_a_garbage_connect_answer_never_sends_an_insecure_registry_through_the_p
 @pytest.mark.parametrize("variable, value, says", [
     ("HTTPS_PROXY", "http://127.0.0.2:99999", "HTTPS_PROXY: http://127.0.0.2:99999 is not HOST:PORT"),
     ("HTTP_PROXY", "http://user:hunter2@127.0.0.2:99999", "HTTP_PROXY: http://127.0.0.2:99999 is not HOST:PORT"),
-    ("https_proxy", "socks5://127.0.0.2:1080", "https_proxy: SOCKS proxies (socks5://127.0.0.2:1080) are not supported"),
+    ("https_proxy", "socks5://127.0.0.2:1080",
+     "https_proxy: SOCKS proxies (socks5://127.0.0.2:1080) are not supported"),
 ], ids=["port-99999", "port-99999-with-credentials", "socks"])
 def test_a_proxy_setting_that_cannot_be_used_is_bad_input(variable, value, says):
     env = {v: "" for v in PROXY_VARS}

@@ -8,10 +8,10 @@ from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import RegistryError
 from multiarch_ci.core.model import Descriptor, ImageIndex, MediaType
 from multiarch_ci.registry.auth.credential import Credential
-from multiarch_ci.registry.hosted_errors import hosted_hint
-from multiarch_ci.registry.index_format import docker_list_fallback
 from multiarch_ci.registry.auth.login_hints import login_hint
+from multiarch_ci.registry.hosted_errors import hosted_hint
 from multiarch_ci.registry.http.quota import quota_spent, rate_limit
+from multiarch_ci.registry.index_format import docker_list_fallback
 from multiarch_ci.registry.mounts import ERROR, MOUNTED, SESSION, UPLOAD, mount_outcome
 
 

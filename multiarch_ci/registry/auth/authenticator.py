@@ -18,7 +18,7 @@ from multiarch_ci.registry.auth.credentials import Credential, CredentialStore
 from multiarch_ci.registry.auth.login_hints import login_hint
 from multiarch_ci.registry.auth.scopes import ScopeGroups
 from multiarch_ci.registry.http.hosts import Origin
-from multiarch_ci.registry.http.transport import TOKEN_CAP, Transport, read_capped
+from multiarch_ci.registry.http.transport import TOKEN_CAP, Transport
 
 _PARAM = re.compile(r'([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
@@ -199,7 +199,7 @@ class Authenticator:
         if not resp.ok:
             raise AuthError(f"{what}: token service answered HTTP {resp.status_code}",
                                 status=resp.status_code, ref=registry)
-        body = resp.content if resp.content is not None else read_capped(resp, TOKEN_CAP, what)
+        body = resp.content   # a 2xx body: read whole by send (body_cap=TOKEN_CAP)
         try:
             doc = json.loads(body)
             token = doc.get("token") or doc.get("access_token")

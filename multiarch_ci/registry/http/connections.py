@@ -15,7 +15,9 @@ covers the TCP connect, a proxy's CONNECT and the TLS set-up) and before each re
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
+from typing import Any, Literal
 
 from multiarch_ci.registry.http.engine_import import import_urllib3
 
@@ -23,8 +25,9 @@ import_urllib3()   # before any module of urllib3 (engine_import.py)
 
 from urllib3.connection import HTTPConnection, HTTPSConnection  # noqa: E402
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # noqa: E402
+from urllib3.util.ssltransport import SSLTransport  # noqa: E402
 
-from multiarch_ci.registry.http.deadline import current  # noqa: E402
+from multiarch_ci.registry.http.deadline import Ticket, current  # noqa: E402
 
 MAX_INTERIM = 16
 MAX_HEADER_LINES = 100
@@ -46,7 +49,7 @@ def _interim(line: bytes) -> bool:
 class GuardedFile:
     """http.client's socket file for one answer: no read without a bound, interim answers skipped."""
 
-    __slots__ = ("_fp", "_first")
+    __slots__ = ("_first", "_fp")
 
     def __init__(self, fp):
         self._fp, self._first = fp, True
@@ -94,30 +97,48 @@ class GuardedResponse(http.client.HTTPResponse):
         self.fp = GuardedFile(self.fp)
 
 
-class _Watched:
-    """Mixin: claim the current request's deadline on connect and on each request."""
+class TLSSetupError(ssl.SSLError):
+    """The TLS set-up failed, and where: with the `server`, or with the (https://) `proxy` on the way.
 
-    response_class = GuardedResponse
+    Raised from the ssl module's error, which it reads as (str, args, and as `__cause__`)."""
+
+    def __init__(self, stage: Literal["server", "proxy"], cause: ssl.SSLError):
+        super().__init__(*cause.args)
+        self.stage, self.cause = stage, cause
+
+    def __str__(self) -> str:
+        return str(self.cause)
+
+
+class _Watched(HTTPConnection):
+    """Claims the current request's deadline on connect and on each request (a base of both connections)."""
+
+    response_class: type[http.client.HTTPResponse] = GuardedResponse
+    mm_ticket: Ticket | None = None     # the request this connection works for (deadline.py)
+    # the socket of the last connect: the answer keeps reading from it after http.client lets go of it
+    # (Connection: close), and the deadline must still be able to shut it down
+    mm_sock: socket.socket | SSLTransport | None = None
 
     def connect(self) -> None:
         ticket = current()
         if ticket is not None:
             ticket.claim(self)
         try:
-            super().connect()  # type: ignore[misc]
+            super().connect()
         except ssl.SSLError as e:   # TLS set-up failed: with the proxy (an https:// one) or with the server
-            e.mm_stage = "server" if self.proxy is None or self.has_connected_to_proxy else "proxy"  # type: ignore[attr-defined]
-            raise
-        self.mm_sock = self.sock    # the answer keeps reading from it after http.client lets go (Connection: close)
+            stage: Literal["server", "proxy"] = \
+                "server" if self.proxy is None or self.has_connected_to_proxy else "proxy"
+            raise TLSSetupError(stage, e) from e
+        self.mm_sock = self.sock
 
-    def request(self, *args, **kwargs):
+    def request(self, *args: Any, **kwargs: Any) -> None:
         ticket = current()
         if ticket is not None:
             ticket.claim(self)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+        super().request(*args, **kwargs)
 
 
-class WatchedHTTPConnection(_Watched, HTTPConnection):
+class WatchedHTTPConnection(_Watched):
     pass
 
 

@@ -128,9 +128,9 @@ def speaks_tls(host: str, timeout: float) -> bool | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
-        with socket.create_connection((name.strip("[]"), int(port or 443)), timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=name.strip("[]")):
-                return True
+        with socket.create_connection((name.strip("[]"), int(port or 443)), timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=name.strip("[]")):
+            return True
     except ssl.SSLError:
         return False   # a plain-HTTP server answers a TLS hello with an HTTP 400: not TLS
     except (OSError, ValueError):

@@ -48,7 +48,7 @@ from multiarch_ci.registry.http.wire import (
     framing,
 )
 
-__all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "read_capped", "is_loopback", "retry_after_seconds",
+__all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "is_loopback", "read_capped", "retry_after_seconds",
            "short_reason"]
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -143,7 +143,7 @@ class Transport:
         except DeadlinePassed:
             raise
         except RegistryError as e:
-            if isinstance(e, TLSFailure) and e.certificate or isinstance(e, ProxyFailure):
+            if (isinstance(e, TLSFailure) and e.certificate) or isinstance(e, ProxyFailure):
                 raise  # the server speaks TLS but is not trusted, or the proxy said no: plain HTTP cannot help
             if any(s in e.message for s in NO_SUCH_HOST):  # DNS: no scheme or TLS setting can help
                 raise RegistryError(f"cannot resolve registry host {host}: {e.message}",
@@ -151,8 +151,8 @@ class Transport:
                                     "(docker.io)", ref=registry) from None
             if not allow_http:
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS: {e.message}",
-                                    f"for a plain-HTTP or self-signed registry pass {setting('insecure-registry')} {host}; "
-                                    f"for a private CA {self.trust.fix()}", ref=registry) from None
+                                    f"for a plain-HTTP or self-signed registry pass {setting('insecure-registry')} "
+                                    f"{host}; for a private CA {self.trust.fix()}", ref=registry) from None
             if proxy:   # what came through a proxy cannot tell that the registry itself does not speak TLS
                 raise RegistryError(f"cannot reach registry {registry} over HTTPS through the proxy "
                                     f"{proxy.hostport}: {e.message}",
@@ -224,7 +224,8 @@ class Transport:
                         status=getattr(e, "status", None)) from None
                 delay = self._delay(attempt, None)
                 if not self._fits(delay):
-                    raise DeadlinePassed(f"{what}: timed out: no answer before the wait's time ran out ({reason})") from None
+                    raise DeadlinePassed(
+                        f"{what}: timed out: no answer before the wait's time ran out ({reason})") from None
                 p.sleep(delay)
             finally:
                 if not keep:
@@ -239,7 +240,8 @@ class Transport:
         for _hop in range(MAX_REDIRECTS + 1):
             if here.scheme == "http" and not self.hosts.cleartext_ok(here.hostport):
                 raise RegistryError(f"{what}: refusing plain HTTP to {here.netloc}",
-                                    f"only loopback and hosts given with {setting('insecure-registry')} may use plain HTTP")
+                                    f"only loopback and hosts given with {setting('insecure-registry')} "
+                                    "may use plain HTTP")
             if here != origin:
                 h = {k: v for k, v in h.items() if k.lower() not in _CREDENTIAL_HEADERS}
             left = max(ticket.remaining(), 0.001)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import http.client
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 from multiarch_ci.registry.http.engine_import import import_urllib3
@@ -23,8 +25,8 @@ import urllib3  # noqa: E402
 from urllib3.exceptions import HTTPError, InsecureRequestWarning, LocationParseError, SSLError  # noqa: E402
 from urllib3.util.retry import Retry  # noqa: E402
 
-from multiarch_ci.registry.http.connections import POOL_CLASSES, FramingError  # noqa: E402
-from multiarch_ci.registry.http.deadline import current  # noqa: E402
+from multiarch_ci.registry.http.connections import POOL_CLASSES, FramingError, TLSSetupError  # noqa: E402
+from multiarch_ci.registry.http.deadline import Ticket, current  # noqa: E402
 from multiarch_ci.registry.http.proxies import Proxy  # noqa: E402
 from multiarch_ci.registry.http.trust import Contexts, Trust  # noqa: E402
 
@@ -33,6 +35,7 @@ from multiarch_ci.registry.http.trust import Contexts, Trust  # noqa: E402
 BROKEN = (OSError, http.client.HTTPException, HTTPError)
 BAD_URL = (http.client.InvalidURL, UnicodeError, LocationParseError)
 NO_RETRIES = Retry(total=False, redirect=False)   # urllib3's own retries and redirects: off (one object, shared)
+T = TypeVar("T")
 
 
 class HandshakeFailed(Exception):
@@ -60,6 +63,13 @@ class Headers:
     def __init__(self, headers: urllib3.HTTPHeaderDict):
         self._h = headers
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    @overload
+    def get(self, name: str, default: str | None) -> str | None: ...
+
     def get(self, name: str, default: str | None = None) -> str | None:
         values = self._h.getlist(name)
         return values[0] if values else default
@@ -67,20 +77,23 @@ class Headers:
     def __contains__(self, name: str) -> bool:
         return name in self._h
 
-    def items(self):
+    def items(self) -> set[tuple[str, str]]:
         return self._h.items()
 
 
 class Response:
-    """A response: status, headers, the final URL; the body read through `read` (exactly as sent)."""
+    """A response: status, headers, the final URL; the body read through `read` (exactly as sent).
 
-    __slots__ = ("status_code", "reason", "headers", "url", "content", "ticket", "_resp", "_conn", "_owner")
+    `content`: the body, once the transport read it whole (every answer but a streamed one); `ticket`: a
+    streamed answer's deadline, which its reader extends per piece and closes."""
+
+    __slots__ = ("_conn", "_owner", "_resp", "content", "headers", "reason", "status_code", "ticket", "url")
 
     def __init__(self, resp: urllib3.BaseHTTPResponse, url: str):
         self.status_code, self.reason, self.url = resp.status, resp.reason, url
         self.headers = Headers(resp.headers)
-        self.content: bytes | None = None
-        self.ticket = None
+        self.content: bytes = b""
+        self.ticket: Ticket | None = None
         self._resp, self._conn, self._owner = resp, resp.connection, current()
 
     @property
@@ -135,16 +148,18 @@ class Engine:
         scheme, host = parts.scheme, parts.hostname or ""
         h = {"User-Agent": self.user_agent, **headers}
         limits = urllib3.Timeout(connect=min(connect_timeout, timeout), read=max(timeout, 0.001))
-        options = dict(body=body, headers=h, retries=NO_RETRIES, redirect=False, assert_same_host=False,
-                       timeout=limits, preload_content=False, decode_content=False)
         try:
             if proxy is None:
                 path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-                resp = self._pool(scheme, host, parts.port, verified).urlopen(method, path, **options)
+                resp = self._pool(scheme, host, parts.port, verified).urlopen(
+                    method, path, body=body, headers=h, retries=NO_RETRIES, redirect=False, assert_same_host=False,
+                    timeout=limits, preload_content=False, decode_content=False)
             else:
-                resp = self._manager(proxy, verified).urlopen(method, url, **options)
+                resp = self._manager(proxy, verified).urlopen(
+                    method, url, body=body, headers=h, retries=NO_RETRIES, redirect=False, assert_same_host=False,
+                    timeout=limits, preload_content=False, decode_content=False)
         except BROKEN as e:
-            stage = _find(e, lambda x: getattr(x, "mm_stage", None))
+            stage = _find(e, lambda x: x.stage if isinstance(x, TLSSetupError) else None)
             if stage == "server" and isinstance(e, SSLError):
                 raise HandshakeFailed(parts.netloc, str(e)) from None
             if proxy is not None and stage == "proxy":
@@ -156,7 +171,7 @@ class Engine:
             raise
         return Response(resp, url)
 
-    def _tls(self, scheme: str, verified: bool) -> dict:
+    def _tls(self, scheme: str, verified: bool) -> dict[str, Any]:
         if scheme != "https":
             return {}
         if verified:
@@ -185,10 +200,11 @@ class Engine:
             with self._lock:
                 manager = self._proxied.get(key)
                 if manager is None:
-                    proxy_tls = {"proxy_ssl_context": self.contexts.get(True)} if proxy.url.startswith("https:") else {}
+                    # an https:// proxy: TLS with it verified against our trust (None, as when not given, for http://)
+                    proxy_tls = self.contexts.get(True) if proxy.url.startswith("https:") else None
                     manager = urllib3.ProxyManager(proxy.url, num_pools=64, proxy_headers=proxy.headers(),
-                                                   maxsize=self.maxsize, block=False, retries=False,
-                                                   **proxy_tls, **self._tls("https", verified))
+                                                   proxy_ssl_context=proxy_tls, maxsize=self.maxsize, block=False,
+                                                   retries=False, **self._tls("https", verified))
                     manager.pool_classes_by_scheme = POOL_CLASSES   # our connections: deadlines, guarded reads
                     self._proxied[key] = manager
         return manager
@@ -205,7 +221,7 @@ def _refusal(x: BaseException) -> str | None:
     return text.split(": ", 1)[1] if isinstance(x, OSError) and text.startswith("Tunnel connection failed: ") else None
 
 
-def _find(e: BaseException, what):
+def _find(e: BaseException, what: Callable[[BaseException], T | None]) -> T | None:
     """The first non-None what(x) for x in `e` and the exceptions it wraps (args, cause, context)."""
     todo, seen = [e], 0
     while todo and seen < 8:
