@@ -16,6 +16,9 @@ import pytest
 
 from mm_registry import start_registry
 
+# The reliability and security figures the README quotes, added up from the tests' reports (also under -n N).
+pytest_plugins = ("mm_session_figures",)
+
 _repo_counter = itertools.count(1)
 
 
@@ -83,11 +86,6 @@ def repo_name(request) -> str:
     return f"t/{slug or 'test'}-{next(_repo_counter)}"
 
 
-# -- the reliability figures the README quotes: counted from tests that passed ---------------------
-
-_FIGURES: dict = {"fault": {}, "bad_input": 0, "hostile": set()}
-
-
 # The fixtures that start a real registry (/usr/bin/docker-registry, Linux only); a test using one, directly
 # or through another fixture, is marked `registry`. `-m "not registry"` keeps what runs anywhere Python does
 # (the workflow's macOS and Windows jobs: tests/unit and the CLI's bad-input tests).
@@ -103,49 +101,3 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     config.addinivalue_line("markers", "registry: starts a real registry (docker-registry, Linux); set by "
                             "conftest for every test using one of its registry fixtures")
-    config.addinivalue_line("markers", "fault(kind, outcome): a fault injected; outcome survived|reported")
-    config.addinivalue_line("markers", "bad_input: a bad input refused with exit 2 and nothing pushed")
-    config.addinivalue_line("markers", "hostile(kind): a hostile registry/input behaviour tried; the test asserts "
-                            "no credential leaked, the run was bounded and no line was injected")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.when != "call" or not report.passed:
-        return
-    for mark in item.iter_markers("fault"):
-        kind, result = mark.args
-        _FIGURES["fault"].setdefault(kind, set()).add(result)
-    if item.get_closest_marker("bad_input"):
-        _FIGURES["bad_input"] += 1
-    for mark in item.iter_markers("hostile"):
-        _FIGURES["hostile"].add(mark.args[0])
-
-
-def pytest_terminal_summary(terminalreporter):
-    import mm_secrets
-
-    faults = _FIGURES["fault"]
-    if not (faults or _FIGURES["bad_input"] or mm_secrets.TALLY or _FIGURES["hostile"]):
-        return
-    import mm_figures
-
-    survived = sorted(k for k, v in faults.items() if "survived" in v)
-    reported = sorted(k for k, v in faults.items() if "reported" in v)
-    both = sorted(set(survived) & set(reported))  # e.g. 5xx a few times (survived) and forever (reported)
-    t = mm_secrets.TALLY
-    terminalreporter.write_line(
-        f"reliability: {mm_figures.fault_counts(faults)}; {_FIGURES['bad_input']} bad inputs refused (exit 2, "
-        "nothing pushed); "
-        f"{t['secrets']} secrets scanned in {t['scans']} outputs ({t['bytes']} bytes), none leaked")
-    if _FIGURES["hostile"]:
-        terminalreporter.write_line(
-            f"security: hostile registry behaviours tried: {len(_FIGURES['hostile'])}, credentials leaked 0, "
-            f"unbounded runs 0, injected lines 0 (each counted from a passing test that asserts it)")
-    if faults:
-        terminalreporter.write_line("reliability: survived: " + ", ".join(survived))
-        terminalreporter.write_line("reliability: reported: " + ", ".join(reported))
-        if both:
-            terminalreporter.write_line("reliability: both: " + ", ".join(both))

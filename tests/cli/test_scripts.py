@@ -98,10 +98,14 @@ def test_quickstart_says_what_it_installs_first_and_ends_with_a_command_to_try(q
     assert subprocess.run([str(cli), "push", "from-args", "--help"], capture_output=True).returncode == 0
 
 
-def test_test_sh_shows_each_file_and_how_long_the_suite_took():
+def test_test_sh_runs_the_files_in_workers_shows_progress_and_how_long_the_suite_took():
+    workers = re.search(r"pytest -p no:cacheprovider -n (\d+) --dist loadfile", (ROOT / "scripts/test.sh").read_text())
+    assert workers, "scripts/test.sh runs pytest with -n N --dist loadfile"
     run = subprocess.run(["bash", "scripts/test.sh", "tests/unit/test_figures.py"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300, env=mm_registry.loopback_env())
     assert run.returncode == 0, run.stdout + run.stderr
-    assert any(line.startswith("tests/unit/test_figures.py ..") for line in run.stdout.splitlines()), run.stdout
-    assert "one line per test file" in run.stderr
+    n = workers[1]
+    assert f"created: {n}/{n} workers" in run.stdout, run.stdout
+    assert any(re.fullmatch(r"\.+ +\[100%\]", line) for line in run.stdout.splitlines()), run.stdout
+    assert f"in {n} worker processes" in run.stderr and "a progress line of dots" in run.stderr, run.stderr
     assert "test.sh: the suite took 0 min" in run.stderr and "(exit 0)" in run.stderr
