@@ -29,23 +29,15 @@ Only loopback addresses are accepted for --listen and --upstream.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import shutil
 import socket
 import sys
 from pathlib import Path
 
+from latency_proxy import loopback  # this folder is the script's own: both proxies check addresses alike
+
 LUA = Path(__file__).resolve().parent / "haproxy_latency.lua"
-
-
-def _loopback(hostport: str) -> tuple[str, int]:
-    host, _, port = hostport.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    addr = "127.0.0.1" if host == "localhost" else host
-    if not ipaddress.ip_address(addr).is_loopback:
-        raise SystemExit(f"haproxy_latency: {hostport} is not a loopback address")
-    return addr, int(port)
 
 
 def free_port(host: str) -> int:
@@ -104,8 +96,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if not os.access(a.haproxy, os.X_OK):
         raise SystemExit("haproxy_latency: haproxy is not installed (Debian package `haproxy`)")
-    host, port = _loopback(a.listen)
-    upstream = _loopback(a.upstream)
+    host, port = loopback(a.listen, "haproxy_latency")
+    upstream = loopback(a.upstream, "haproxy_latency")
     port = port or free_port(host)
     text = config((host, port), upstream, a.latency_ms, bool(a.log)).encode()
     r, w = os.pipe()

@@ -37,12 +37,13 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 CHUNK = 256 * 1024
 
 
-def _loopback(hostport: str) -> tuple[str, int]:
+def loopback(hostport: str, who: str = "latency_proxy") -> tuple[str, int]:
+    """HOST:PORT as (address, port), refusing any address outside 127.0.0.0/8 and ::1 (both bench proxies)."""
     host, _, port = hostport.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     addr = "127.0.0.1" if host == "localhost" else host
     if not ipaddress.ip_address(addr).is_loopback:
-        raise SystemExit(f"latency_proxy: {hostport} is not a loopback address")
+        raise SystemExit(f"{who}: {hostport} is not a loopback address")
     return addr, int(port)
 
 
@@ -240,7 +241,7 @@ def main(argv=None) -> int:
     ap.add_argument("--log", help="append one line per request to this file")
     ap.add_argument("--port-file", help="write the chosen port here once listening")
     a = ap.parse_args(argv)
-    server = Server(_loopback(a.listen), _loopback(a.upstream), a.latency_ms / 1000.0, a.log)
+    server = Server(loopback(a.listen), loopback(a.upstream), a.latency_ms / 1000.0, a.log)
     if a.port_file:
         tmp = a.port_file + ".tmp"
         with open(tmp, "w") as f:

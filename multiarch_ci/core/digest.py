@@ -48,6 +48,11 @@ class Digest:
         import hashlib  # here, not at start-up: loading OpenSSL's hashes waits until the first body
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
+    def names(self, data: bytes) -> bool:
+        """Whether this digest names `data`, hashed in this digest's own algorithm (a registry may answer in
+        sha512 for bytes we hashed in sha256)."""
+        return self == Digest.of(data, self.algorithm)
+
     def hasher(self) -> Hasher:
         """A fresh hashlib object of this digest's algorithm (to verify streamed content)."""
         import hashlib

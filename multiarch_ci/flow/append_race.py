@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from multiarch_ci.core.compose import Candidate, compose_update
 from multiarch_ci.core.digest import Digest
-from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
+from multiarch_ci.core.errors import Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.model import ImageIndex
@@ -28,6 +28,7 @@ from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.tags import Decision
 from multiarch_ci.flow.copy_targets import put_everywhere
+from multiarch_ci.flow.tagging import put_tag
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
 if TYPE_CHECKING:
@@ -163,11 +164,11 @@ class Converger:
         for i, target in enumerate(self.targets):
             store = self.stores(target)
             for tag in self.tags:
-                _put(store, target, tag, body, index.media_type)
+                put_tag(store, target, tag, body, index.media_type)
             chosen = self.floating(target) if decide else (self.decisions or [])[i]
             decisions.append(chosen)
             for tag in dict.fromkeys(d.floating.tag for d in chosen if d.moves and d.floating.tag not in self.tags):
-                _put(store, target, tag, body, index.media_type)
+                put_tag(store, target, tag, body, index.media_type)
         if decide:
             self.decisions = decisions
 
@@ -177,7 +178,7 @@ class Converger:
         body = index.to_bytes()
         for ref in self._all_tags():
             back = self.stores(ref).head_manifest(ref)
-            if back is None or not _names(back.digest, body):
+            if back is None or not back.digest.names(body):
                 held = str(back.digest) if back else "nothing"
                 if held == self.before:
                     raise Unseen(ref, held)
@@ -206,7 +207,7 @@ class Converger:
             for i, ref in enumerate(self._all_tags()):
                 if i:   # the first is read whole: it is what the run reports
                     back = self.stores(ref).head_manifest(ref)
-                    if back is not None and _names(back.digest, body):
+                    if back is not None and back.digest.names(body):
                         continue
                 now = self._has_ours(ref)
                 if now is None:
@@ -214,7 +215,7 @@ class Converger:
                     raise Clash(ref, str(back.digest) if back else "nothing")
                 if i == 0:
                     first = now
-                if not _names(now.digest, body):
+                if not now.digest.names(body):
                     self.log(f"--append: {ref} holds {now.digest}, another leg's index with this run's "
                              "entries in it")
         for ref in self._all_tags():
@@ -235,17 +236,6 @@ class Converger:
                              "than --wait-timeout: rerun this leg (it merges again), or give --wait-timeout more",
                              ref=str(self.base_ref))
 
-
-def _put(store, target: ImageRef | LayoutRef, tag: str, body: bytes, media_type: str) -> None:
-    try:
-        store.put_manifest(target, tag, body, media_type)
-    except DigestMismatch:
-        pass   # taken (2xx) but answered with another digest (e.g. a sha512 one): the read-back decides
-
-
-def _names(digest: Digest, body: bytes) -> bool:
-    """Whether a digest the registry gave names `body` (in its own algorithm: a registry may answer sha512)."""
-    return digest == Digest.of(body, digest.algorithm)
 
 
 def converge(stores: Stores, plan: PushPlan, targets: tuple[ImageRef | LayoutRef, ...], composed: ImageIndex,

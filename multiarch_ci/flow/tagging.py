@@ -20,7 +20,9 @@ from multiarch_ci.core.tags import Decision
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
 if TYPE_CHECKING:
-    from multiarch_ci.flow.store import Stores
+    from typing import Any
+
+    from multiarch_ci.flow.store import Store, Stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +74,7 @@ class Tagger:
     def _write_one(self, target: ImageRef | LayoutRef, tag: str, digest: Digest, body: bytes,
                    media_type: str) -> Outcome:
         try:
-            self.stores(target).put_manifest(target, tag, body, media_type)
-        except DigestMismatch:
-            pass   # taken (2xx) but answered with another digest (e.g. a sha512 one): the read-back decides
+            put_tag(self.stores(target), target, tag, body, media_type)
         except RegistryError as e:
             return Outcome(tag, refused=e)
         return Outcome(tag, unverified=self._read_back(target.with_tag(tag), digest, body))
@@ -88,8 +88,19 @@ class Tagger:
             return e
         if back is None:
             return RegistryError("it reads back as absent", status=404)
+        if back.digest.names(body):
+            return None
         ours = digest if back.digest.algorithm == digest.algorithm else Digest.of(body, back.digest.algorithm)
-        return None if back.digest == ours else RegistryError(f"it holds {back.digest}, not this index ({ours})")
+        return RegistryError(f"it holds {back.digest}, not this index ({ours})")
+
+
+def put_tag(store: Store[Any], target: ImageRef | LayoutRef, tag: str, body: bytes, media_type: str) -> None:
+    """PUT `body` under `tag`. A 2xx answered with another digest (e.g. a sha512 one) is not a failure here:
+    the tag was taken, and the read-back that follows every tag write decides whether it holds `body`."""
+    try:
+        store.put_manifest(target, tag, body, media_type)
+    except DigestMismatch:
+        pass
 
 
 def _report(target: ImageRef | LayoutRef, failed: Outcome, done: list[Outcome], wanted: list[str]) -> RegistryError:
