@@ -12,12 +12,12 @@ from urllib.parse import quote, urljoin
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import DigestMismatch, InputError, Kind, RegistryError
 from multiarch_ci.core.fetched import Fetched
-from multiarch_ci.core.limits import CHUNK, CONFIG_CAP
+from multiarch_ci.core.limits import CHUNK, CONFIG_CAP, MANIFEST_CAP
 from multiarch_ci.core.model import Descriptor, MediaType, parse_manifest
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.registry.http.bodies import is_encoded, iter_raw
 from multiarch_ci.registry.http.hosts import Origin
-from multiarch_ci.registry.http.transport import MANIFEST_CAP, BodyBroken, short_reason
+from multiarch_ci.registry.http.transport import BodyBroken, short_reason
 from multiarch_ci.registry.http.wire import BROKEN, Response
 from multiarch_ci.registry.mounts import MOUNTED, SESSION, UPLOAD, mount_outcome
 from multiarch_ci.registry.refusals import registry_error

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.fetched import Fetched
+from multiarch_ci.core.limits import MANIFEST_CAP
 from multiarch_ci.core.model import Descriptor, ImageIndex
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.core.referrers import Referrer
@@ -27,7 +28,7 @@ class RegistryStore:
 
     # -- reads ---------------------------------------------------------------------------------
     def get_manifest(self, ref: ImageRef, expect: Digest | None = None, cap: int | None = None) -> Fetched:
-        return self.client.get_manifest(ref, expect, **({"cap": cap} if cap is not None else {}))
+        return self.client.get_manifest(ref, expect, MANIFEST_CAP if cap is None else cap)
 
     def head_manifest(self, ref: ImageRef) -> Descriptor | None:
         return self.client.head_manifest(ref)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import zlib
 
 from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
-from multiarch_ci.core.limits import MANIFEST_CAP  # noqa: F401 - the transport and client read it here
 from multiarch_ci.registry.http.failures import short_reason
 from multiarch_ci.registry.http.wire import BROKEN, framing
 

@@ -20,7 +20,6 @@ from urllib.parse import quote, urljoin
 from multiarch_ci import __version__
 from multiarch_ci.core.errors import Kind, RegistryError, setting
 from multiarch_ci.registry.http.bodies import (
-    MANIFEST_CAP,
     TOKEN_CAP,
     BodyBroken,
     read_capped,
@@ -48,7 +47,7 @@ from multiarch_ci.registry.http.wire import (
     framing,
 )
 
-__all__ = ["MANIFEST_CAP", "TOKEN_CAP", "BodyBroken", "is_loopback", "read_capped", "retry_after_seconds",
+__all__ = ["TOKEN_CAP", "BodyBroken", "is_loopback", "read_capped", "retry_after_seconds",
            "short_reason"]
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
