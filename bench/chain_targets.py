@@ -37,6 +37,7 @@ import seed as seedmod
 # source's manifest GET, config GET, mounts (concurrent), child PUT; then the index PUT, the tag PUT and
 # the tag's read-back HEAD.
 FLOOR_GOAL = 1.15
+CORES = os.cpu_count() or 2   # the client, the registry and the proxy share them
 CRITICAL_PATH = ("TLS probe", "ping", "m GET", "b GET", "mount", "m PUT (child)", "m PUT (index)",
                  "m PUT (tag)", "m HEAD (tag)")
 
@@ -102,6 +103,22 @@ def run_ours(ctx: B.Ctx, items: list[dict], n: int, rep: int, tool: str = "ours"
 def med(recs: list[dict], key: str) -> float | None:
     vals = [r[key] for r in recs if r.get("status") == "ok" and r.get(key) is not None]
     return statistics.median(vals) if vals else None
+
+
+def burst_cpu(recs: list[dict]) -> float | None:
+    """Median CPU the requests cost, spread on the 2 cores: the client's after its start-up (taken as its
+    time to the first request, all CPU) plus the registry's and the proxy's, halved."""
+    vals = [(max(0.0, r["cpu_s"] - r["first_request_s"]) + r["servers_cpu_s"]) / CORES for r in recs
+            if r.get("status") == "ok" and r.get("first_request_s") is not None and r.get("servers_cpu_s") is not None]
+    return statistics.median(vals) if vals else None
+
+
+def cpu_bound(recs: list[dict]) -> float | None:
+    """The least wall the machine's cores allow a run (median): its start-up (one core) and then every
+    CPU second the run costs the client, the registry and the proxy, shared by the 2 cores."""
+    burst = burst_cpu(recs)
+    start = med(recs, "first_request_s")
+    return start + burst if burst is not None and start is not None else None
 
 
 def verdict(ok: bool | None) -> str:
@@ -182,16 +199,21 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
             continue
         o, d = med(cells[f"ours-{n}"], "wall"), med(cells[f"docker-{n}"], "wall")
         ratio = o / d if o and d else None
+        bound = cpu_bound(cells[f"ours-{n}"])
+        said = f"{ratio:.3f}x ({o:.2f} s vs {d:.2f} s)" if ratio else "no figure"
+        if ratio and bound and d:
+            said += f"; the cores alone allow no less than {bound:.2f} s = {bound / d:.3f}x"
         targets.append((f"N={n} cross-repo at 20 ms: ours / docker manifest <= {goal}",
-                        verdict(ratio is not None and ratio <= goal),
-                        f"{ratio:.3f}x ({o:.2f} s vs {d:.2f} s)" if ratio else "no figure"))
+                        verdict(ratio is not None and ratio <= goal), said))
     slow = cells["ours-32-100ms"]
     wall, start = med(slow, "wall"), med(slow, "first_request_s")
     floor = len(CRITICAL_PATH) * 0.1 + (start or 0)
+    burst = burst_cpu(slow)
     targets.append((f"N=32 cross-repo at 100 ms: wall <= {FLOOR_GOAL}x the chain's floor ({len(CRITICAL_PATH)} round "
                     f"trips x 100 ms + start-up)", verdict(wall is not None and wall <= FLOOR_GOAL * floor),
                     f"{wall:.2f} s vs floor {floor:.2f} s (start-up {start * 1000:.0f} ms) = {wall / floor:.2f}x"
-                    if wall and start else "no figure"))
+                    + (f"; CPU of the requests (client after its start-up + registry + proxy) on 2 cores: "
+                       f"{burst:.2f} s" if burst else "") if wall and start else "no figure"))
     if cells.get("before-32"):   # client CPU: no higher than the older code's, same run, paired by rep
         pairs = [(a["cpu_s"], b["cpu_s"]) for a, b in zip(cells["ours-32"], cells["before-32"], strict=False)
                  if a.get("status") == b.get("status") == "ok"]
@@ -215,15 +237,15 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
         targets.pop()
     lines += ["| target | result | figures |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {f} |" for t, v, f in targets]
-    lines += ["", "| cell | runs ok | wall s (median) | client CPU s (median) | requests | first request ms "
-              "| peak RSS MB |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "| cell | runs ok | wall s (median) | client CPU s (median) | registry + proxy CPU s (median) "
+              "| requests | first request ms | peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
     for name, recs in cells.items():
         ok = [r for r in recs if r.get("status") == "ok"]
         fr = med(recs, "first_request_s")
         reqs = statistics.median([r["requests"] for r in recs]) if recs else "-"
         rss = max((r["rss_mb"] for r in recs), default=0)
         lines.append(f"| {name} | {len(ok)}/{len(recs)} | {B.fmt_num(med(recs, 'wall'), 3)} | "
-                     f"{B.fmt_num(med(recs, 'cpu_s'), 2)} | {reqs} | "
+                     f"{B.fmt_num(med(recs, 'cpu_s'), 2)} | {B.fmt_num(med(recs, 'servers_cpu_s'), 2)} | {reqs} | "
                      f"{f'{fr * 1000:.0f}' if fr else '-'} | {rss:.1f} |")
     for name in ("before-32", "ours-32", "before-32-100ms", "ours-32-100ms"):
         if cells.get(name):

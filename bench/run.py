@@ -84,6 +84,21 @@ def start_server(cmd: list[str], out: Path, err: Path) -> subprocess.Popen:
     return p
 
 
+def servers_cpu() -> float:
+    """CPU seconds (user + system) the registries and proxies we started have used so far: read around
+    a run, what they spent on it (they share the machine's cores with the client measured)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in STARTED:
+        try:
+            with open(f"/proc/{p.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def stop_servers() -> None:
     for p in reversed(STARTED):
         if p.poll() is None:
@@ -543,12 +558,14 @@ def run_one(ctx: Ctx, sc: Scenario, n: int, items: list[dict], tool: str, rep: i
     cmds, env = BUILDERS[tool](ctx, sc, items, target, rundir)
     mark = ctx.reg.mark()
     t_wall = time.time()
+    servers = servers_cpu()
     r = run_cmds(cmds, env, rundir)
+    servers = servers_cpu() - servers
     access, tls, forwarded = ctx.reg.since(mark)
     shutil.rmtree(rundir, ignore_errors=True)
     rec = {"scenario": sc.name, "n": n, "tool": tool, "rep": rep + 1, "target": repo, "wall": r["wall"],
-           "rss_mb": r["rss_mb"], "cpu_s": r["cpu_s"], "rc": r["rc"], "commands": r["commands"],
-           "requests": len(access),
+           "rss_mb": r["rss_mb"], "cpu_s": r["cpu_s"], "servers_cpu_s": servers, "rc": r["rc"],
+           "commands": r["commands"], "requests": len(access),
            "kinds": count_kinds(access), "tls_probes": tls, "proxy_forwarded": forwarded,
            "errors_4xx5xx": sum(1 for _, _, s in access if s >= 400)}
     if tool == "ours":
