@@ -86,11 +86,27 @@ class RegistryClient(RegistrySession):
                             headers={"Content-Type": media_type}, data=body)
         resp.close()
         if resp.status_code not in (200, 201):
-            raise registry_error(resp, "put manifest", str(ref))
+            error = registry_error(resp, "put manifest", str(ref))
+            if error.kind is Kind.REFUSED and self._holds(ref, body):
+                return ours
+            raise error
         theirs = resp.headers.get("Docker-Content-Digest")
         if theirs and theirs != str(ours):
             raise DigestMismatch(f"put manifest {ref}: registry stored {theirs}, we sent {ours}", ref=str(ref))
         return ours
+
+    def _holds(self, ref: ImageRef, body: bytes) -> bool:
+        """After a refused PUT: does `ref` hold exactly `body` already? A registry that will not write an
+        asset twice (Nexus with "Disable redeploy", immutable tags) refuses an unchanged rerun, yet what it
+        holds is what was asked for; a HEAD that cannot say so leaves the refusal standing."""
+        try:
+            there = self.head_manifest(ref)
+        except RegistryError:
+            return False
+        if there is None or not there.digest.names(body):
+            return False
+        self.transport.debug(f"put manifest {ref}: refused, but it holds these bytes already ({there.digest})")
+        return True
 
     # -- blobs ------------------------------------------------------------------------------
     def get_blob(self, repo: ImageRef, desc: Descriptor, cap: int = CONFIG_CAP) -> bytes:

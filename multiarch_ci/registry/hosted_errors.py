@@ -113,9 +113,9 @@ def _nexus_redeploy(status, code, message, _headers, _ref):
     if code != "BLOB_UPLOAD_INVALID" or not m:
         return None
     return (f"Nexus says \"{m[0]}\": the hosted repository has the Deployment policy 'Disable redeploy', so a "
-            "tag that exists cannot move and a manifest already stored cannot be written again (a rerun fails "
-            "too); allow redeploy on the hosted repository (or allow redeploying the 'latest' tag, if only "
-            "latest moves), or push a new tag")
+            "tag that exists cannot move to another image (what it holds already is left as it is); allow "
+            "redeploy on the hosted repository (or allow redeploying the 'latest' tag, if only latest moves), "
+            "or push a new tag")
 
 
 def _nexus_blob_race(status, code, message, _headers, _ref):

@@ -81,8 +81,11 @@ def _finish(client: RegistrySession, target: ImageRef, location: str, digest: Di
         return e
     if resp.status_code in (201, 204):
         return None
-    if resp.status_code == 404 and client.blob_exists(target, digest):
-        return None  # an earlier attempt committed it and its answer was lost
+    # refused, yet the blob is there: an earlier attempt committed it and only its answer was lost (404), or
+    # another push stored it at the same moment and a registry that never stores a blob twice said no
+    # (Nexus with "Disable redeploy", sonatype/nexus-public#967): what was asked for is in the repository
+    if 400 <= resp.status_code < 500 and client.blob_exists(target, digest):
+        return None
     return registry_error(resp, "finish upload", ref)
 
 
