@@ -96,17 +96,13 @@ class Chains:
         seconds = self.clock() - self._start
         if self.stop.is_set():
             raise Stopped()
-        # what refers to each child is looked up (reads only) as soon as the child is read: the lookups
-        # overlap its config read and the other sources' reads; with --attestations referrers only once
-        # the attestations have left the children (they are written, not looked up)
-        prefetch = getattr(self.copier, "prefetch", None)
-        early = prefetch if self.attach is None else None
-        candidates, children = self.resolver.resolve(spec, probe.value, self.fan_out, known=early)
+        candidates, children = self.resolver.resolve(spec, probe.value, self.fan_out)
         attached: tuple[Attached, ...] = ()
         if self.attach is not None:
             candidates, children, attached = self.attach.detach(candidates, children)
         self._check(spec, candidates, children)
-        if prefetch is not None and early is None:
+        prefetch = getattr(self.copier, "prefetch", None)   # reads only: they overlap the other sources' reads
+        if prefetch is not None:
             prefetch(children)
         return Probe(LANDED, value=Done(candidates, children, seconds, attached,
                                         Child(spec.ref.with_tag(None), probe.value)))

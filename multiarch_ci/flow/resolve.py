@@ -66,12 +66,10 @@ class Resolver:
                 return Probe(BUSY, f"registry busy: HTTP {e.status}")
             raise  # denied (a login that fails, a spent pull quota), a bad answer...: not a source still to land
 
-    def resolve(self, spec: SourceSpec, top: Fetched, fan_out: Callable,
-                known: Callable[[list[Child]], None] | None = None) -> tuple[list[Candidate], list[Child]]:
+    def resolve(self, spec: SourceSpec, top: Fetched, fan_out: Callable) -> tuple[list[Candidate], list[Child]]:
         """One landed source: an image is one candidate; an index is flattened into its images and
         their attestations (fetched and verified); then each image's config is read for its platform.
-        `fan_out(fn, items)` runs this source's parallel requests (never on the caller's own pool);
-        `known(children)` hears of the children as soon as they are read, before the configs are."""
+        `fan_out(fn, items)` runs this source's parallel requests (never on the caller's own pool)."""
         repo = spec.ref.with_tag(None)
         origin = f"{spec.ref} ({spec.origin})" if spec.origin else str(spec.ref)
         self.log(f"resolved {spec.ref} -> {top.digest.short} ({_kind(top)})")
@@ -91,8 +89,6 @@ class Resolver:
                 candidates.append(Candidate(Descriptor(d.media_type, d.digest, d.size, annotations=d.annotations),
                                             origin, d.platform, attestations=atts))   # the entry's annotations stay
                 children += [Child(repo, fetched[str(x.digest)]) for x in (d, *atts)]
-        if known is not None:
-            known(children)
         return self._read_configs(candidates, children, fan_out), children
 
     def _child(self, repo: ImageRef | LayoutRef, d: Descriptor) -> Fetched:

@@ -5,7 +5,6 @@ GET must reach the registry while the slow source's manifest GET is still unansw
 config GET waited for the last manifest GET).
 """
 import json
-import threading
 import time
 
 import mm_images
@@ -65,30 +64,3 @@ def test_a_layer_shared_by_two_sources_is_mounted_once(registry, repo_name):
     assert sum(a["layer"].replace(":", "%3A") in m for m in mounts) == 1, mounts
     assert len(mounts) == 3    # the shared layer once, each config once
     assert mm_images.blob_exists(registry, repo_name, a["layer"])
-
-
-def test_what_refers_to_a_child_is_looked_up_while_its_config_is_read(registry, repo_name):
-    """The referrers lookup (a tags listing on distribution 2.8) needs only the child's digest: it goes
-    out beside the config GET, not one round trip after it (issue 23: one round trip off every push)."""
-    img = mm_images.push_image(registry, f"{repo_name}-a", "v1", arch="amd64")
-    listed = threading.Event()
-    events: list[tuple[float, str]] = []
-
-    def config_held(ex):   # answered once the tags were listed, or after 2 s (where the lookup came later)
-        listed.wait(2.0)
-        ex.forward()
-        events.append((time.monotonic(), "config answered"))
-
-    def tags_listed(ex):
-        events.append((time.monotonic(), "tags listed"))
-        listed.set()
-        ex.forward()
-
-    with FaultProxy(registry) as proxy:
-        proxy.add_rule("GET", rf"/v2/{repo_name}-a/blobs/{img['config_digest']}", fault=Fault("config", config_held))
-        proxy.add_rule("GET", rf"/v2/{repo_name}-a/tags/list", fault=Fault("tags", tags_listed))
-        r = run_cli("push", "from-matrix", "-", "--target", f"{proxy.host}/{repo_name}:v1", "--json",
-                    stdin=json.dumps([{"image": f"{proxy.host}/{repo_name}-a:v1"}]))
-    assert r.code == 0, r.err
-    assert [what for _, what in sorted(events)] == ["tags listed", "config answered"]
-    assert mm_images.blob_exists(registry, repo_name, img["config_digest"])
