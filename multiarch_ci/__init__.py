@@ -1,3 +1,3 @@
 """multiarch-manifest: compose and push multi-arch manifest lists / OCI image indexes."""
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
