@@ -9,7 +9,10 @@ import base64
 import json
 import os
 import re
+import shutil
+import ssl
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -461,3 +464,35 @@ def test_plain_http_loopback_without_insecure_tries_https_first(registry, repo_n
     assert http_ping, run.err
     assert https_probe and https_probe[0] < http_ping[0], "\n".join(debug[:5])
     assert not any(f"https://{reg.host}/v2/{src}" in line for line in debug)
+
+
+def test_the_system_ca_folder_is_read_as_handshakes_need_it(tls_registry, repo_name, tmp_path, monkeypatch):
+    """No CA variable set: the system's CAs. Where OpenSSL's CA folder holds hashed links (Debian, Ubuntu,
+    Alpine), an issuer is read from it during the handshake instead of the whole bundle being parsed before
+    the first HTTPS request (~30 ms at every start, docs/performance.md): a registry whose CA is only in that
+    folder is verified, and the context starts with nothing loaded. A folder without hashed names falls back
+    to the default load."""
+    from multiarch_ci.registry.http.trust import Contexts, Trust
+
+    reg = tls_registry
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    shutil.copy(reg.ca_file, folder / "registry-ca.pem")
+    subprocess.run(["openssl", "rehash", str(folder)], check=True, capture_output=True, timeout=30)
+    real = ssl.get_default_verify_paths()
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: real._replace(capath=str(folder)))
+    assert Contexts(Trust()).get(True).cert_store_stats()["x509_ca"] == 0   # nothing parsed up front
+
+    src, dst = f"{repo_name}/src", f"{repo_name}/dst"
+    images = seed(reg, src)
+    run = run_cli("push", "from-matrix", str(matrix_file(tmp_path, images)), "--target", f"{reg.host}/{dst}:v1",
+                  "--username", reg.username, "--password-stdin", stdin=reg.password + "\n")
+    assert run.code == 0, run.err
+    assert_index(reg, dst, "v1", images)
+
+    plain = tmp_path / "no-links"
+    plain.mkdir()
+    shutil.copy(reg.ca_file, plain / "registry-ca.pem")
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: real._replace(capath=str(plain)))
+    loaded = Contexts(Trust()).get(True).cert_store_stats()["x509_ca"]
+    assert loaded == ssl.create_default_context().cert_store_stats()["x509_ca"]
