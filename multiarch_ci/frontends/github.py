@@ -23,6 +23,7 @@ not need it, so it is imported only when the action runs.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 
@@ -40,14 +41,35 @@ if TYPE_CHECKING:
 ACTION_NAMES = ACTION_LABELS.names()
 
 
-def toolkit():
-    """actions_toolkit.core, or a clear error when the `action` extra is not installed."""
+class Toolkit:
+    """The two things the action asks of actions-toolkit, from its `command` and `file_command` modules:
+    masking (`::add-mask::`) and outputs (GITHUB_OUTPUT heredocs with a fresh delimiter each), as its
+    `core.set_secret` and `core.set_output` do. Not `actions_toolkit.core` itself: it imports requests
+    for its OIDC helper, which this action never calls (30-60 ms at every start, and urllib3 before our
+    start-up shim, registry/http/engine_import.py, could skip its HTTP/2 package)."""
+
+    def __init__(self, command, file_command):
+        self.command, self.file_command = command, file_command
+
+    def set_secret(self, secret: str) -> None:
+        self.command.issue_command("add-mask", {}, secret)
+
+    def set_output(self, name: str, value: str) -> None:
+        if os.environ.get("GITHUB_OUTPUT"):   # the toolkit's file command reads it there too
+            self.file_command.issue_file_command("OUTPUT", self.file_command.prepare_key_value_message(name, value))
+        else:   # a runner before GITHUB_OUTPUT: the old command, as core.set_output falls back to
+            sys.stdout.write(os.linesep)
+            self.command.issue_command("set-output", {"name": name}, value)
+
+
+def toolkit() -> Toolkit:
+    """actions-toolkit's commands, or a clear error when the `action` extra is not installed."""
     try:
-        from actions_toolkit import core
+        from actions_toolkit import command, file_command
     except ImportError:
         raise InputError("the GitHub Action needs the actions-toolkit package, which is not installed",
                          "pip install 'multiarch-manifest[action]' (the action's image has it)") from None
-    return core
+    return Toolkit(command, file_command)
 
 
 class Inputs:

@@ -134,3 +134,20 @@ def test_a_dry_run_pings_ahead_no_registry_it_would_not_ask(registry, registry2,
     assert "dry run: nothing pushed" in r.err
     time.sleep(0.5)   # the access log is written after each answer
     assert registry2.request_log()[before:] == []
+
+
+def test_the_action_imports_neither_requests_nor_the_toolkit_s_core(registry, repo_name):
+    """The action uses actions-toolkit's command and file-command modules; its `core` imports requests
+    for an OIDC helper the action never calls (~30-60 ms at every start, and urllib3 whole, before our
+    start-up shim could leave out its HTTP/2 package)."""
+    from mm_runner import run_action
+
+    seed(registry, repo_name)
+    run = run_action({"sources": "\n".join(f"{registry.host}/{repo_name}:{a}" for a in ("amd64", "arm64")),
+                      "target": f"{registry.host}/{repo_name}:v1"},
+                     env={"PYTHONPROFILEIMPORTTIME": "1"}, subprocess=True)
+    assert run.code == 0, run.err[-2000:]
+    assert run.outputs["digest"].startswith("sha256:")
+    mods = imported(run.err)
+    assert {"actions_toolkit.command", "actions_toolkit.file_command", "urllib3"} <= mods
+    assert not {"requests", "actions_toolkit.core", "actions_toolkit.oidc_utils", "importlib.metadata"} & mods

@@ -1,9 +1,9 @@
 """`pip install .` gives the CLI without the GitHub Action's heavy dependencies.
 
-actions-toolkit declares PyGithub (-> cryptography, PyNaCl, PyJWT); only its `core` module is used, and
-only by the action, so it is the `action` extra. The check walks the declared requirements through the
-installed packages' own metadata, so a dependency that drags PyGithub in again (directly or through
-another package) fails it.
+actions-toolkit declares PyGithub (-> cryptography, PyNaCl, PyJWT); only its `command` and `file_command`
+modules are used, and only by the action, so it is the `action` extra. The check walks the declared
+requirements through the installed packages' own metadata, so a dependency that drags PyGithub in again
+(directly or through another package) fails it.
 """
 from __future__ import annotations
 
