@@ -33,3 +33,11 @@ core.register_action("tls_probe", {"tcp-req"}, function(txn, ms)
   txn.res:send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
   txn:done()
 end, 1)
+
+-- tcp-request content lua.hold MS: a TLS client hello waits MS before it goes on (in --tls-cert mode: what a
+-- new connection's TCP and TLS handshakes cost across a network, paid when it connects, not at its first
+-- request, so a connection opened ahead of its requests pays it then)
+core.register_action("hold", {"tcp-req"}, function(txn, ms)
+  local n = tonumber(ms)
+  if n > 0 then core.msleep(n) end
+end, 1)

@@ -11,6 +11,11 @@ and stops is HAProxy itself; the configuration is read from a pipe, nothing is l
 * `mode http`, keep-alive on both sides; bodies streamed by HAProxy (a 200 MB blob in constant memory).
 * Per HTTP request a Lua action (bench/haproxy_latency.lua) sleeps `--latency-ms` before the request is
   forwarded; the sleep yields, so concurrent requests wait side by side, as on a network.
+* `--tls-cert PEM` (certificate and key): the registry as an HTTPS one. A TCP front end holds each new
+  connection's TLS client hello `--handshake-rtts` round trips (default 2: TCP, then TLS 1.3), what a new
+  connection across a network costs before its first request, paid when it connects; it then goes on to a
+  second front end that ends TLS and delays each request as above. On loopback a connection is otherwise
+  free, so without this the bench cannot see how many a run opens, nor when.
 * A connection that opens with a TLS handshake (a client probing HTTPS on this plain-HTTP port) is
   delayed once, answered `400` and closed, as a plain-HTTP registry answers it. The front end starts in
   `mode tcp` to see that first byte (HAProxy's HTTP parser would answer 400 at once, never delayed, never
@@ -85,11 +90,66 @@ backend registry
 """
 
 
+def tls_config(listen: tuple[str, int], upstream: tuple[str, int], latency_ms: float, log: bool, cert: str,
+               handshake_rtts: float, inner_port: int) -> str:
+    """HTTPS: a TCP front end holds each TLS client hello (the handshakes' round trips), an inner front end
+    ends TLS and delays each request; the registry behind it is told the scheme was https."""
+    ms, hold = str(round(latency_ms)), str(round(latency_ms * handshake_rtts))
+    return f"""global
+    nbthread 1
+    maxconn 2000
+    lua-load {LUA}
+{"    log stdout format raw local0" if log else ""}
+
+defaults
+    option dontlognull
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-request 60s
+    timeout http-keep-alive 300s
+
+frontend edge
+    mode tcp
+    no log
+    bind {listen[0]}:{listen[1]}
+    tcp-request inspect-delay 60s
+    tcp-request content lua.hold {hold} if {{ req.ssl_hello_type 1 }}
+    tcp-request content accept if {{ req.ssl_hello_type 1 }}
+    default_backend inner
+
+backend inner
+    mode tcp
+    server inner {listen[0]}:{inner_port}
+
+frontend delay
+    mode http
+{"    log global" if log else ""}
+    bind {listen[0]}:{inner_port} ssl crt {cert}
+    log-format "%[var(txn.answered)] %[var(txn.method)] %[var(txn.path)] %[var(txn.status)] %[var(txn.arrived)]"
+    option http-keep-alive
+    http-request set-var(txn.method) method
+    http-request set-var(txn.path) url
+    http-request set-header X-Forwarded-Proto https
+    http-request lua.delay {ms}
+    http-response set-var(txn.status) status
+    http-response lua.answered
+    default_backend registry
+
+backend registry
+    mode http
+    server registry {upstream[0]}:{upstream[1]}
+"""
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upstream", required=True, help="HOST:PORT of the registry (loopback)")
     ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (loopback; 0 = free port)")
     ap.add_argument("--latency-ms", type=float, default=20.0, help="delay added to every request (default 20)")
+    ap.add_argument("--tls-cert", help="PEM holding a certificate and its key: serve HTTPS (see above)")
+    ap.add_argument("--handshake-rtts", type=float, default=2,
+                    help="with --tls-cert: round trips a new connection costs before its first request (default 2)")
     ap.add_argument("--log", help="append one line per request to this file")
     ap.add_argument("--port-file", help="write the chosen port here (the bench then waits for an answer)")
     ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
@@ -99,7 +159,11 @@ def main(argv=None) -> int:
     host, port = loopback(a.listen, "haproxy_latency")
     upstream = loopback(a.upstream, "haproxy_latency")
     port = port or free_port(host)
-    text = config((host, port), upstream, a.latency_ms, bool(a.log)).encode()
+    if a.tls_cert:
+        text = tls_config((host, port), upstream, a.latency_ms, bool(a.log), a.tls_cert, a.handshake_rtts,
+                          free_port(host)).encode()
+    else:
+        text = config((host, port), upstream, a.latency_ms, bool(a.log)).encode()
     r, w = os.pipe()
     os.write(w, text)       # a few hundred bytes: fits the pipe's buffer
     os.close(w)

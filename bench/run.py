@@ -174,14 +174,15 @@ http:
         self.proxy = self.add_proxy(latency_ms, self.proxy_log, "proxy")
         self.pusher = seedmod.Pusher(self.host)
 
-    def add_proxy(self, latency_ms: float, log_file: Path | None, name: str) -> str:
-        """Start a latency proxy (PROXY) in front of this registry; returns its HOST:PORT."""
+    def add_proxy(self, latency_ms: float, log_file: Path | None, name: str, extra: tuple[str, ...] = ()) -> str:
+        """Start a latency proxy (PROXY) in front of this registry; returns its HOST:PORT. `extra`: more of
+        the proxy's options (HAProxy's --handshake-rtts)."""
         port_file = self.dir / f"{name}.port"
         for _attempt in range(3):   # HAProxy binds a port chosen just before: another process may take it
             port_file.unlink(missing_ok=True)
             proc = start_server(
                 [PY, str(HERE / PROXIES[PROXY]), "--upstream", self.host, "--listen", "127.0.0.1:0",
-                 "--latency-ms", str(latency_ms), "--port-file", str(port_file)]
+                 "--latency-ms", str(latency_ms), "--port-file", str(port_file), *extra]
                 + (["--log", str(log_file)] if log_file else []),
                 self.dir / f"{name}.out", self.dir / f"{name}.err")
             deadline = time.monotonic() + 10
@@ -190,14 +191,18 @@ http:
                     raise SystemExit(f"latency proxy did not start: {(self.dir / f'{name}.err').read_text()[-500:]}")
                 time.sleep(0.05)
             host = f"127.0.0.1:{port_file.read_text().strip()}"
-            if self._wait(f"http://{host}/v2/", proc):
+            if self._wait(f"{'https' if '--tls-cert' in extra else 'http'}://{host}/v2/", proc):
                 return host
         raise SystemExit(f"latency proxy does not answer: {(self.dir / f'{name}.err').read_text()[-500:]}")
 
     @staticmethod
     def _wait(url: str, proc: subprocess.Popen) -> bool:
+        import ssl
         import urllib.request
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)   # the bench's own self-signed proxy: only "is it up"
+        unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=unverified))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if proc.poll() is not None:
