@@ -51,9 +51,11 @@ def free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def config(listen: tuple[str, int], upstream: tuple[str, int], latency_ms: float, log: bool) -> str:
-    """HAProxy's configuration: the delaying front end, the registry as the one server."""
-    ms = str(round(latency_ms))
+LOG_FORMAT = "%[var(txn.answered)] %[var(txn.method)] %[var(txn.path)] %[var(txn.status)] %[var(txn.arrived)]"
+
+
+def _head(log: bool) -> str:
+    """One thread, the Lua actions, the log on stdout when asked, long timeouts (a 200 MB blob)."""
     return f"""global
     nbthread 1
     maxconn 2000
@@ -68,18 +70,17 @@ defaults
     timeout server 300s
     timeout http-request 60s
     timeout http-keep-alive 300s
+"""
 
-frontend delay
-    mode tcp
-    bind {listen[0]}:{listen[1]}
-    log-format "%[var(txn.answered)] %[var(txn.method)] %[var(txn.path)] %[var(txn.status)] %[var(txn.arrived)]"
-    tcp-request inspect-delay 60s
-    tcp-request content lua.tls_probe {ms} if {{ req.ssl_hello_type 1 }}
-    tcp-request content switch-mode http proto h1 if {{ req.len gt 0 }}
+
+def _delaying(ms: str, upstream: tuple[str, int], extra: str = "") -> str:
+    """The HTTP part of a delaying front end (each request held `ms`, its log line's variables set), and
+    the registry as the one server."""
+    return f"""    log-format "{LOG_FORMAT}"
     option http-keep-alive
     http-request set-var(txn.method) method
     http-request set-var(txn.path) url
-    http-request lua.delay {ms}
+{extra}    http-request lua.delay {ms}
     http-response set-var(txn.status) status
     http-response lua.answered
     default_backend registry
@@ -90,25 +91,25 @@ backend registry
 """
 
 
+def config(listen: tuple[str, int], upstream: tuple[str, int], latency_ms: float, log: bool) -> str:
+    """HAProxy's configuration: the delaying front end, the registry as the one server."""
+    ms = str(round(latency_ms))
+    return _head(log) + f"""
+frontend delay
+    mode tcp
+    bind {listen[0]}:{listen[1]}
+    tcp-request inspect-delay 60s
+    tcp-request content lua.tls_probe {ms} if {{ req.ssl_hello_type 1 }}
+    tcp-request content switch-mode http proto h1 if {{ req.len gt 0 }}
+""" + _delaying(ms, upstream)
+
+
 def tls_config(listen: tuple[str, int], upstream: tuple[str, int], latency_ms: float, log: bool, cert: str,
                handshake_rtts: float, inner_port: int) -> str:
     """HTTPS: a TCP front end holds each TLS client hello (the handshakes' round trips), an inner front end
     ends TLS and delays each request; the registry behind it is told the scheme was https."""
     ms, hold = str(round(latency_ms)), str(round(latency_ms * handshake_rtts))
-    return f"""global
-    nbthread 1
-    maxconn 2000
-    lua-load {LUA}
-{"    log stdout format raw local0" if log else ""}
-
-defaults
-    option dontlognull
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-    timeout http-request 60s
-    timeout http-keep-alive 300s
-
+    return _head(log) + f"""
 frontend edge
     mode tcp
     no log
@@ -124,22 +125,8 @@ backend inner
 
 frontend delay
     mode http
-{"    log global" if log else ""}
     bind {listen[0]}:{inner_port} ssl crt {cert}
-    log-format "%[var(txn.answered)] %[var(txn.method)] %[var(txn.path)] %[var(txn.status)] %[var(txn.arrived)]"
-    option http-keep-alive
-    http-request set-var(txn.method) method
-    http-request set-var(txn.path) url
-    http-request set-header X-Forwarded-Proto https
-    http-request lua.delay {ms}
-    http-response set-var(txn.status) status
-    http-response lua.answered
-    default_backend registry
-
-backend registry
-    mode http
-    server registry {upstream[0]}:{upstream[1]}
-"""
+""" + _delaying(ms, upstream, "    http-request set-header X-Forwarded-Proto https\n")
 
 
 def main(argv=None) -> int:
