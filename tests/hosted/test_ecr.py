@@ -2,6 +2,8 @@
 immutable tags. Each behaviour is emulated by the fault proxy in front of the real registry."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import mm_hosted
@@ -57,3 +59,22 @@ def test_immutable_tag_is_named_with_what_it_means_for_floating_tags(registry, p
     assert "TAG_INVALID" in line and "tags written: v1" in line and "not written: latest" in line
     assert "immutable tags: 'latest' already names another image" in line
     assert "floating tags (latest, 1, 1.4) can never move" in line and "IMMUTABLE_WITH_EXCLUSION" in line
+
+
+@pytest.mark.fault("ecr_immutable_tag", "survived")
+def test_an_unchanged_rerun_into_immutable_tags_converges(registry, proxy, repo_name, hosted):
+    """ECR refuses an immutable tag even when it would name the same image again (aws/containers-roadmap#2179,
+    moby/buildkit#3776), so rerunning a job that had pushed failed. After the refusal a HEAD shows the tag
+    already holds exactly these bytes: the run succeeds with the same digest; a tag that holds something
+    else is still refused (the test above)."""
+    hosted.seed(registry, repo_name)
+    first, _ = hosted.push(proxy.host, repo_name, "--tags", "latest")
+    digest = hosted.ok(first)["digest"]
+    for tag in ("v1", "latest"):
+        proxy.add_rule(method="PUT", path=rf"^/v2/{repo_name}/manifests/{tag}$",
+                       fault=mm_hosted.ecr_immutable_tag(repo_name, tag))
+    again, _ = hosted.push(proxy.host, repo_name, "--tags", "latest")
+    assert hosted.ok(again)["digest"] == digest
+    refused = [s for s in proxy.seen if s.method == "PUT" and re.search(r"/manifests/(v1|latest)$", s.path)]
+    assert len(refused) >= 4 and all(s.status == 400 for s in refused[-2:])
+    assert mm_images.get_manifest(registry, repo_name, "latest")[2] == digest
