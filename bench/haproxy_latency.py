@@ -40,7 +40,7 @@ import socket
 import sys
 from pathlib import Path
 
-from latency_proxy import loopback  # this folder is the script's own: both proxies check addresses alike
+from latency_proxy import loopback, proxy_options  # this folder is the script's own: both proxies alike
 
 LUA = Path(__file__).resolve().parent / "haproxy_latency.lua"
 
@@ -131,14 +131,10 @@ frontend delay
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--upstream", required=True, help="HOST:PORT of the registry (loopback)")
-    ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (loopback; 0 = free port)")
-    ap.add_argument("--latency-ms", type=float, default=20.0, help="delay added to every request (default 20)")
+    proxy_options(ap)
     ap.add_argument("--tls-cert", help="PEM holding a certificate and its key: serve HTTPS (see above)")
     ap.add_argument("--handshake-rtts", type=float, default=2,
                     help="with --tls-cert: round trips a new connection costs before its first request (default 2)")
-    ap.add_argument("--log", help="append one line per request to this file")
-    ap.add_argument("--port-file", help="write the chosen port here (the bench then waits for an answer)")
     ap.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy")
     a = ap.parse_args(argv)
     if not os.access(a.haproxy, os.X_OK):

@@ -233,13 +233,19 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _relay
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def proxy_options(ap: argparse.ArgumentParser) -> None:
+    """The options both latency proxies take (this one and haproxy_latency.py), so the bench starts either."""
     ap.add_argument("--upstream", required=True, help="HOST:PORT of the registry (loopback)")
     ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (loopback; 0 = free port)")
     ap.add_argument("--latency-ms", type=float, default=20.0, help="delay added to every request (default 20)")
     ap.add_argument("--log", help="append one line per request to this file")
-    ap.add_argument("--port-file", help="write the chosen port here once listening")
+    ap.add_argument("--port-file", help="write the chosen port here once listening (the bench then waits for an "
+                                        "answer)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    proxy_options(ap)
     a = ap.parse_args(argv)
     server = Server(loopback(a.listen), loopback(a.upstream), a.latency_ms / 1000.0, a.log)
     if a.port_file:

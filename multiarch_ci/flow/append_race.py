@@ -51,7 +51,6 @@ class Converged:
     body: bytes
     digest: Digest
     decisions: tuple[list[Decision], ...]   # per target: the floating tags moved or held
-    passes: int
 
 
 class Clash(Exception):
@@ -113,7 +112,7 @@ class Converger:
                     self.log(f"--append: converged after {attempt} passes in {self.clock() - start:.1f} s")
                 assert isinstance(settled.manifest, ImageIndex)   # _has_ours read it as one
                 return Converged(settled.manifest, settled.body, Digest.of(settled.body),   # as publish's: sha256
-                                 tuple(self.decisions or ()), attempt)
+                                 tuple(self.decisions or ()))
             except Clash as clash:
                 last = clash
                 unseen += isinstance(clash, Unseen)

@@ -14,7 +14,6 @@ from multiarch_ci.core.errors import InputError
 from multiarch_ci.frontends.boundary import PROG
 from multiarch_ci.sources.kinds import KINDS
 
-COMMANDS = ("push", "inspect")
 FORMS = tuple(kind.cli_form for kind in KINDS)
 
 PASSWORD_HINT = ("pipe it to --password-stdin instead: printf '%s' \"$TOKEN\" | "

@@ -87,12 +87,6 @@ class LayoutReferrers:
         return merge(found, schema, tagged)
 
 
-def layout_referrers(layout, ref: LayoutRef, subject: Digest) -> list[Referrer]:
-    """The referrers of `subject` in the layout `ref` names (`layout` is its reader); one question. For
-    many, keep one LayoutReferrers (stores.py does)."""
-    return LayoutReferrers(layout, ref).of(subject)
-
-
 def write_listed(layout, ref: LayoutRef, subject: Digest, copied: list[Referrer]) -> int:
     """List referrers copied into a layout target (`layout`: its WritableLayout) as untagged index.json
     entries, described from their manifests as stored (verified); a cosign-tagged one is found by its tag.

@@ -76,17 +76,17 @@ def _finish(client: RegistrySession, target: ImageRef, location: str, digest: Di
                               url=f"{location}{sep}digest={quote(str(digest))}", data=body, retries=0,
                               headers={"Content-Type": "application/octet-stream"})
     except RegistryError as e:
-        if client.blob_exists(target, digest):
-            return None  # committed, and only the answer was lost
-        return e
-    if resp.status_code in (201, 204):
-        return None
-    # refused, yet the blob is there: an earlier attempt committed it and only its answer was lost (404), or
-    # another push stored it at the same moment and a registry that never stores a blob twice said no
-    # (Nexus with "Disable redeploy", sonatype/nexus-public#967): what was asked for is in the repository
-    if 400 <= resp.status_code < 500 and client.blob_exists(target, digest):
-        return None
-    return registry_error(resp, "finish upload", ref)
+        error = e
+    else:
+        if resp.status_code in (201, 204):
+            return None
+        error = registry_error(resp, "finish upload", ref)
+        if not 400 <= resp.status_code < 500:
+            return error   # 5xx: the caller may try again in a fresh session
+    # lost or refused, yet the blob is there: an attempt committed it and only its answer was lost (no answer,
+    # or a 404 to a retry), or another push stored it at the same moment and a registry that never stores a
+    # blob twice said no (Nexus with "Disable redeploy", sonatype/nexus-public#967): it is in the repository
+    return None if client.blob_exists(target, digest) else error
 
 
 def _patch(client: RegistrySession, target: ImageRef, location: str, digest: Digest, chunk: bytes,
