@@ -33,13 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as B
 import seed as seedmod
 
-# The chain's critical path at N=32: HTTPS probe (the proxy delays a TLS hello once), ping, then one
-# source's manifest GET, config GET, mounts (concurrent), child PUT; then the index PUT, the tag PUT and
-# the tag's read-back HEAD.
+# The chain's critical path at N=32: the HTTPS probe (the proxy delays a TLS hello once) and, beside it since
+# the scheme costs one round trip (registry/http/transport.py ping), the plain-HTTP ping; then one source's
+# manifest GET, config GET, mounts (concurrent), child PUT; then the index PUT, the tag PUT and the tag's
+# read-back HEAD. The issue's floor counted the probe and the ping apart: 9 round trips (ISSUE_TRIPS); the
+# 100 ms target is judged against that floor, and the chain's own (8) is printed beside it.
 FLOOR_GOAL = 1.15
 CORES = os.cpu_count() or 2   # the client, the registry and the proxy share them
-CRITICAL_PATH = ("TLS probe", "ping", "m GET", "b GET", "mount", "m PUT (child)", "m PUT (index)",
+CRITICAL_PATH = ("TLS probe + ping", "m GET", "b GET", "mount", "m PUT (child)", "m PUT (index)",
                  "m PUT (tag)", "m HEAD (tag)")
+ISSUE_TRIPS = 9
 
 
 def proxy_entries(path: Path, offset: int) -> list[tuple[float, float, str, str]]:
@@ -212,11 +215,13 @@ def report(out: dict, cells: dict, scale: list[int], args) -> None:
                         verdict(ratio is not None and ratio <= goal), said))
     slow = cells["ours-32-100ms"]
     wall, start = med(slow, "wall"), med(slow, "first_request_s")
-    floor = len(CRITICAL_PATH) * 0.1 + (start or 0)
+    floor = ISSUE_TRIPS * 0.1 + (start or 0)
+    own = len(CRITICAL_PATH) * 0.1 + (start or 0)
     burst = burst_cpu(slow)
-    targets.append((f"N=32 cross-repo at 100 ms: wall <= {FLOOR_GOAL}x the chain's floor ({len(CRITICAL_PATH)} round "
+    targets.append((f"N=32 cross-repo at 100 ms: wall <= {FLOOR_GOAL}x the chain's floor ({ISSUE_TRIPS} round "
                     f"trips x 100 ms + start-up)", verdict(wall is not None and wall <= FLOOR_GOAL * floor),
-                    f"{wall:.2f} s vs floor {floor:.2f} s (start-up {start * 1000:.0f} ms) = {wall / floor:.2f}x"
+                    f"{wall:.2f} s vs floor {floor:.2f} s (start-up {start * 1000:.0f} ms) = {wall / floor:.2f}x; "
+                    f"against the chain's own {len(CRITICAL_PATH)} round trips ({own:.2f} s) {wall / own:.2f}x"
                     + (f"; CPU of the requests (client after its start-up + registry + proxy) on 2 cores: "
                        f"{burst:.2f} s" if burst else "") if wall and start else "no figure"))
     if cells.get("before-32"):   # client CPU: no higher than the older code's, same run, paired by rep

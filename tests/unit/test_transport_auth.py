@@ -414,9 +414,12 @@ def test_error_bodies_are_not_capped_or_retried(server):
 # -- Transport.ping: HTTPS first, HTTP only for loopback ----------------------------------------
 
 class SniffingServer:
-    """Plain HTTP on 127.0.0.1 that records whether each connection opened with a TLS handshake."""
+    """Plain HTTP on 127.0.0.1 that records whether each connection opened with a TLS handshake.
 
-    def __init__(self):
+    Each connection is served on its own thread. With `hold_tls`, a TLS hello is answered only once a
+    plain-HTTP request has come in (or after 3 s): `tls_waited` then says whether it had to wait."""
+
+    def __init__(self, hold_tls: bool = False):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -424,6 +427,7 @@ class SniffingServer:
         self.sock.settimeout(0.05)
         self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
         self.seen: list[str] = []
+        self.hold_tls, self.plain_came, self.tls_waited = hold_tls, threading.Event(), None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -434,21 +438,27 @@ class SniffingServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    first = conn.recv(4096)
-                except OSError:
-                    continue
-                if first[:1] == b"\x16":              # TLS handshake record
-                    self.seen.append("tls")
-                    conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
-                    continue
-                self.seen.append("http " + first.split(b"\r\n", 1)[0].decode(errors="replace"))
-                body = b"{}"
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Docker-Distribution-Api-Version: registry/2.0\r\n"
-                             b"Connection: close\r\nContent-Length: 2\r\n\r\n" + body)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn:
+            conn.settimeout(2)
+            try:
+                first = conn.recv(4096)
+            except OSError:
+                return
+            if first[:1] == b"\x16":              # TLS handshake record
+                self.seen.append("tls")
+                if self.hold_tls:
+                    self.tls_waited = not self.plain_came.wait(3)
+                conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+                return
+            self.seen.append("http " + first.split(b"\r\n", 1)[0].decode(errors="replace"))
+            self.plain_came.set()
+            body = b"{}"
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Docker-Distribution-Api-Version: registry/2.0\r\n"
+                         b"Connection: close\r\nContent-Length: 2\r\n\r\n" + body)
 
     def stop(self):
         self._stop.set()
@@ -465,10 +475,20 @@ def test_ping_tries_https_first_then_http_on_loopback():
         assert t.base_url(srv.host) == f"http://{srv.host}"
     finally:
         srv.stop()
-    assert srv.seen[0] == "tls"
-    assert srv.seen[-1] == "http GET /v2/ HTTP/1.1"
-    assert srv.seen.count("tls") >= 1
+    assert sorted(srv.seen) == ["http GET /v2/ HTTP/1.1", "tls"]   # one hello, one plain ping: no second ping
 
+
+def test_a_local_plain_http_registry_is_learnt_in_one_round_trip():
+    """The plain-HTTP ping goes out beside the TLS hello, not after its answer: the hello here is
+    answered only once the plain request has arrived, so a client that waited for it would stall."""
+    srv = SniffingServer(hold_tls=True)
+    try:
+        t = make_transport(Sleeps())
+        resp = t.ping(srv.host)
+        assert resp.status_code == 200 and t.base_url(srv.host) == f"http://{srv.host}"
+    finally:
+        srv.stop()
+    assert srv.tls_waited is False
 
 
 def test_a_short_blob_body_is_retried_like_a_short_manifest(server):

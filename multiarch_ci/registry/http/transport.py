@@ -131,14 +131,21 @@ class Transport:
         allow_http = self.hosts.cleartext_ok(host)
         proxy = self.proxies.for_url(f"https://{host}/")
         # HTTPS first; on loopback without a proxy, a bare TLS hello tells a plain-HTTP registry apart
-        # without building a verifying TLS context (the CA bundle costs 35-90 ms) just to be refused
-        plain = is_loopback(host) and not proxy and speaks_tls(host, self.policy.connect_timeout) is False
+        # without building a verifying TLS context (the CA bundle costs 35-90 ms) just to be refused. The
+        # plain-HTTP ping goes out beside that hello (no credentials; it is used only when the hello finds
+        # no TLS): a local plain-HTTP registry costs one round trip to learn, not two.
+        local = is_loopback(host) and not proxy and allow_http
+        ahead = self._ahead(lambda: self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")) \
+            if local else None
+        plain = local and speaks_tls(host, self.policy.connect_timeout) is False
         try:
             if plain:
                 self.debug(f"TLS hello to https://{host}/v2/ -> answered in plain HTTP: not TLS")
                 raise RegistryError(f"ping {registry}: {host} does not speak TLS")
             resp = self.send("GET", f"https://{host}/v2/", what=f"ping {registry}", retries=1)
             scheme = "https"
+            if ahead is not None:
+                self.debug(f"{host} speaks TLS: the plain-HTTP ping sent beside the hello (no credentials) is not used")
         except DeadlinePassed:
             raise
         except RegistryError as e:
@@ -157,11 +164,38 @@ class Transport:
                                     f"{proxy.hostport}: {e.message}",
                                     "plain HTTP is never tried through a proxy (credentials would pass it in clear): "
                                     "name the registry in NO_PROXY to reach it directly", ref=registry) from None
-            resp = self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")
+            resp = ahead() if ahead is not None else self.send("GET", f"http://{host}/v2/",
+                                                                      what=f"ping {registry}")
             scheme = "http"
         with self._lock:
             self._bases[registry] = f"{scheme}://{host}"
         return resp
+
+    def _ahead(self, call: Callable[[], Response]) -> Callable[[], Response]:
+        """`call()` started now on a thread of its own, under this thread's outer bound; the function
+        returned waits for it and gives back its response or raises its error. A result nobody asks for
+        is dropped (concurrent.futures is not imported for this: start-up, tests/cli/test_startup_imports.py)."""
+        until = getattr(self._bound, "until", None)
+        done = threading.Event()
+        box: list[tuple[Response | None, BaseException | None]] = []
+
+        def run() -> None:
+            self._bound.until = until
+            try:
+                box.append((call(), None))
+            except BaseException as e:  # noqa: BLE001 - raised to whoever asks for the result
+                box.append((None, e))
+            finally:
+                done.set()
+
+        def result() -> Response:
+            done.wait()
+            resp, error = box[0]
+            if error is not None or resp is None:
+                raise error or AssertionError("no response")
+            return resp
+        threading.Thread(target=run, name="mm-ping", daemon=True).start()
+        return result
 
     def send(self, method: str, url: str, *, what: str, headers: dict | None = None, data=None,
              stream: bool = False, retries: int | None = None, allow_redirects: bool = True,
