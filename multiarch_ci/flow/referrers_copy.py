@@ -97,7 +97,8 @@ class ReferrersCopier:
 
     def prefetch(self, children: list[Child]) -> None:
         """Start looking up what refers to each child as soon as it is resolved (reads only), on the
-        request pool: the lookups overlap the wait for the other sources instead of the copy's mounts."""
+        lookup pool (`submit`): the lookups overlap the wait for the other sources, and the copy's mounts
+        find the request pool free."""
         if self._submit is None:
             return
         for c in children:
