@@ -26,7 +26,7 @@ def make_copier(stores: Stores, targets: tuple[ImageRef | LayoutRef, ...], stop:
                 log: Callable[[str], None], known: dict[str, bytes], referrers: str = "auto",
                 submit: Callable | None = None):
     """The run's copier (children.Copier); with `referrers` auto, wrapped so the artifacts referring to
-    each copied child follow it (referrers_copy.py; `submit` starts its early lookups on the lookup pool)."""
+    each copied child follow it (referrers_copy.py; `submit` puts its early lookups on the request pool)."""
     copier = Copier(stores, targets, stop, log, known)
     if referrers == "none":
         return copier

@@ -128,9 +128,6 @@ class Publisher:
         workers = max(1, self.options.workers)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm")   # requests, never waiting
         self.chains = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-chain")  # one per source
-        # referrer lookups (a few requests each, started as each source is read) on threads of their own: on
-        # the request pool they held its threads when the mounts went, one round trip at 100 ms
-        self.lookups = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mm-look")
         try:
             for plan in plans:
                 self.stores.prepare(plan, self.options.dry_run)   # layouts checked: bad input before any request
@@ -139,7 +136,6 @@ class Publisher:
                 return [f.result() for f in [outer.submit(self._run_one, p, len(plans) > 1) for p in plans]]
         finally:
             self.chains.shutdown(wait=True)
-            self.lookups.shutdown(wait=True)
             self.pool.shutdown(wait=True)
             self.stores.close()   # a .tar layout target is packed now, whole (layout/archive.py)
 
@@ -164,7 +160,7 @@ class Publisher:
         targets = targets_of(plan)
         attach = attestation_referrers(self.stores, targets, o, stop, log, resolver.configs)   # bad input: no request
         copier = None if o.dry_run else make_copier(self.stores, targets, stop, log, resolver.configs, o.referrers,
-                                                       self.lookups.submit)
+                                                       self.pool.submit)
         chains = Chains(plan.sources, resolver, copier, self.chains, self._fan_out, fmt=o.fmt,
                         annotations=plan.annotations, verify_platform=o.verify_platform, clock=o.clock, attach=attach)
         landed = wait_for(plan.sources, resolver.probe, timeout=o.wait_timeout, clock=o.clock, sleep=o.sleep,

@@ -97,8 +97,7 @@ class ReferrersCopier:
 
     def prefetch(self, children: list[Child]) -> None:
         """Start looking up what refers to each child as soon as it is resolved (reads only), on the
-        lookup pool (`submit`): the lookups overlap the wait for the other sources, and the copy's mounts
-        find the request pool free."""
+        request pool: the lookups overlap the wait for the other sources instead of the copy's mounts."""
         if self._submit is None:
             return
         for c in children:
