@@ -194,7 +194,7 @@ class Transport:
             if error is not None or resp is None:
                 raise error or AssertionError("no response")
             return resp
-        threading.Thread(target=run, name="mm-ping", daemon=True).start()
+        threading.Thread(target=run, name="mm-plain-ping", daemon=True).start()
         return result
 
     def send(self, method: str, url: str, *, what: str, headers: dict | None = None, data=None,
