@@ -43,5 +43,6 @@ class OurChange:
 
     def still_held(self, held: ImageIndex | None) -> tuple[Platform, ...]:
         """The removed platforms `held` still has: what merging again must remove (the others are gone already)."""
-        mine = ImageIndex("", self.images)   # a platform removed and brought again is ours, not a removal left
-        return tuple(p for p in self.removed if held is not None and holds(held, p) and not holds(mine, p))
+        # a platform removed and brought again is ours, not a removal left
+        return tuple(p for p in self.removed
+                     if held is not None and holds(held.images, p) and not holds(self.images, p))

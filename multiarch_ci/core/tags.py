@@ -34,6 +34,11 @@ class Decision:
     newer: str | None = None          # the newer existing version that holds the tag back
 
 
+def moving_tags(decisions: Iterable[Decision], exact: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The floating tags that move, in order, each once, none of them one of the `exact` tags."""
+    return tuple(dict.fromkeys(d.floating.tag for d in decisions if d.moves and d.floating.tag not in exact))
+
+
 def parse_version(text: str) -> semver.Version:
     """Accept 1.4.2, v1.4.2 and refs/tags/v1.4.2; refuse anything else and build metadata."""
     import semver

@@ -6,6 +6,7 @@ platform takes its attestations with it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from multiarch_ci.core.errors import CompositionError, InputError
@@ -91,9 +92,9 @@ def _matches(wanted: Platform, have: Platform) -> bool:
         and (not wanted.os_version or wanted.os_version == have.os_version))
 
 
-def holds(index: ImageIndex, platform: Platform) -> bool:
-    """Whether the index has an image for `platform` (without variant/os.version: any of that os/arch)."""
-    return any(d.platform is not None and _matches(platform, d.platform) for d in index.images)
+def holds(images: Iterable[Descriptor], platform: Platform) -> bool:
+    """Whether one of `images` is for `platform` (without variant/os.version: any of that os/arch)."""
+    return any(d.platform is not None and _matches(platform, d.platform) for d in images)
 
 
 def existing_entries(existing: ImageIndex, remove: tuple[Platform, ...] = ()) -> list[Entry]:
@@ -104,7 +105,7 @@ def existing_entries(existing: ImageIndex, remove: tuple[Platform, ...] = ()) ->
     atts = attestations_by_image(existing)
     images = [(d.platform, d) for d in existing.images if d.platform is not None]
     for wanted in remove:
-        if not any(_matches(wanted, p) for p, _ in images):
+        if not holds(existing.images, wanted):
             held = ", ".join(str(p) for p, _ in images) or "no platforms"
             raise InputError(f"--remove {wanted}: the index does not hold that platform (it holds {held})",
                              "remove only platforms it holds")

@@ -26,7 +26,7 @@ from multiarch_ci.core.options import Options
 from multiarch_ci.core.our_change import OurChange
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.tags import Decision
+from multiarch_ci.core.tags import Decision, moving_tags
 from multiarch_ci.flow.copy_targets import put_everywhere
 from multiarch_ci.flow.tagging import put_tag
 
@@ -138,7 +138,7 @@ class Converger:
         writing: the window for another writer to slip in is one PUT by digest and the tag PUTs long."""
         now = self._read(self.base_ref)
         self.before = str(now.digest) if now else "nothing"
-        held = now.manifest if now is not None and isinstance(now.manifest, ImageIndex) else None
+        held = _index(now)
         if now is not None and held is None:   # an image replaced the index: ours alone, as a new index
             self.log(f"--append: {self.base_ref} holds a single image now; writing this run's index over it")
         merged = self.recompose(held)
@@ -166,7 +166,7 @@ class Converger:
                 put_tag(store, target, tag, body, index.media_type)
             chosen = self.floating(target) if decide else (self.decisions or [])[i]
             decisions.append(chosen)
-            for tag in dict.fromkeys(d.floating.tag for d in chosen if d.moves and d.floating.tag not in self.tags):
+            for tag in moving_tags(chosen, self.tags):
                 put_tag(store, target, tag, body, index.media_type)
         if decide:
             self.decisions = decisions
@@ -188,13 +188,12 @@ class Converger:
     def _has_ours(self, ref: ImageRef | LayoutRef) -> Fetched | None:
         """What `ref` holds, when it is an index holding all of this run's change; else None."""
         now = self._read(ref)
-        held = now.manifest if now is not None and isinstance(now.manifest, ImageIndex) else None
+        held = _index(now)
         return now if held is not None and not self.ours.lacking(held) else None
 
     def _all_tags(self) -> list[ImageRef | LayoutRef]:
-        moving = [[d.floating.tag for d in chosen if d.moves] for chosen in self.decisions or [[]] * len(self.targets)]
-        return [t.with_tag(tag) for t, more in zip(self.targets, moving, strict=True)
-                for tag in dict.fromkeys(self.tags + tuple(more))]
+        moving = [moving_tags(chosen, self.tags) for chosen in self.decisions or [[]] * len(self.targets)]
+        return [t.with_tag(tag) for t, more in zip(self.targets, moving, strict=True) for tag in self.tags + more]
 
     def _confirm(self, index: ImageIndex) -> Fetched:
         """After a settle (each), every tag still holds an index with all of ours: this one or another leg's."""
@@ -224,7 +223,7 @@ class Converger:
 
     def _failure(self, attempts: int, seconds: float) -> RegistryError:
         now = self._read(self.base_ref)
-        held = now.manifest if now is not None and isinstance(now.manifest, ImageIndex) else None
+        held = _index(now)
         what = "nothing" if now is None else (
             f"{now.digest} ({', '.join(str(d.platform) for d in held.images) or 'no image'})" if held
             else f"{now.digest} (a single image)")
@@ -254,3 +253,8 @@ def converge(stores: Stores, plan: PushPlan, targets: tuple[ImageRef | LayoutRef
 
     return Converger(stores, targets, plan.tags, ours, recompose, put, lambda t: floating(replace(plan, target=t)),
                      log, budget=o.wait_timeout, clock=o.clock, sleep=o.sleep).run(composed)
+
+
+def _index(now: Fetched | None) -> ImageIndex | None:
+    """The index a tag holds, from what reading it gave (None: absent, or a single image)."""
+    return now.manifest if now is not None and isinstance(now.manifest, ImageIndex) else None

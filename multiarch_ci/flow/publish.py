@@ -20,7 +20,7 @@ from multiarch_ci.core.model import ImageIndex
 from multiarch_ci.core.options import Options
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.tags import Decision, decide, parse_version
+from multiarch_ci.core.tags import Decision, decide, moving_tags, parse_version
 from multiarch_ci.core.targets import targets_of
 from multiarch_ci.core.update import Change, Diff, diff, media_type_note, require_platforms
 from multiarch_ci.flow.append_race import converge
@@ -270,7 +270,7 @@ class Publisher:
 
 
 def _tags(plan: PushPlan, decisions: list[Decision]) -> tuple[str, ...]:
-    return plan.tags + tuple(d.floating.tag for d in decisions if d.moves and d.floating.tag not in plan.tags)
+    return plan.tags + moving_tags(decisions, plan.tags)
 
 
 def _held(decisions: list[Decision]) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ from multiarch_ci.core.errors import DigestMismatch, Kind, RegistryError
 from multiarch_ci.core.location import LayoutRef
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.reference import ImageRef
-from multiarch_ci.core.tags import Decision
+from multiarch_ci.core.tags import Decision, moving_tags
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import here
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class Tagger:
         for group in (plan.tags[:1], plan.tags[1:]):
             self._write_group(plan.target, group, digest, body, media_type, done, wanted)
         decisions = self.floating(plan)
-        moving = [d.floating.tag for d in decisions if d.moves]
+        moving = moving_tags(decisions, plan.tags)
         wanted += moving
         self._write_group(plan.target, moving, digest, body, media_type, done, wanted)
         return decisions

@@ -52,12 +52,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     return guarded(body, console, debug="--debug" in argv, names=CLI_NAMES)
 
 
-def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console,
-              stdin: TextIO | None = None) -> int:
+def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Console, stdin: TextIO) -> int:
     from multiarch_ci.frontends.cli_settings import explicit_credentials, raw_settings
     from multiarch_ci.frontends.settings import build
 
-    stdin = sys.stdin if stdin is None else stdin
     explicit = explicit_credentials(args, stdin)
     if args.command == "inspect":
         return _inspect_ref(args, environ, console, explicit)
@@ -93,7 +91,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], console: Con
 def _inspect_ref(args: argparse.Namespace, environ: Mapping[str, str], console: Console, explicit) -> int:
     """`inspect REF`: a layout read in place, or a registry's manifest through a client."""
     from multiarch_ci.core.location import LayoutRef, parse_location
-    from multiarch_ci.frontends.settings import insecure_list
+    from multiarch_ci.frontends.values import insecure_list
     from multiarch_ci.registry.connect import connect
 
     ref = labelled("reference", parse_location, args.ref)

@@ -41,7 +41,7 @@ def raw_settings(args: argparse.Namespace, explicit: Credential | None) -> RawSe
         raise InputError("--dotenv goes with one target; with several spec files use --json")
     companion = getattr(args, kind.companion) if kind.companion else ""
     return RawSettings(
-        CLI_LABELS, kind.name, values, kind.cli_gives,
+        CLI_LABELS, kind, values, kind.cli_gives,
         companion=",".join(companion) if isinstance(companion, list) else companion,   # repeated: all
         target=args.target, tags=args.tags, annotations=args.annotation, platform_filter=args.platform_filter,
         format=args.push_type or args.format,   # `push --type oci from-spec …`, as manifest-tool writes it

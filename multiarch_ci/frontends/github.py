@@ -215,7 +215,7 @@ def raw_settings(inputs: Inputs) -> RawSettings:
     explicit, fallback = credentials(inputs)
     kind = source_input(inputs.text, inputs.environ)
     return RawSettings(
-        ACTION_LABELS, kind.name, (inputs.text(kind.action_input),), kind.action_gives,
+        ACTION_LABELS, kind, (inputs.text(kind.action_input),), kind.action_gives,
         origin=f"input {kind.action_input}", companion=inputs.text(kind.companion) if kind.companion else "",
         target=inputs.text("target") or None,   # several: one per line
         tags=[inputs.text("tags")], annotations=inputs.text("annotations").splitlines(), format=inputs.text("format"),

@@ -10,18 +10,18 @@ from dataclasses import dataclass, field, replace
 
 from multiarch_ci.core import tags as tags_rules
 from multiarch_ci.core import targets
+from multiarch_ci.core.attestations import MODES
 from multiarch_ci.core.errors import InputError, setting
-from multiarch_ci.core.location import LayoutRef, parse_location, registry_of
+from multiarch_ci.core.location import LayoutRef, parse_location
 from multiarch_ci.core.model import FORMATS  # not compose: the push imports it after its first request
 from multiarch_ci.core.options import Options
-from multiarch_ci.core.plan import PushPlan, make_plan, parse_tags, split_items
-from multiarch_ci.core.reference import ImageRef
+from multiarch_ci.core.plan import PushPlan, make_plan, parse_tags
 from multiarch_ci.frontends.input_files import list_digests_dir, read_text
 from multiarch_ci.frontends.labels import Labels
-from multiarch_ci.frontends.values import flag, labelled, one_of, parse_seconds, platform_list
+from multiarch_ci.frontends.values import flag, insecure_list, labelled, one_of, parse_seconds, platform_list
 from multiarch_ci.registry.auth.credentials import Credential
 from multiarch_ci.sources import forms as sources
-from multiarch_ci.sources.kinds import FOLDER, PATH, TEXT, Context, Given, SourceKind, by_name
+from multiarch_ci.sources.kinds import FOLDER, PATH, TEXT, Context, Given, SourceKind
 from multiarch_ci.sources.notes import hub_note
 
 TYPE_CHECKING = False   # not typing's: typing is not worth its import at every start
@@ -35,7 +35,7 @@ class RawSettings:
     where the front end's own parser made one already), and the front end's names for them."""
 
     labels: Labels
-    kind: str                                   # a sources.kinds row's name
+    kind: SourceKind                            # a sources.kinds row
     values: tuple[str, ...]                     # the kind's value as written; several (spec files): a push each
     gives: str                                  # what the value is to this front end: kinds.PATH, TEXT, ...
     origin: str = ""                            # where TEXT came from, for messages (input matrix)
@@ -99,7 +99,7 @@ def build(raw: RawSettings, environ: Mapping[str, str], stdin: TextIO | None = N
         ignore_missing=flag(raw.ignore_missing, labels.ignore_missing),
         referrers=one_of(raw.referrers, labels.referrers, ("auto", "none"), "auto",
                          "auto copies signatures and SBOMs with their images; none skips them"),
-        attestations=one_of(raw.attestations, labels.attestations, ("keep", "referrers"), "keep",
+        attestations=one_of(raw.attestations, labels.attestations, MODES, "keep",
                             "keep leaves buildx's attestations in the index; referrers writes each as a referrer "
                             "of its image"),
         dry_run=flag(raw.dry_run, labels.dry_run),
@@ -112,19 +112,6 @@ def build(raw: RawSettings, environ: Mapping[str, str], stdin: TextIO | None = N
                     {**raw.fallback, **registry_credentials(environ)}, raw.timeout)
 
 
-def insecure_list(given: str | Sequence[str], insecure: bool, refs: Sequence[ImageRef | LayoutRef],
-                  label: str) -> tuple[str, ...]:
-    """The registries that may use plain HTTP or unverified TLS: those named (comma or newline separated),
-    and with `insecure` (docker's --insecure) every registry the run's references name, sources and
-    targets; never a host met later (a redirect or a token realm)."""
-    from multiarch_ci.registry.http.hosts import parse_insecure
-
-    named = [parse_insecure(item, label) for item in split_items(given)]
-    if insecure:
-        named += sorted({r for ref in refs if (r := registry_of(ref))})   # a layout names none
-    return tuple(dict.fromkeys(named))
-
-
 def build_plans(raw: RawSettings, fmt: str, stdin: TextIO | None) -> list[PushPlan]:
     """The plans of one run: one, or one per value of a kind that takes several (spec files)."""
     labels = raw.labels
@@ -133,8 +120,7 @@ def build_plans(raw: RawSettings, fmt: str, stdin: TextIO | None) -> list[PushPl
             raise InputError(f"{labels.target} goes with one spec file; with several, each spec's image is its target")
         if len(set(raw.values)) != len(raw.values):
             raise InputError("the same spec file is given twice")
-    kind = by_name(raw.kind)
-    plans = [build_plan(raw, kind, value, fmt, stdin) for value in raw.values]
+    plans = [build_plan(raw, value, fmt, stdin) for value in raw.values]
     counts = Counter((p.target.name, t) for p in plans for t in p.tags)
     clash = next((t for t, n in counts.items() if n > 1), None)
     if clash:
@@ -154,9 +140,9 @@ def fetch(raw: RawSettings, value: str, stdin: TextIO | None) -> Given:
     return Given(value, companion=raw.companion)
 
 
-def build_plan(raw: RawSettings, kind: SourceKind, value: str, fmt: str, stdin: TextIO | None) -> PushPlan:
+def build_plan(raw: RawSettings, value: str, fmt: str, stdin: TextIO | None) -> PushPlan:
     """One validated PushPlan: the kind's sources, the targets, tags, annotations and tag policy."""
-    labels = raw.labels
+    labels, kind = raw.labels, raw.kind
     target, more_texts = targets.split_targets(raw.target, labels.target)   # repeated: several targets
     more = targets.parse_more(more_texts, labels.target)
     extra_tags = labelled(labels.tags, parse_tags, [*raw.tags, *(r.tag for r in more if r.tag)])

@@ -12,7 +12,7 @@ import os
 import threading
 
 from multiarch_ci.core.errors import MultiarchError
-from multiarch_ci.core.location import LayoutRef, registry_of
+from multiarch_ci.core.location import LayoutRef, same_registry
 from multiarch_ci.core.plan import PushPlan
 from multiarch_ci.core.reference import ImageRef
 from multiarch_ci.layout.stores import LayoutStore
@@ -80,11 +80,10 @@ class Stores:
             target = push(plan.target) if not dry_run else pull(plan.target)  # a dry run only reads
             self.client.auth.plan_scopes(plan.target.registry, {target})
         for ref in [s.ref for s in plan.sources if isinstance(s.ref, ImageRef)]:
-            same = target is not None and ref.registry == registry_of(plan.target)
-            together = {target, pull(ref)} if target is not None and same else {pull(ref)}
+            together = {target, pull(ref)} if target is not None and same_registry(ref, plan.target) else {pull(ref)}
             self.client.auth.plan_scopes(ref.registry, together)
         for more in plan.also:   # several targets: each its own push scope, with the sources on its registry
             scope = push(more) if not dry_run else pull(more)
             self.client.auth.plan_scopes(more.registry, {scope, *(pull(s.ref) for s in plan.sources
                                                                   if isinstance(s.ref, ImageRef)
-                                                                  and s.ref.registry == more.registry)})
+                                                                  and same_registry(s.ref, more))})

@@ -1,12 +1,15 @@
-"""One setting's value from the text a front end read: a flag, one of a few words, seconds, platforms.
+"""One setting's value from the text a front end read: a flag, one of a few words, seconds, platforms,
+the registries that may go without verified TLS.
 Each error names the setting as the front end does (its label: --wait-timeout, input wait-timeout)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from multiarch_ci.core.errors import InputError
+from multiarch_ci.core.location import LayoutRef, registry_of
 from multiarch_ci.core.plan import split_items
 from multiarch_ci.core.platform import Platform
+from multiarch_ci.core.reference import ImageRef
 
 
 def labelled(label: str, fn, *args):
@@ -19,13 +22,13 @@ def labelled(label: str, fn, *args):
         raise InputError(f"{label}: {e.message}", e.hint) from None
 
 
-def flag(value: bool | str, label: str, default: bool = False) -> bool:
-    """A boolean: a front end's own (the CLI's), or true/false in the action's three spellings; empty: default."""
+def flag(value: bool | str, label: str) -> bool:
+    """A boolean: a front end's own (the CLI's), or true/false in the action's three spellings; empty: false."""
     if isinstance(value, bool):
         return value
     text = value.strip()
     if not text:
-        return default
+        return False
     if text in ("true", "True", "TRUE"):
         return True
     if text in ("false", "False", "FALSE"):
@@ -62,3 +65,16 @@ def platform_list(text: str | Sequence[str], label: str) -> tuple[Platform, ...]
         if not any(p.same_as(q) for q in out):
             out.append(p)
     return tuple(out)
+
+
+def insecure_list(given: str | Sequence[str], insecure: bool, refs: Sequence[ImageRef | LayoutRef],
+                  label: str) -> tuple[str, ...]:
+    """The registries that may use plain HTTP or unverified TLS: those named (comma or newline separated),
+    and with `insecure` (docker's --insecure) every registry the run's references name, sources and
+    targets; never a host met later (a redirect or a token realm)."""
+    from multiarch_ci.registry.http.hosts import parse_insecure
+
+    named = [parse_insecure(item, label) for item in split_items(given)]
+    if insecure:
+        named += sorted({r for ref in refs if (r := registry_of(ref))})   # a layout names none
+    return tuple(dict.fromkeys(named))

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from multiarch_ci.core.digest import Digest
 from multiarch_ci.core.errors import RegistryError
 from multiarch_ci.core.model import ImageIndex, MediaType
+from multiarch_ci.core.plain_copy import oci_holding_docker
 from multiarch_ci.core.reference import ImageRef
 
 
 def refuses_oci_with_docker_children(index: ImageIndex, err: RegistryError) -> bool:
     """Was this the refusal of an OCI index because it holds Docker manifests?"""
-    return (index.media_type == MediaType.OCI_INDEX and err.code == "MANIFEST_INVALID"
-            and any(d.media_type == MediaType.DOCKER_MANIFEST for d in index.manifests))
+    return err.code == "MANIFEST_INVALID" and oci_holding_docker(index)
 
 
 def docker_list_fallback(index: ImageIndex, err: RegistryError, fmt: str) -> ImageIndex:

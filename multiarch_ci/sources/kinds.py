@@ -174,6 +174,3 @@ KINDS: tuple[SourceKind, ...] = (
 def by_cli_form(form: str) -> SourceKind:
     return next(k for k in KINDS if k.cli_form == form)
 
-
-def by_name(name: str) -> SourceKind:
-    return next(k for k in KINDS if k.name == name)

@@ -135,8 +135,10 @@ class Transport:
         # plain-HTTP ping goes out beside that hello (no credentials; it is used only when the hello finds
         # no TLS): a local plain-HTTP registry costs one round trip to learn, not two.
         local = is_loopback(host) and not proxy and allow_http
-        ahead = self._ahead(lambda: self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")) \
-            if local else None
+
+        def plain_ping() -> Response:
+            return self.send("GET", f"http://{host}/v2/", what=f"ping {registry}")
+        ahead = self._ahead(plain_ping) if local else None
         plain = local and speaks_tls(host, self.policy.connect_timeout) is False
         try:
             if plain:
@@ -164,8 +166,7 @@ class Transport:
                                     f"{proxy.hostport}: {e.message}",
                                     "plain HTTP is never tried through a proxy (credentials would pass it in clear): "
                                     "name the registry in NO_PROXY to reach it directly", ref=registry) from None
-            resp = ahead() if ahead is not None else self.send("GET", f"http://{host}/v2/",
-                                                                      what=f"ping {registry}")
+            resp = ahead() if ahead is not None else plain_ping()
             scheme = "http"
         with self._lock:
             self._bases[registry] = f"{scheme}://{host}"
